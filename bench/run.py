@@ -1,0 +1,23 @@
+"""Run every benchmark of fake-leaf: ``python bench/run.py [--rounds N]``. Exit 1 if a limit is broken."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_core
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved A/B rounds per benchmark")
+    args = parser.parse_args()
+    ok = bench_core.main(args.rounds)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

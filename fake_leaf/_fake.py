@@ -1,0 +1,244 @@
+"""FakeLeaf: one fake Leaf (its state, its HTTP surface) and the interceptor that serves it."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import inspect
+import unittest
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import urlsplit
+
+import responses
+
+from fake_leaf._clock import Clock, utc_now
+from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
+from fake_leaf.engine import JOHN_DEERE, CredentialEvent, Credentials, EngineOptions, LeafBackend, LeafUser
+from fake_leaf.engine._backend import REMEMBER_ME_TOKEN_LIFETIME
+from fake_leaf.http import LeafApp
+from fake_leaf.http._routes import USER_MANAGEMENT
+
+DEFAULT_BASE_URL = "https://api.withleaf.io"
+DEFAULT_USERNAME = "api-owner@fake-leaf.test"
+DEFAULT_PASSWORD = "fake-leaf-password"
+
+T = TypeVar("T")
+
+
+def _normalise_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"base_url must look like 'https://host[:port][/prefix]', got {base_url!r}")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+class FakeLeaf:
+    """An in-memory Leaf API, served to `requests` through `responses`.
+
+    Use it as a context manager (``with FakeLeaf() as leaf:``) or a decorator on a test function
+    or class (each decorated test gets a fresh state). The state lives as long as the object:
+    entering and leaving keeps it; ``reset()`` empties it.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        requests_mock: responses.RequestsMock | None = None,
+        clock: Clock | None = None,
+        on_duplicate_credentials: Literal["reject", "replace"] = "reject",
+        put_without_credentials: Literal["keep", "drop"] = "keep",
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+    ) -> None:
+        if on_duplicate_credentials not in ("reject", "replace"):
+            raise ValueError("on_duplicate_credentials must be 'reject' or 'replace', "
+                             f"got {on_duplicate_credentials!r}")
+        if put_without_credentials not in ("keep", "drop"):
+            raise ValueError(f"put_without_credentials must be 'keep' or 'drop', got {put_without_credentials!r}")
+        self.base_url = _normalise_base_url(base_url)
+        self.username = username
+        self.password = password
+        self._clock = clock if clock is not None else utc_now
+        self._options = EngineOptions(on_duplicate_credentials, put_without_credentials)
+        self._requests_mock = requests_mock
+        self._interceptor: ResponsesInterceptor | None = None
+        self.reset()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything: a new, empty state with only the default API owner."""
+        if self._interceptor is not None and self._interceptor.active:
+            raise RuntimeError("reset() a FakeLeaf only while it is not active")
+        self._backend = LeafBackend(clock=self._clock, options=self._options)
+        self._backend.add_api_owner(self.username, self.password)
+        self._app = LeafApp(self._backend, self.base_url)
+        self._interceptor = ResponsesInterceptor(self._app, self._requests_mock)
+        self._token: str | None = None
+        self._token_expires: _dt.datetime | None = None
+
+    @property
+    def user_management_url(self) -> str:
+        """``{base_url}/services/usermanagement/api``: where users and credentials live."""
+        return f"{self.base_url}{USER_MANAGEMENT}"
+
+    @property
+    def token(self) -> str:
+        """A bearer token of the default API owner, valid now (renewed when the clock passes it)."""
+        now = self._backend.now()
+        if self._token is None or self._token_expires is None or now >= self._token_expires:
+            self._token = self._backend.issue_token(self.username, REMEMBER_ME_TOKEN_LIFETIME)
+            self._token_expires = now + REMEMBER_ME_TOKEN_LIFETIME - _dt.timedelta(minutes=1)
+        return self._token
+
+    @property
+    def auth(self) -> BearerAuth:
+        """``requests`` auth that always sends a valid token: ``session.auth = leaf.auth``."""
+        return BearerAuth(lambda: self.token)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}`` for the default API owner."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def now(self) -> _dt.datetime:
+        """The fake's current time."""
+        return self._backend.now()
+
+    def add_api_owner(self, username: str, password: str) -> str:
+        """Add an API owner who can log in; returns a bearer token for it (30-day lifetime)."""
+        self._backend.add_api_owner(username, password)
+        return self._backend.issue_token(username, REMEMBER_ME_TOKEN_LIFETIME)
+
+    def login(self, username: str | None = None, password: str | None = None, remember_me: bool = False) -> str:
+        """What ``POST /api/authenticate`` does, without HTTP: a bearer token."""
+        return self._backend.authenticate(username or self.username, password or self.password, remember_me)
+
+    # -- seeding and reading without HTTP (the default API owner unless ``api_owner`` is given)
+
+    def create_user(self, *, api_owner: str | None = None, **fields: str | None) -> LeafUser:
+        """Create a Leaf user; ``fields`` are Leaf's names: name, email, phone, address, externalId."""
+        return self._backend.create_user(api_owner or self.username, fields)
+
+    def get_user(self, leaf_user_id: str, *, api_owner: str | None = None) -> LeafUser:
+        return self._backend.get_user(api_owner or self.username, leaf_user_id)
+
+    def list_users(self, *, api_owner: str | None = None) -> list[LeafUser]:
+        """Every Leaf user of the API owner, oldest first."""
+        owner = api_owner or self.username
+        users: list[LeafUser] = []
+        page = 0
+        while True:
+            batch, total = self._backend.list_users(owner, page=page, size=100)
+            users += batch
+            if len(users) >= total or not batch:
+                return users
+            page += 1
+
+    def create_john_deere_credentials(
+        self,
+        leaf_user_id: str,
+        *,
+        client_key: str,
+        client_secret: str,
+        refresh_token: str,
+        client_environment: str = "STAGE",
+        scopes: tuple[str, ...] | None = None,
+        api_owner: str | None = None,
+    ) -> Credentials:
+        """Attach John Deere credentials to a user, exactly as a POST would."""
+        body: Mapping[str, object] = {"clientKey": client_key, "clientSecret": client_secret,
+                                      "refreshToken": refresh_token, "clientEnvironment": client_environment}
+        return self._backend.create_credentials(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
+                                                body, scopes=scopes)
+
+    def get_john_deere_credentials(self, leaf_user_id: str, *, api_owner: str | None = None) -> Credentials:
+        return self._backend.get_credentials(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+
+    def delete_john_deere_credentials(self, leaf_user_id: str, *, api_owner: str | None = None) -> None:
+        self._backend.delete_credentials(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+
+    def john_deere_credential_events(self, leaf_user_id: str, *, api_owner: str | None = None) -> list[CredentialEvent]:
+        """The credential's log as the events endpoint lists it: younger than 30 days, newest first."""
+        return self._backend.list_events(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+
+    def add_john_deere_credential_event(
+        self,
+        leaf_user_id: str,
+        *,
+        status_code: int,
+        body: str,
+        headers: Mapping[str, str] | str = "{\"Content-Type\": \"application/json\"}",
+        created_date: _dt.datetime | None = None,
+        api_owner: str | None = None,
+    ) -> CredentialEvent:
+        """Seed the credential's log with one John Deere answer (dated now unless told)."""
+        return self._backend.add_event(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
+                                       status_code=status_code, headers=headers, body=body,
+                                       created_date=created_date)
+
+    # -- activation ------------------------------------------------------------------------
+
+    def start(self) -> FakeLeaf:
+        assert self._interceptor is not None
+        self._interceptor.start()
+        return self
+
+    def stop(self) -> None:
+        assert self._interceptor is not None
+        self._interceptor.stop()
+
+    def __enter__(self) -> FakeLeaf:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __call__(self, target: T) -> T:
+        """Decorate a test function or class: each test runs inside a fresh state of this fake."""
+        if isinstance(target, type):
+            return cast(T, self._decorate_class(target))
+        if not callable(target):
+            raise TypeError(f"FakeLeaf decorates functions and classes, not {type(target).__name__}")
+        return cast(T, self._decorate_function(target))
+
+    def _decorate_function(self, func: Any) -> Any:
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                self.reset()
+                with self:
+                    return await func(*args, **kwargs)
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.reset()
+            with self:
+                return func(*args, **kwargs)
+        return wrapper
+
+    def _decorate_class(self, cls: type) -> type:
+        if issubclass(cls, unittest.TestCase):
+            fake = self
+            original_setup = cls.setUp
+
+            def setUp(test: unittest.TestCase) -> None:
+                fake.reset()
+                fake.start()
+                test.addCleanup(fake.stop)
+                original_setup(test)
+
+            cls.setUp = setUp  # type: ignore[method-assign,assignment]
+            return cls
+        for name, value in list(vars(cls).items()):
+            if name.startswith("test") and callable(value):
+                setattr(cls, name, self._decorate_function(value))
+        return cls
+
+    def __repr__(self) -> str:
+        return f"FakeLeaf(base_url={self.base_url!r})"

@@ -1,0 +1,1 @@
+"""The transports that serve the HTTP layer: the `responses` interceptor (and, later, WSGI)."""

@@ -1,0 +1,426 @@
+"""The state engine: API owners, tokens, Leaf users, provider credentials and their events.
+
+It knows nothing of HTTP. One re-entrant lock guards all state: every public method is atomic.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from fake_leaf._clock import Clock, utc_now
+from fake_leaf.engine import _errors as err
+from fake_leaf.engine._models import (
+    USER_FIELDS,
+    CredentialEvent,
+    Credentials,
+    CredentialStatus,
+    LeafUser,
+    _CredentialRecord,
+    _Owner,
+    _UserRecord,
+)
+from fake_leaf.engine._providers import PROVIDERS, Provider
+
+EVENT_RETENTION = _dt.timedelta(days=30)
+TOKEN_LIFETIME = _dt.timedelta(hours=24)
+REMEMBER_ME_TOKEN_LIFETIME = _dt.timedelta(days=30)
+SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
+MAX_PAGE_SIZE = 100
+
+OnDuplicate = Literal["reject", "replace"]
+PutWithoutCredentials = Literal["keep", "drop"]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The [choice] behaviours of the contract, as options."""
+
+    on_duplicate_credentials: OnDuplicate = "reject"
+    put_without_credentials: PutWithoutCredentials = "keep"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_JWT_HEADER = _b64(json.dumps({"alg": "HS512"}, separators=(",", ":")).encode())
+
+
+class LeafBackend:
+    """All of one fake's state. Create one per fake; share it only on purpose."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = utc_now,
+        options: EngineOptions | None = None,
+        providers: Iterable[Provider] = PROVIDERS,
+    ) -> None:
+        self.clock = clock
+        self.options = options or EngineOptions()
+        self.providers: dict[str, Provider] = {p.name: p for p in providers}
+        self._lock = threading.RLock()
+        self._secret = secrets.token_bytes(32)
+        self._owners: dict[str, _Owner] = {}
+        self._users: dict[str, _UserRecord] = {}
+        self._users_by_owner: dict[str, dict[str, _UserRecord]] = {}
+
+    # -- time ------------------------------------------------------------------------------
+
+    def now(self) -> _dt.datetime:
+        """The fake's current time (UTC, aware)."""
+        now = self.clock()
+        if now.tzinfo is None:  # a naive clock is taken to be UTC
+            now = now.replace(tzinfo=_dt.timezone.utc)
+        return now
+
+    def _begin(self) -> _dt.datetime:
+        """Start of every public operation (lock held): bring the state up to now."""
+        now = self.now()
+        self._catch_up(now)
+        return now
+
+    def _catch_up(self, now: _dt.datetime) -> None:
+        """Hook for background work that fell due; the lifecycle fills it in."""
+
+    # -- API owners and tokens -------------------------------------------------------------
+
+    def add_api_owner(self, username: str, password: str) -> None:
+        """Register an API owner who can log in with ``username`` and ``password``."""
+        if not username or not password:
+            raise ValueError("an API owner needs a non-empty username and password")
+        with self._lock:
+            if username in self._owners:
+                raise ValueError(f"API owner {username!r} already exists")
+            self._owners[username] = _Owner(username, password)
+            self._users_by_owner[username] = {}
+
+    def api_owners(self) -> list[str]:
+        with self._lock:
+            return list(self._owners)
+
+    def authenticate(self, username: str, password: str, remember_me: bool = False) -> str:
+        """Log in: a token for the owner, or BadCredentialsError."""
+        with self._lock:
+            owner = self._owners.get(username)
+            if owner is None or not hmac.compare_digest(owner.password, password):
+                raise err.BadCredentialsError(username)
+            lifetime = REMEMBER_ME_TOKEN_LIFETIME if remember_me else TOKEN_LIFETIME
+            return self.issue_token(username, lifetime)
+
+    def issue_token(self, username: str, lifetime: _dt.timedelta) -> str:
+        """A JHipster-shaped JWT (HS512; ``sub``, ``auth``, ``exp``) for an existing owner."""
+        with self._lock:
+            if username not in self._owners:
+                raise ValueError(f"no API owner {username!r}")
+            exp = int((self.now() + lifetime).timestamp())
+        claims = {"sub": username, "auth": "ROLE_USER", "exp": exp}
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{_JWT_HEADER}.{payload}"
+        return f"{signing_input}.{self._sign(signing_input)}"
+
+    def _sign(self, signing_input: str) -> str:
+        return _b64(hmac.new(self._secret, signing_input.encode("ascii"), hashlib.sha512).digest())
+
+    def owner_for_token(self, token: str) -> str:
+        """The API owner a bearer token stands for, or NotAuthenticatedError saying why not."""
+        parts = token.split(".")
+        if len(parts) != 3 or not token.isascii():
+            raise err.NotAuthenticatedError("the bearer token is not a JWT (three dot-separated parts)")
+        signing_input = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._sign(signing_input), parts[2]):
+            raise err.NotAuthenticatedError("the bearer token was not issued by this fake (log in first)")
+        claims = json.loads(_unb64(parts[1]))
+        with self._lock:
+            now = self.now()
+            if now.timestamp() >= claims["exp"]:
+                expired = _dt.datetime.fromtimestamp(claims["exp"], _dt.timezone.utc).isoformat()
+                raise err.NotAuthenticatedError(f"the bearer token expired at {expired}; log in again")
+            if claims["sub"] not in self._owners:
+                raise err.NotAuthenticatedError(f"API owner {claims['sub']!r} no longer exists")
+            return str(claims["sub"])
+
+    # -- Leaf users ------------------------------------------------------------------------
+
+    @staticmethod
+    def _user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
+        errors: list[err.FieldError] = []
+        fields: dict[str, str | None] = {}
+        for name in USER_FIELDS:
+            value = body.get(name)
+            if value is not None and not isinstance(value, str):
+                errors.append(err.FieldError("leafUser", name, "TypeMismatch",
+                                             f"must be a string or null, got {type(value).__name__}"))
+            fields[name] = value if isinstance(value, str) else None
+        if errors:
+            raise err.InvalidInputError(errors)
+        return fields
+
+    def _user(self, owner: str, leaf_user_id: str) -> _UserRecord:
+        user = self._users.get(leaf_user_id)
+        # another owner's user is answered exactly like one that does not exist
+        if user is None or user.owner != owner:
+            raise err.user_not_found(leaf_user_id)
+        return user
+
+    def create_user(self, owner: str, body: Mapping[str, object]) -> LeafUser:
+        """Create a Leaf user from a body of Leaf fields (all optional strings, no ``id``)."""
+        with self._lock:
+            self._begin()
+            self._owner(owner)
+            if body.get("id") is not None:
+                raise err.id_exists()
+            fields = self._user_fields(body)
+            user = _UserRecord(str(uuid.uuid4()), owner, fields)
+            self._users[user.id] = user
+            self._users_by_owner[owner][user.id] = user
+            return user.snapshot()
+
+    def _owner(self, owner: str) -> _Owner:
+        try:
+            return self._owners[owner]
+        except KeyError:
+            raise ValueError(f"no API owner {owner!r}; add it with add_api_owner") from None
+
+    def get_user(self, owner: str, leaf_user_id: str) -> LeafUser:
+        with self._lock:
+            self._begin()
+            return self._user(owner, leaf_user_id).snapshot()
+
+    def replace_user(self, owner: str, body: Mapping[str, object]) -> LeafUser:
+        """PUT semantics: every user field is replaced; credentials follow ``put_without_credentials``."""
+        with self._lock:
+            self._begin()
+            leaf_user_id = body.get("id")
+            if leaf_user_id is None:
+                raise err.id_null()
+            if not isinstance(leaf_user_id, str):
+                raise err.InvalidInputError([err.FieldError("leafUser", "id", "TypeMismatch", "must be a string")])
+            user = self._user(owner, leaf_user_id)
+            fields = self._user_fields(body)
+            user.fields = fields
+            if self.options.put_without_credentials == "drop":
+                for provider in self.providers.values():
+                    if body.get(provider.user_field) is None:
+                        user.credentials.pop(provider.name, None)
+            return user.snapshot()
+
+    def delete_user(self, owner: str, leaf_user_id: str) -> None:
+        """Delete a user; its credentials and their events go with it."""
+        with self._lock:
+            self._begin()
+            user = self._user(owner, leaf_user_id)
+            del self._users[user.id]
+            del self._users_by_owner[owner][user.id]
+            user.credentials.clear()
+
+    def list_users(
+        self,
+        owner: str,
+        *,
+        filters: Mapping[str, str] | None = None,
+        sort: Iterable[tuple[str, bool]] = (),
+        page: int = 0,
+        size: int = 20,
+    ) -> tuple[list[LeafUser], int]:
+        """One page of the owner's users and the total count.
+
+        ``filters`` match Leaf fields exactly; ``sort`` is (field, descending) pairs, the first
+        most significant; a null sorts after every value. ``size`` is capped at 100.
+        """
+        filters = dict(filters or {})
+        sort = list(sort)
+        for name in filters:
+            if name not in USER_FIELDS:
+                raise err.bad_query(name, f"cannot filter on {name!r}; filters are {', '.join(USER_FIELDS)}")
+        for name, _ in sort:
+            if name not in SORTABLE_USER_FIELDS:
+                raise err.bad_query("sort", f"cannot sort on {name!r}; sortable fields are "
+                                    f"{', '.join(SORTABLE_USER_FIELDS)}")
+        if page < 0:
+            raise err.bad_query("page", f"must be 0 or more, got {page}")
+        if size < 1:
+            raise err.bad_query("size", f"must be 1 or more, got {size}")
+        size = min(size, MAX_PAGE_SIZE)
+        with self._lock:
+            self._begin()
+            users = [u for u in self._users_by_owner[owner].values()
+                     if all(u.fields[k] == v for k, v in filters.items())]
+            for name, descending in reversed(sort):  # stable sorts, least significant first
+                present = [u for u in users if _sort_value(u, name) is not None]
+                absent = [u for u in users if _sort_value(u, name) is None]
+                present.sort(key=lambda u: str(_sort_value(u, name)), reverse=descending)
+                users = present + absent if not descending else absent + present
+            return [u.snapshot() for u in users[page * size:(page + 1) * size]], len(users)
+
+    # -- provider credentials --------------------------------------------------------------
+
+    def provider(self, name: str) -> Provider:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise ValueError(f"unknown provider {name!r}; known: {', '.join(self.providers)}") from None
+
+    def _validate_credentials_body(self, provider: Provider, body: Mapping[str, object]) -> dict[str, str]:
+        errors: list[err.FieldError] = []
+        values: dict[str, str] = {}
+        for f in provider.body_fields:
+            value = body.get(f.name)
+            if value is None:
+                if f.required:
+                    errors.append(err.FieldError(provider.user_field, f.name, "NotBlank", "is required"))
+                elif f.default is not None:
+                    values[f.name] = f.default
+            elif not isinstance(value, str):
+                errors.append(err.FieldError(provider.user_field, f.name, "TypeMismatch",
+                                             f"must be a string, got {type(value).__name__}"))
+            elif not value.strip():
+                errors.append(err.FieldError(provider.user_field, f.name, "NotBlank", "must not be blank"))
+            elif f.choices is not None and value not in f.choices:
+                errors.append(err.FieldError(provider.user_field, f.name, "Pattern",
+                                             f"must be one of {' or '.join(f.choices)} exactly, got {value!r}"))
+            else:
+                values[f.name] = value
+        if errors:
+            raise err.InvalidInputError(errors)
+        return values
+
+    def create_credentials(
+        self,
+        owner: str,
+        leaf_user_id: str,
+        provider_name: str,
+        body: Mapping[str, object],
+        *,
+        scopes: Iterable[str] | None = None,
+    ) -> Credentials:
+        """Attach credentials to a user from a POST body; validated before anything changes."""
+        provider = self.provider(provider_name)
+        with self._lock:
+            now = self._begin()
+            user = self._user(owner, leaf_user_id)
+            values = self._validate_credentials_body(provider, body)
+            if provider.name in user.credentials and self.options.on_duplicate_credentials == "reject":
+                raise err.credentials_already_exist(leaf_user_id, provider.label, provider.path_segment)
+            record = _CredentialRecord(
+                id=str(uuid.uuid4()),
+                provider=provider,
+                leaf_user_id=user.id,
+                status=CredentialStatus.OK,
+                created_time=now,
+                client_key=values["clientKey"],
+                client_secret=values["clientSecret"],
+                access_token=_mint_access_token(),
+                refresh_token=values["refreshToken"],
+                client_environment=values["clientEnvironment"],
+                scopes=tuple(scopes) if scopes is not None else provider.default_scopes,
+            )
+            user.credentials[provider.name] = record
+            self._on_credentials_created(record, now)
+            return record.snapshot()
+
+    def _on_credentials_created(self, record: _CredentialRecord, now: _dt.datetime) -> None:
+        """Hook for the lifecycle: schedule the first background check."""
+
+    def _credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> _CredentialRecord:
+        provider = self.provider(provider_name)
+        record = self._user(owner, leaf_user_id).credentials.get(provider.name)
+        if record is None:
+            raise err.credentials_not_found(leaf_user_id, provider.label)
+        return record
+
+    def get_credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> Credentials:
+        with self._lock:
+            self._begin()
+            return self._credentials(owner, leaf_user_id, provider_name).snapshot()
+
+    def find_credentials(self, owner: str, leaf_user_id: str) -> dict[str, Credentials]:
+        """Every provider credential of a user, by provider name."""
+        with self._lock:
+            self._begin()
+            return {name: c.snapshot() for name, c in self._user(owner, leaf_user_id).credentials.items()}
+
+    def delete_credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> None:
+        """Delete a credential; its events go with it."""
+        with self._lock:
+            self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            del self._users[leaf_user_id].credentials[record.provider.name]
+
+    # -- events ----------------------------------------------------------------------------
+
+    def list_events(self, owner: str, leaf_user_id: str, provider_name: str) -> list[CredentialEvent]:
+        """The credential's events younger than 30 days, newest first."""
+        with self._lock:
+            now = self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            self._prune_events(record, now)
+            return list(reversed(record.events))
+
+    @staticmethod
+    def _prune_events(record: _CredentialRecord, now: _dt.datetime) -> None:
+        cutoff = now - EVENT_RETENTION  # an event is kept while now - createdDate < 30 days
+        cut = bisect.bisect_right(record.events, cutoff, key=lambda e: e.created_date)
+        if cut:
+            del record.events[:cut]
+
+    def add_event(
+        self,
+        owner: str,
+        leaf_user_id: str,
+        provider_name: str,
+        *,
+        status_code: int,
+        headers: Mapping[str, str] | str,
+        body: str,
+        created_date: _dt.datetime | None = None,
+    ) -> CredentialEvent:
+        """Record a provider answer in a credential's log (what background processing does)."""
+        with self._lock:
+            now = self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            when = created_date if created_date is not None else now
+            if when.tzinfo is None:
+                raise ValueError("created_date must be an aware datetime")
+            event = self._append_event(record, when, status_code, headers, body)
+            self._prune_events(record, now)
+            return event
+
+    @staticmethod
+    def _append_event(
+        record: _CredentialRecord,
+        when: _dt.datetime,
+        status_code: int,
+        headers: Mapping[str, str] | str,
+        body: str,
+    ) -> CredentialEvent:
+        headers_text = headers if isinstance(headers, str) else json.dumps(dict(headers))
+        event = CredentialEvent(str(uuid.uuid4()), when.astimezone(_dt.timezone.utc), status_code,
+                                headers_text, body)
+        # keep arrival order among equal timestamps: insert after every event not newer
+        index = bisect.bisect_right(record.events, event.created_date, key=lambda e: e.created_date)
+        record.events.insert(index, event)
+        return event
+
+
+def _sort_value(user: _UserRecord, name: str) -> str | None:
+    return user.id if name == "id" else user.fields[name]
+
+
+def _mint_access_token() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,85 @@
+"""The engine's errors; every message a user can read is written here, in one catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FakeLeafError(Exception):
+    """Base of every error fake-leaf raises on purpose."""
+
+
+class NotAuthenticatedError(FakeLeafError):
+    """The bearer token is missing, malformed, unknown or expired."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Not Authenticated: {reason}")
+        self.reason = reason
+
+
+class BadCredentialsError(FakeLeafError):
+    """Wrong username or password at login."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"Bad credentials: no API owner {username!r} with that password")
+
+
+class NotFoundError(FakeLeafError):
+    """The thing asked for does not exist for this API owner."""
+
+
+def user_not_found(leaf_user_id: str) -> NotFoundError:
+    return NotFoundError(f"Leaf user {leaf_user_id!r} does not exist (for this API owner)")
+
+
+def credentials_not_found(leaf_user_id: str, provider_label: str) -> NotFoundError:
+    return NotFoundError(f"Leaf user {leaf_user_id!r} has no {provider_label} credentials")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected field: JHipster's ``fieldErrors`` entry plus a sentence for people."""
+
+    object_name: str
+    field: str
+    message: str
+    reason: str
+
+
+class InvalidInputError(FakeLeafError):
+    """A body or parameter broke a rule; ``field_errors`` says which and why."""
+
+    def __init__(self, field_errors: list[FieldError]) -> None:
+        self.field_errors = field_errors
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in field_errors))
+
+
+class BusinessRuleError(FakeLeafError):
+    """A request that is well formed but not allowed now; ``error_key`` is Leaf's key."""
+
+    def __init__(self, error_key: str, entity: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error_key = error_key
+        self.entity = entity
+
+
+def credentials_already_exist(leaf_user_id: str, provider_label: str, path_segment: str) -> BusinessRuleError:
+    return BusinessRuleError(
+        "credentialAlreadyExists",
+        path_segment,
+        f"Leaf user {leaf_user_id!r} already has {provider_label} credentials; "
+        f"DELETE them first, or create the fake with on_duplicate_credentials='replace'",
+    )
+
+
+def id_exists() -> BusinessRuleError:
+    return BusinessRuleError("idexists", "leafUser",
+                             "A new Leaf user cannot already have an id; leave 'id' out of the body")
+
+
+def id_null() -> BusinessRuleError:
+    return BusinessRuleError("idnull", "leafUser", "Invalid id: PUT /users needs the user's 'id' in the body")
+
+
+def bad_query(parameter: str, reason: str) -> InvalidInputError:
+    return InvalidInputError([FieldError("query", parameter, "Invalid", reason)])

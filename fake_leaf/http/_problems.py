@@ -1,0 +1,87 @@
+"""The catalogue of Leaf's error bodies: every problem document is built here and only here."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from fake_leaf.engine import FieldError
+from fake_leaf.http._types import HttpResponse
+
+PROBLEM_WITH_MESSAGE = "https://www.jhipster.tech/problem/problem-with-message"
+CONSTRAINT_VIOLATION = "https://www.jhipster.tech/problem/constraint-violation"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem(
+    status: int,
+    detail: str,
+    path: str,
+    *,
+    error_key: str | None = None,
+    params: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """A JHipster problem document: ``message`` is ``error.<errorKey>`` or ``error.http.<status>``."""
+    body: dict[str, object] = {
+        "type": PROBLEM_WITH_MESSAGE,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "path": path,
+        "message": f"error.{error_key}" if error_key else f"error.http.{status}",
+    }
+    if error_key:
+        body["errorKey"] = error_key
+        if params:
+            body["params"] = params
+    return _respond(status, body, headers)
+
+
+def field_problem(field_errors: list[FieldError], path: str) -> HttpResponse:
+    """400 for broken fields, in JHipster's constraint-violation shape."""
+    body: dict[str, object] = {
+        "type": CONSTRAINT_VIOLATION,
+        "title": "Method argument not valid",
+        "status": 400,
+        "detail": "; ".join(f"{e.field}: {e.reason}" for e in field_errors),
+        "path": path,
+        "message": "error.validation",
+        "fieldErrors": [{"objectName": e.object_name, "field": e.field, "message": e.message}
+                        for e in field_errors],
+    }
+    return _respond(400, body, None)
+
+
+def _respond(status: int, body: dict[str, object], headers: dict[str, str] | None) -> HttpResponse:
+    all_headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
+    all_headers.update(headers or {})
+    return HttpResponse(status, all_headers, json.dumps(body).encode())
+
+
+def not_authenticated(reason: str, path: str) -> HttpResponse:
+    # Leaf's detail is fixed; the reason goes in a header so the body stays as Leaf's
+    return problem(401, "Not Authenticated", path, headers={"X-Fake-Leaf-Reason": reason})
+
+
+def bad_credentials(path: str) -> HttpResponse:
+    return problem(401, "Bad credentials", path)
+
+
+def not_json(reason: str, path: str) -> HttpResponse:
+    return problem(400, f"The request body must be a JSON object: {reason}", path)
+
+
+def method_not_allowed(method: str, path: str, allowed: list[str]) -> HttpResponse:
+    return problem(405, f"Request method '{method}' is not supported here; this path takes "
+                   f"{', '.join(allowed)}", path, headers={"Allow": ", ".join(allowed)})
+
+
+def not_implemented(method: str, path: str, implemented: list[str]) -> HttpResponse:
+    listing = "; ".join(implemented)
+    return problem(404, f"fake-leaf does not implement {method} {path}. It implements: {listing}", path)
+
+
+def internal_error(reason: str, path: str) -> HttpResponse:
+    return problem(500, f"fake-leaf failed on this request (a bug in fake-leaf, please report it): {reason}",
+                   path)

@@ -1,0 +1,127 @@
+"""Leaf users: filters, paging, sort, headers, replace and delete."""
+
+from __future__ import annotations
+
+import requests
+
+from fake_leaf import FakeLeaf, NotFoundError
+from tests.conftest import CREDENTIALS_BODY
+
+
+def _names(r: requests.Response) -> list[str]:
+    return [u["name"] for u in r.json()]
+
+
+def test_list_filters_match_exactly(leaf: FakeLeaf, http: requests.Session) -> None:
+    leaf.create_user(name="Ada", email="ada@farm.test", externalId="e-1")
+    leaf.create_user(name="Bob", email="bob@farm.test", externalId="e-2")
+    leaf.create_user(name="Ada Lovelace", email="al@farm.test")
+    url = f"{leaf.user_management_url}/users"
+    assert _names(http.get(url, params={"name": "Ada"})) == ["Ada"]
+    assert _names(http.get(url, params={"email": "bob@farm.test"})) == ["Bob"]
+    assert _names(http.get(url, params={"externalId": "e-1"})) == ["Ada"]
+    assert http.get(url, params={"name": "ada"}).json() == []
+
+
+def test_paging_with_total_count_and_link_headers(leaf: FakeLeaf, http: requests.Session) -> None:
+    for i in range(45):
+        leaf.create_user(name=f"user-{i:02d}")
+    url = f"{leaf.user_management_url}/users"
+    first = http.get(url)
+    assert len(first.json()) == 20
+    assert first.headers["X-Total-Count"] == "45"
+    assert 'page=1&size=20>; rel="next"' in first.headers["Link"]
+    assert 'rel="prev"' not in first.headers["Link"]
+    assert 'page=2&size=20>; rel="last"' in first.headers["Link"]
+    assert 'page=0&size=20>; rel="first"' in first.headers["Link"]
+
+    last = http.get(url, params={"page": 2, "size": 20})
+    assert _names(last) == [f"user-{i}" for i in range(40, 45)]
+    assert 'rel="next"' not in last.headers["Link"]
+    assert 'page=1&size=20>; rel="prev"' in last.headers["Link"]
+
+    seen = []
+    for page in range(3):
+        seen += _names(http.get(url, params={"page": page}))
+    assert seen == [f"user-{i:02d}" for i in range(45)]
+
+
+def test_link_keeps_the_filters_and_size_is_capped_at_100(leaf: FakeLeaf, http: requests.Session) -> None:
+    for _ in range(120):
+        leaf.create_user(name="same")
+    r = http.get(f"{leaf.user_management_url}/users", params={"name": "same", "size": 500})
+    assert len(r.json()) == 100
+    assert "name=same" in r.headers["Link"]
+    assert "size=100" in r.headers["Link"]
+
+
+def test_sort_ascending_descending_and_by_two_fields(leaf: FakeLeaf, http: requests.Session) -> None:
+    leaf.create_user(name="b", email="2")
+    leaf.create_user(name="a", email="3")
+    leaf.create_user(name="b", email="1")
+    leaf.create_user(name=None, email="0")
+    url = f"{leaf.user_management_url}/users"
+    assert _names(http.get(url, params={"sort": "name,asc"})) == ["a", "b", "b", None]
+    assert _names(http.get(url, params={"sort": "name,desc"})) == [None, "b", "b", "a"]
+    by_two = http.get(url, params=[("sort", "name,asc"), ("sort", "email,desc")]).json()
+    assert [(u["name"], u["email"]) for u in by_two] == [("a", "3"), ("b", "2"), ("b", "1"), (None, "0")]
+
+
+def test_bad_paging_or_sort_is_400(leaf: FakeLeaf, http: requests.Session) -> None:
+    url = f"{leaf.user_management_url}/users"
+    for params in ({"page": "x"}, {"page": -1}, {"size": 0}, {"sort": "password,asc"}, {"sort": ","}):
+        r = http.get(url, params=params)
+        assert r.status_code == 400, params
+        assert r.json()["fieldErrors"]
+
+
+def test_create_answers_201_with_location(leaf: FakeLeaf, http: requests.Session) -> None:
+    r = http.post(f"{leaf.user_management_url}/users", json={"name": "Ada", "email": "ada@farm.test"})
+    assert r.status_code == 201
+    assert r.headers["Location"] == f"{leaf.user_management_url}/users/{r.json()['id']}"
+    assert http.get(r.headers["Location"]).json() == r.json()
+
+
+def test_put_replaces_the_whole_user_and_keeps_credentials(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada", email="ada@farm.test")
+    leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    r = http.put(f"{leaf.user_management_url}/users", json={"id": user.id, "name": "Ada L."})
+    assert r.status_code == 200
+    assert r.json()["name"] == "Ada L."
+    assert r.json()["email"] is None
+    assert r.json()["johnDeereCredentials"]["clientKey"] == "k"
+
+
+def test_put_drop_option_drops_credentials_left_out() -> None:
+    with FakeLeaf(put_without_credentials="drop") as leaf:
+        user = leaf.create_user(name="Ada")
+        leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+        r = requests.put(f"{leaf.user_management_url}/users", json={"id": user.id}, headers=leaf.headers)
+        assert r.json()["johnDeereCredentials"] is None
+
+
+def test_deleting_a_user_takes_its_credentials_and_events(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada")
+    leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    leaf.add_john_deere_credential_event(user.id, status_code=200, body="{}")
+    r = http.delete(f"{leaf.user_management_url}/users/{user.id}")
+    assert r.status_code == 204
+    base = f"{leaf.user_management_url}/users/{user.id}"
+    assert http.get(base).status_code == 404
+    assert http.get(f"{base}/john-deere-credentials").status_code == 404
+    assert http.get(f"{base}/john-deere-credentials/events").status_code == 404
+    try:
+        leaf.get_user(user.id)
+        raise AssertionError("the user should be gone")
+    except NotFoundError:
+        pass
+
+
+def test_a_new_credential_after_delete_starts_with_an_empty_log(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user()
+    leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    leaf.add_john_deere_credential_event(user.id, status_code=400, body="{}")
+    url = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials"
+    assert http.delete(url).status_code == 204
+    assert http.post(url, json=CREDENTIALS_BODY).status_code == 201
+    assert http.get(f"{url}/events").json() == []
