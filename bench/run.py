@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_core
+from bench import bench_core, bench_lifecycle
 
 
 def main() -> int:
@@ -16,6 +16,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved A/B rounds per benchmark")
     args = parser.parse_args()
     ok = bench_core.main(args.rounds)
+    ok = bench_lifecycle.main(args.rounds) and ok
     return 0 if ok else 1
 
 

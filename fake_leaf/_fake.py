@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import inspect
-import unittest
+import sys
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
@@ -14,17 +13,28 @@ from urllib.parse import urlsplit
 import responses
 
 from fake_leaf._clock import Clock, utc_now
+from fake_leaf._john_deere_controls import JohnDeereControls
 from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
-from fake_leaf.engine import JOHN_DEERE, CredentialEvent, Credentials, EngineOptions, LeafBackend, LeafUser
+from fake_leaf.engine import (
+    JOHN_DEERE,
+    CredentialEvent,
+    Credentials,
+    CredentialStatus,
+    EngineOptions,
+    LeafBackend,
+    LeafUser,
+)
 from fake_leaf.engine._backend import REMEMBER_ME_TOKEN_LIFETIME
 from fake_leaf.http import LeafApp
 from fake_leaf.http._routes import USER_MANAGEMENT
+from fake_leaf.http._serialize import alert_json
 
 DEFAULT_BASE_URL = "https://api.withleaf.io"
 DEFAULT_USERNAME = "api-owner@fake-leaf.test"
 DEFAULT_PASSWORD = "fake-leaf-password"
 
 T = TypeVar("T")
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -50,6 +60,8 @@ class FakeLeaf:
         clock: Clock | None = None,
         on_duplicate_credentials: Literal["reject", "replace"] = "reject",
         put_without_credentials: Literal["keep", "drop"] = "keep",
+        check_interval: _dt.timedelta = _dt.timedelta(hours=24),
+        refresh_token_rotation: bool = False,
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
     ) -> None:
@@ -62,7 +74,8 @@ class FakeLeaf:
         self.username = username
         self.password = password
         self._clock = clock if clock is not None else utc_now
-        self._options = EngineOptions(on_duplicate_credentials, put_without_credentials)
+        self._options = EngineOptions(on_duplicate_credentials, put_without_credentials, check_interval,
+                                      refresh_token_rotation)
         self._requests_mock = requests_mock
         self._interceptor: ResponsesInterceptor | None = None
         self.reset()
@@ -77,6 +90,7 @@ class FakeLeaf:
         self._backend.add_api_owner(self.username, self.password)
         self._app = LeafApp(self._backend, self.base_url)
         self._interceptor = ResponsesInterceptor(self._app, self._requests_mock)
+        self.john_deere = JohnDeereControls(self._backend, self.username)
         self._token: str | None = None
         self._token_expires: _dt.datetime | None = None
 
@@ -180,6 +194,22 @@ class FakeLeaf:
                                        status_code=status_code, headers=headers, body=body,
                                        created_date=created_date)
 
+    # -- background processing ------------------------------------------------------------
+
+    def run_john_deere_check(self, leaf_user_id: str, *, api_owner: str | None = None) -> Credentials:
+        """Run a background check of the user's John Deere credentials now (schedule unchanged)."""
+        return self._backend.run_check(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+
+    def set_john_deere_credentials_status(self, leaf_user_id: str, status: CredentialStatus | str, *,
+                                          api_owner: str | None = None) -> Credentials:
+        """Set the status as a check would (alert included, no event), for tests that skip the cause."""
+        return self._backend.set_status(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
+                                        CredentialStatus(status))
+
+    def alerts(self) -> list[dict[str, object]]:
+        """The alerts Leaf would have sent (``credentialsUnauthenticated``, ...), oldest first, as payloads."""
+        return [alert_json(a) for a in self._backend.alerts()]
+
     # -- activation ------------------------------------------------------------------------
 
     def start(self) -> FakeLeaf:
@@ -207,7 +237,7 @@ class FakeLeaf:
         return cast(T, self._decorate_function(target))
 
     def _decorate_function(self, func: Any) -> Any:
-        if inspect.iscoroutinefunction(func):
+        if getattr(getattr(func, "__code__", None), "co_flags", 0) & _CO_COROUTINE:
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 self.reset()
@@ -222,18 +252,19 @@ class FakeLeaf:
                 return func(*args, **kwargs)
         return wrapper
 
-    def _decorate_class(self, cls: type) -> type:
-        if issubclass(cls, unittest.TestCase):
+    def _decorate_class(self, cls: Any) -> Any:
+        unittest = sys.modules.get("unittest")  # a TestCase class means unittest is imported already
+        if unittest is not None and issubclass(cls, unittest.TestCase):
             fake = self
             original_setup = cls.setUp
 
-            def setUp(test: unittest.TestCase) -> None:
+            def setUp(test: Any) -> None:
                 fake.reset()
                 fake.start()
                 test.addCleanup(fake.stop)
                 original_setup(test)
 
-            cls.setUp = setUp  # type: ignore[method-assign,assignment]
+            cls.setUp = setUp
             return cls
         for name, value in list(vars(cls).items()):
             if name.startswith("test") and callable(value):

@@ -9,23 +9,27 @@ import base64
 import bisect
 import datetime as _dt
 import hashlib
+import heapq
 import hmac
+import itertools
 import json
 import secrets
 import threading
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from fake_leaf._clock import Clock, utc_now
 from fake_leaf.engine import _errors as err
+from fake_leaf.engine._ids import new_id
+from fake_leaf.engine._john_deere import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_IDLE_LIMIT, Answer, SimulatedJohnDeere
 from fake_leaf.engine._models import (
     USER_FIELDS,
     CredentialEvent,
     Credentials,
     CredentialStatus,
     LeafUser,
+    _Alert,
     _CredentialRecord,
     _Owner,
     _UserRecord,
@@ -38,6 +42,7 @@ REMEMBER_ME_TOKEN_LIFETIME = _dt.timedelta(days=30)
 SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
 MAX_PAGE_SIZE = 100
 
+T = TypeVar("T")
 OnDuplicate = Literal["reject", "replace"]
 PutWithoutCredentials = Literal["keep", "drop"]
 
@@ -48,6 +53,12 @@ class EngineOptions:
 
     on_duplicate_credentials: OnDuplicate = "reject"
     put_without_credentials: PutWithoutCredentials = "keep"
+    check_interval: _dt.timedelta = _dt.timedelta(hours=24)
+    refresh_token_rotation: bool = False
+
+    def __post_init__(self) -> None:
+        if self.check_interval <= _dt.timedelta(0):
+            raise ValueError(f"check_interval must be positive, got {self.check_interval}")
 
 
 def _b64(data: bytes) -> str:
@@ -79,6 +90,13 @@ class LeafBackend:
         self._owners: dict[str, _Owner] = {}
         self._users: dict[str, _UserRecord] = {}
         self._users_by_owner: dict[str, dict[str, _UserRecord]] = {}
+        # one simulated provider per provider (John Deere's is the one there is)
+        self.simulators: dict[str, SimulatedJohnDeere] = {
+            name: SimulatedJohnDeere(self.options.refresh_token_rotation) for name in self.providers}
+        self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
+        self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
+        self._sequence = itertools.count()
+        self._alerts: list[_Alert] = []
 
     # -- time ------------------------------------------------------------------------------
 
@@ -96,7 +114,87 @@ class LeafBackend:
         return now
 
     def _catch_up(self, now: _dt.datetime) -> None:
-        """Hook for background work that fell due; the lifecycle fills it in."""
+        """Run, in time order and each at its own due time, every background check due by ``now``.
+
+        Nothing outside changes during one catch-up (every control first catches up), so after a
+        credential's first check here the following ones repeat its outcome: those whose events
+        would already be past the 30-day window are skipped, and only the last skipped refresh is
+        replayed (without its event), so a jump of years costs what a jump of 30 days does.
+        """
+        interval = self.options.check_interval
+        horizon = now - EVENT_RETENTION - interval
+        checked_once: set[str] = set()
+        while self._schedule and self._schedule[0][0] <= now:
+            due, _, credential_id = heapq.heappop(self._schedule)
+            record = self._live.get(credential_id)
+            if record is None or record.next_check_at != due:
+                continue  # deleted or rescheduled since
+            self._check(record, due)
+            self._prune_events(record, now)
+            if record.status is CredentialStatus.UNAUTHENTICATED:
+                record.next_check_at = None  # final until deleted
+                continue
+            following = due + interval
+            if credential_id in checked_once and following < horizon and interval < REFRESH_TOKEN_IDLE_LIMIT:
+                skipped = (horizon - following) // interval
+                last_skipped = following + (skipped - 1) * interval
+                self._replay_refresh(record, last_skipped)
+                following += skipped * interval
+            checked_once.add(credential_id)
+            self._schedule_check(record, following)
+
+    def _schedule_check(self, record: _CredentialRecord, due: _dt.datetime) -> None:
+        record.next_check_at = due
+        heapq.heappush(self._schedule, (due, next(self._sequence), record.id))
+
+    def _check(self, record: _CredentialRecord, at: _dt.datetime) -> None:
+        """One background check: refresh the access token if it expired, then call the platform."""
+        sim = self.simulators[record.provider.name]
+        env = record.client_environment
+        if record.access_token_expires_at is None or record.access_token_expires_at <= at:
+            answer = sim.refresh(env, record.client_key, record.client_secret, record.refresh_token, at)
+            self._append_event(record, at, answer.status_code, answer.headers, answer.body)
+            if answer.status_code != 200:
+                self._set_status(record, _status_for(answer.status_code), at, answer)
+                return
+            self._take_tokens(record, answer, at)
+        answer = sim.platform_call(env, record.refresh_token)
+        self._append_event(record, at, answer.status_code, answer.headers, answer.body)
+        self._set_status(record, _status_for(answer.status_code), at, answer)
+
+    def _replay_refresh(self, record: _CredentialRecord, at: _dt.datetime) -> None:
+        # OK or MISSING_PERMISSION: the refreshes of the skipped checks succeeded, each using the token
+        refreshing = record.status in (CredentialStatus.OK, CredentialStatus.MISSING_PERMISSION)
+        if refreshing and record.access_token_expires_at is not None and record.access_token_expires_at <= at:
+            sim = self.simulators[record.provider.name]
+            sim.mark_used(record.client_environment, record.refresh_token, at - self.options.check_interval)
+            answer = sim.refresh(record.client_environment, record.client_key, record.client_secret,
+                                 record.refresh_token, at)
+            if answer.status_code == 200:
+                self._take_tokens(record, answer, at)
+
+    @staticmethod
+    def _take_tokens(record: _CredentialRecord, answer: Answer, at: _dt.datetime) -> None:
+        assert answer.access_token is not None and answer.refresh_token is not None
+        record.access_token = answer.access_token
+        record.access_token_expires_at = at + ACCESS_TOKEN_LIFETIME
+        record.refresh_token = answer.refresh_token
+        if answer.scopes is not None:
+            record.scopes = answer.scopes
+
+    def _set_status(self, record: _CredentialRecord, status: CredentialStatus, at: _dt.datetime,
+                    answer: Answer | None) -> None:
+        changed = status is not record.status
+        record.status = status
+        if changed and status in _ALERT_TYPES:
+            cause = (f"{record.provider.label} answered {answer.status_code}: {answer.body}"
+                     if answer is not None else "the status was set by the test")
+            self._alerts.append(_Alert(
+                type=_ALERT_TYPES[status], credential=record.client_key, provider=record.provider.name,
+                credential_id=record.id, leaf_user_id=record.leaf_user_id, status=status, timestamp=at,
+                message=f"The {record.provider.label} credentials of Leaf user {record.leaf_user_id} are now "
+                        f"{status.value}: {cause}",
+            ))
 
     # -- API owners and tokens -------------------------------------------------------------
 
@@ -186,7 +284,7 @@ class LeafBackend:
             if body.get("id") is not None:
                 raise err.id_exists()
             fields = self._user_fields(body)
-            user = _UserRecord(str(uuid.uuid4()), owner, fields)
+            user = _UserRecord(new_id(), owner, fields)
             self._users[user.id] = user
             self._users_by_owner[owner][user.id] = user
             return user.snapshot()
@@ -216,8 +314,8 @@ class LeafBackend:
             user.fields = fields
             if self.options.put_without_credentials == "drop":
                 for provider in self.providers.values():
-                    if body.get(provider.user_field) is None:
-                        user.credentials.pop(provider.name, None)
+                    if body.get(provider.user_field) is None and provider.name in user.credentials:
+                        self._live.pop(user.credentials.pop(provider.name).id, None)
             return user.snapshot()
 
     def delete_user(self, owner: str, leaf_user_id: str) -> None:
@@ -227,6 +325,8 @@ class LeafBackend:
             user = self._user(owner, leaf_user_id)
             del self._users[user.id]
             del self._users_by_owner[owner][user.id]
+            for record in user.credentials.values():
+                self._live.pop(record.id, None)
             user.credentials.clear()
 
     def list_users(
@@ -318,7 +418,7 @@ class LeafBackend:
             if provider.name in user.credentials and self.options.on_duplicate_credentials == "reject":
                 raise err.credentials_already_exist(leaf_user_id, provider.label, provider.path_segment)
             record = _CredentialRecord(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 provider=provider,
                 leaf_user_id=user.id,
                 status=CredentialStatus.OK,
@@ -330,12 +430,18 @@ class LeafBackend:
                 client_environment=values["clientEnvironment"],
                 scopes=tuple(scopes) if scopes is not None else provider.default_scopes,
             )
+            old = user.credentials.get(provider.name)
+            if old is not None:
+                self._live.pop(old.id, None)
             user.credentials[provider.name] = record
-            self._on_credentials_created(record, now)
+            self._live[record.id] = record
+            self.simulators[provider.name].accept(record.client_environment, record.client_key,
+                                                  record.client_secret, record.refresh_token, record.scopes, now)
+            # the access token is the fake's own until the first check refreshes it, at creation
+            self._check(record, now)
+            if record.status is not CredentialStatus.UNAUTHENTICATED:
+                self._schedule_check(record, now + self.options.check_interval)
             return record.snapshot()
-
-    def _on_credentials_created(self, record: _CredentialRecord, now: _dt.datetime) -> None:
-        """Hook for the lifecycle: schedule the first background check."""
 
     def _credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> _CredentialRecord:
         provider = self.provider(provider_name)
@@ -361,6 +467,63 @@ class LeafBackend:
             self._begin()
             record = self._credentials(owner, leaf_user_id, provider_name)
             del self._users[leaf_user_id].credentials[record.provider.name]
+            self._live.pop(record.id, None)
+
+    # -- background processing: direct controls and the simulated provider -----------------
+
+    def run_check(self, owner: str, leaf_user_id: str, provider_name: str) -> Credentials:
+        """Run a background check now (the regular schedule is unchanged). UNAUTHENTICATED stays."""
+        with self._lock:
+            now = self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            if record.status is not CredentialStatus.UNAUTHENTICATED:
+                self._check(record, now)
+                self._stop_checks_if_final(record)
+            return record.snapshot()
+
+    @staticmethod
+    def _stop_checks_if_final(record: _CredentialRecord) -> None:
+        if record.status is CredentialStatus.UNAUTHENTICATED:
+            record.next_check_at = None
+
+    def set_status(self, owner: str, leaf_user_id: str, provider_name: str, status: CredentialStatus) -> Credentials:
+        """Set a credential's status as background processing would, alert included; no event."""
+        status = CredentialStatus(status)
+        with self._lock:
+            now = self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            was_final = record.status is CredentialStatus.UNAUTHENTICATED
+            self._set_status(record, status, now, None)
+            if status is CredentialStatus.UNAUTHENTICATED:
+                record.next_check_at = None
+            elif was_final:
+                self._schedule_check(record, now + self.options.check_interval)
+            return record.snapshot()
+
+    def control_credential_provider(
+        self, owner: str, leaf_user_id: str, provider_name: str,
+        action: Callable[[SimulatedJohnDeere, Credentials], T],
+    ) -> T:
+        """Change the simulated provider for one credential: ``action(simulator, credentials)``.
+
+        The state is caught up first, so checks that fell due before now see the old state.
+        """
+        with self._lock:
+            self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            return action(self.simulators[record.provider.name], record.snapshot())
+
+    def control_provider(self, provider_name: str, action: Callable[[SimulatedJohnDeere], T]) -> T:
+        """Change the simulated provider as a whole (outages, rotation), after catching up."""
+        with self._lock:
+            self._begin()
+            return action(self.simulators[self.provider(provider_name).name])
+
+    def alerts(self) -> list[_Alert]:
+        """Every alert background processing sent, oldest first."""
+        with self._lock:
+            self._begin()
+            return list(self._alerts)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -410,12 +573,28 @@ class LeafBackend:
         body: str,
     ) -> CredentialEvent:
         headers_text = headers if isinstance(headers, str) else json.dumps(dict(headers))
-        event = CredentialEvent(str(uuid.uuid4()), when.astimezone(_dt.timezone.utc), status_code,
+        event = CredentialEvent(new_id(), when.astimezone(_dt.timezone.utc), status_code,
                                 headers_text, body)
         # keep arrival order among equal timestamps: insert after every event not newer
         index = bisect.bisect_right(record.events, event.created_date, key=lambda e: e.created_date)
         record.events.insert(index, event)
         return event
+
+
+_ALERT_TYPES = {
+    CredentialStatus.UNAUTHENTICATED: "credentialsUnauthenticated",
+    CredentialStatus.MISSING_PERMISSION: "credentialsLimitedPermission",
+}
+
+
+def _status_for(status_code: int) -> CredentialStatus:
+    if status_code == 200:
+        return CredentialStatus.OK
+    if status_code in (400, 401):
+        return CredentialStatus.UNAUTHENTICATED
+    if status_code == 403:
+        return CredentialStatus.MISSING_PERMISSION
+    return CredentialStatus.TEMPORARILY_UNAVAILABLE
 
 
 def _sort_value(user: _UserRecord, name: str) -> str | None:

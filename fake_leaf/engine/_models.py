@@ -104,3 +104,15 @@ class _CredentialRecord:
             self.client_key, self.client_secret, self.access_token, self.refresh_token,
             self.client_environment, self.scopes,
         )
+
+
+@dataclass(frozen=True)
+class _Alert:
+    type: str
+    credential: str
+    provider: str
+    credential_id: str
+    leaf_user_id: str
+    status: CredentialStatus
+    timestamp: _dt.datetime
+    message: str

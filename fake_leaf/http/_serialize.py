@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 
 from fake_leaf.engine import CredentialEvent, Credentials, LeafUser, Provider
+from fake_leaf.engine._models import _Alert
 
 
 def leaf_timestamp(when: _dt.datetime) -> str:
@@ -54,3 +55,16 @@ def event_json(e: CredentialEvent) -> dict[str, object]:
 
 def dumps(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def alert_json(a: _Alert) -> dict[str, object]:
+    """Leaf's alert payload: credential, provider, credentialId, message, status, type, timestamp."""
+    return {
+        "credential": a.credential,
+        "provider": a.provider,
+        "credentialId": a.credential_id,
+        "message": a.message,
+        "status": a.status.value,
+        "type": a.type,
+        "timestamp": leaf_timestamp(a.timestamp),
+    }

@@ -24,7 +24,10 @@ def test_events_are_listed_newest_first_in_leafs_shape(leaf: FakeLeaf, http: req
     leaf.add_john_deere_credential_event(user.id, status_code=503, body="down",
                                          created_date=now - dt.timedelta(hours=1))
     events = http.get(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials/events").json()
-    assert [e["statusCode"] for e in events] == [400, 503, 200]
+    dates = [e["createdDate"] for e in events]
+    assert dates == sorted(dates, reverse=True)
+    seeded = [e["body"] for e in events if e["body"] in ('{"ok":1}', '{"error":"invalid_grant"}', "down")]
+    assert seeded == ['{"error":"invalid_grant"}', "down", '{"ok":1}']
     assert set(events[0]) == {"id", "createdDate", "statusCode", "headers", "body"}
     assert isinstance(events[0]["headers"], str)
     assert json.loads(events[0]["headers"]) == {"Content-Type": "application/json"}
@@ -33,21 +36,21 @@ def test_events_are_listed_newest_first_in_leafs_shape(leaf: FakeLeaf, http: req
 
 def test_an_event_is_gone_at_exactly_30_days() -> None:
     with freeze_time("2026-03-01T00:00:00Z") as frozen:
-        leaf = FakeLeaf()
+        leaf = FakeLeaf(check_interval=dt.timedelta(days=365))  # no check inside the 30 days
         user = leaf.create_user()
         leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
         leaf.add_john_deere_credential_event(user.id, status_code=200, body="{}")
         with leaf:
             url = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials/events"
             frozen.tick(dt.timedelta(days=30) - dt.timedelta(microseconds=1))
-            assert len(requests.get(url, headers=leaf.headers).json()) == 1
+            assert len(requests.get(url, headers=leaf.headers).json()) == 3  # 2 from the creation check
             frozen.tick(dt.timedelta(microseconds=1))
             assert requests.get(url, headers=leaf.headers).json() == []
 
 
 def test_expired_events_are_freed_not_just_hidden() -> None:
     clock = ManualClock(dt.datetime(2026, 3, 1, tzinfo=UTC))
-    leaf = FakeLeaf(clock=clock)
+    leaf = FakeLeaf(clock=clock, check_interval=dt.timedelta(days=365))
     user = leaf.create_user()
     leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
     for day in range(45):
