@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_core, bench_lifecycle
+from bench import bench_core, bench_lifecycle, bench_plugin
 
 
 def main() -> int:
@@ -17,6 +17,7 @@ def main() -> int:
     args = parser.parse_args()
     ok = bench_core.main(args.rounds)
     ok = bench_lifecycle.main(args.rounds) and ok
+    ok = bench_plugin.main(args.rounds) and ok
     return 0 if ok else 1
 
 

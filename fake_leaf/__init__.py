@@ -1,6 +1,6 @@
 """fake-leaf: an in-memory fake of Leaf Agriculture's user-management API for tests."""
 
-from fake_leaf._clock import ManualClock
+from fake_leaf._clock import ManualClock, ShiftedClock
 from fake_leaf._fake import DEFAULT_BASE_URL, FakeLeaf
 from fake_leaf.engine import (
     BadCredentialsError,
@@ -14,6 +14,7 @@ from fake_leaf.engine import (
     NotAuthenticatedError,
     NotFoundError,
 )
+from fake_leaf.http import JournalEntry
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,8 +26,10 @@ __all__ = [
     "FakeLeaf",
     "FakeLeafError",
     "InvalidInputError",
+    "JournalEntry",
     "LeafUser",
     "ManualClock",
     "NotAuthenticatedError",
     "NotFoundError",
+    "ShiftedClock",
 ]

@@ -25,9 +25,12 @@ from fake_leaf.engine import (
     LeafUser,
 )
 from fake_leaf.engine._backend import REMEMBER_ME_TOKEN_LIFETIME
-from fake_leaf.http import LeafApp
+from fake_leaf.engine._errors import hide_refusals
+from fake_leaf.http import JournalEntry, LeafApp
 from fake_leaf.http._routes import USER_MANAGEMENT
 from fake_leaf.http._serialize import alert_json
+
+__tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
 DEFAULT_BASE_URL = "https://api.withleaf.io"
 DEFAULT_USERNAME = "api-owner@fake-leaf.test"
@@ -118,6 +121,11 @@ class FakeLeaf:
         """``{"Authorization": "Bearer <token>"}`` for the default API owner."""
         return {"Authorization": f"Bearer {self.token}"}
 
+    @property
+    def clock(self) -> Clock:
+        """Where the fake reads the time (the ``clock`` option; the system clock by default)."""
+        return self._clock
+
     def now(self) -> _dt.datetime:
         """The fake's current time."""
         return self._backend.now()
@@ -193,6 +201,10 @@ class FakeLeaf:
         return self._backend.add_event(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
                                        status_code=status_code, headers=headers, body=body,
                                        created_date=created_date)
+
+    def journal(self) -> list[JournalEntry]:
+        """The requests the fake answered (the last 10,000), oldest first, with status and reason."""
+        return list(self._app.journal)
 
     # -- background processing ------------------------------------------------------------
 

@@ -6,7 +6,10 @@ from functools import partial
 from typing import Literal
 
 from fake_leaf.engine import JOHN_DEERE, LeafBackend
+from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._john_deere import SimulatedJohnDeere
+
+__tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
 Environment = Literal["STAGE", "PRODUCTION"]
 ENVIRONMENTS: tuple[Environment, ...] = ("STAGE", "PRODUCTION")

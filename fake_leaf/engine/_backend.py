@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 
 from fake_leaf._clock import Clock, utc_now
 from fake_leaf.engine import _errors as err
+from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._john_deere import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_IDLE_LIMIT, Answer, SimulatedJohnDeere
 from fake_leaf.engine._models import (
@@ -35,6 +36,8 @@ from fake_leaf.engine._models import (
     _UserRecord,
 )
 from fake_leaf.engine._providers import PROVIDERS, Provider
+
+__tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
 EVENT_RETENTION = _dt.timedelta(days=30)
 TOKEN_LIFETIME = _dt.timedelta(hours=24)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class FakeLeafError(Exception):
     """Base of every error fake-leaf raises on purpose."""
+
+
+def hide_refusals(excinfo: Any) -> bool:
+    """pytest's ``__tracebackhide__``: a refusal by the fake is told in the test's frames, not ours."""
+    return isinstance(getattr(excinfo, "value", None), FakeLeafError)
 
 
 class NotAuthenticatedError(FakeLeafError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import deque
 from urllib.parse import unquote
 
 from fake_leaf.engine import (
@@ -16,7 +18,9 @@ from fake_leaf.engine import (
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._handlers import BodyError, Call, authenticate_owner
 from fake_leaf.http._routes import Route, build_routes
-from fake_leaf.http._types import HttpRequest, HttpResponse
+from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
+
+JOURNAL_LENGTH = 10_000
 
 
 class LeafApp:
@@ -30,6 +34,7 @@ class LeafApp:
         self._by_template: dict[str, dict[str, Route]] = {}
         for r in self.routes:
             self._by_template.setdefault(r.template, {})[r.method] = r
+        self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LENGTH)
         self._patterns: list[tuple[re.Pattern[str], dict[str, Route]]] = [
             (methods[next(iter(methods))].pattern, methods) for methods in self._by_template.values()
         ]
@@ -41,9 +46,12 @@ class LeafApp:
     def handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
         try:
-            return self._dispatch(request, path)
-        except Exception as e:
-            return problems.internal_error(f"{type(e).__name__}: {e}", path)
+            response = self._dispatch(request, path)
+        except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
+            response = problems.internal_error(f"{type(e).__name__}: {e}", path)
+        self.journal.append(JournalEntry(request.method.upper(), path, request.query, response.status,
+                                         _reason(response) if response.status >= 400 else None))
+        return response
 
     def _dispatch(self, request: HttpRequest, path: str) -> HttpResponse:
         method = request.method.upper()
@@ -78,3 +86,13 @@ class LeafApp:
         except NotFoundError as e:
             return problems.problem(404, str(e), call.path)
 
+
+
+def _reason(response: HttpResponse) -> str:
+    """The detail of a problem body (and the fake's own reason header, when there is one)."""
+    try:
+        detail = str(json.loads(response.body).get("detail", ""))
+    except (ValueError, AttributeError):
+        detail = response.body[:200].decode("utf-8", "replace")
+    extra = response.headers.get("X-Fake-Leaf-Reason")
+    return f"{detail} ({extra})" if extra else detail

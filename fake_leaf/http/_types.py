@@ -29,3 +29,19 @@ class HttpResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One request the fake answered: what came in, the status, and for an error, why."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    reason: str | None
+
+    def __str__(self) -> str:
+        target = f"{self.path}?{self.query}" if self.query else self.path
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.method} {target} -> {self.status}{why}"

@@ -1,0 +1,60 @@
+"""A Faker provider of realistic Leaf and John Deere values: ``faker.add_provider(LeafProvider)``."""
+
+from __future__ import annotations
+
+from faker.providers import BaseProvider
+
+SCOPES = ("ag1", "ag2", "ag3", "eq1", "eq2", "files", "org1", "org2", "work1", "work2", "offline_access")
+FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
+
+
+class LeafProvider(BaseProvider):
+    """Values shaped like Leaf's and John Deere's, drawn from the Faker's own (seedable) random."""
+
+    def leaf_user_id(self) -> str:
+        """A lower-case UUID, as Leaf makes them."""
+        return str(self.generator.uuid4())
+
+    def john_deere_client_key(self) -> str:
+        """An application id as John Deere's developer portal shows it (0oa + 17 characters)."""
+        return "0oa" + self.lexify("?" * 17, letters="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+    def john_deere_client_secret(self) -> str:
+        return self.lexify("?" * 40, letters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+    def john_deere_refresh_token(self) -> str:
+        return self.lexify("?" * 43, letters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+    def john_deere_access_token(self) -> str:
+        alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+        return "eyJraWQiOi" + ".".join(self.lexify("?" * n, letters=alphabet) for n in (60, 200, 86))
+
+    def john_deere_scopes(self) -> list[str]:
+        chosen = self.random_elements(SCOPES[:-1], length=self.random_int(1, 5), unique=True)
+        return [*chosen, "offline_access"]
+
+    def grower_name(self) -> str:
+        return str(self.generator.name())
+
+    def farm_name(self) -> str:
+        return f"{self.generator.last_name()} {self.random_element(FARM_WORDS)} Farm"
+
+    def leaf_user(self) -> dict[str, str]:
+        """A POST /users body: name, email, phone, address, externalId."""
+        name = self.grower_name()
+        return {
+            "name": name,
+            "email": str(self.generator.email()),
+            "phone": str(self.generator.phone_number()),
+            "address": str(self.generator.address()).replace("\n", ", "),
+            "externalId": f"{self.farm_name()} #{self.random_int(1, 9999)}",
+        }
+
+    def john_deere_credentials_body(self, client_environment: str = "STAGE") -> dict[str, str]:
+        """A valid POST body for John Deere credentials."""
+        return {
+            "clientKey": self.john_deere_client_key(),
+            "clientSecret": self.john_deere_client_secret(),
+            "refreshToken": self.john_deere_refresh_token(),
+            "clientEnvironment": client_environment,
+        }

@@ -1,0 +1,170 @@
+"""The pytest plugin, as a user's fresh project sees it (pytester, plugin loaded from its entry point)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_fresh_project_can_use_every_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_client="""
+        import datetime as dt
+        import requests
+
+        def test_everything(fake_leaf, leaf_base_url, leaf_token, leaf_session, leaf_clock, leaf_faker,
+                            leaf_user, john_deere_credentials, make_leaf_user, make_john_deere_credentials):
+            assert leaf_base_url == "https://api.withleaf.io"
+            r = requests.get(f"{leaf_base_url}/services/usermanagement/api/users",
+                             headers={"Authorization": f"Bearer {leaf_token}"})
+            assert r.status_code == 200
+            assert [u["id"] for u in r.json()] == [leaf_user["id"]]
+            assert john_deere_credentials["status"] == "OK"
+            assert john_deere_credentials["clientKey"].startswith("0oa")
+            url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
+            assert leaf_session.get(url).json() == john_deere_credentials
+            ada = make_leaf_user(name="Ada")
+            assert ada["name"] == "Ada" and "@" in ada["email"]
+            other = make_john_deere_credentials(clientEnvironment="PRODUCTION")
+            assert other["clientEnvironment"] == "PRODUCTION"
+            leaf_clock.advance(dt.timedelta(days=31))
+            assert leaf_session.get(url).status_code == 200  # the session's token renews itself
+            assert len(leaf_session.get(f"{url}/events").json()) == 60
+            assert leaf_faker.john_deere_scopes()[-1] == "offline_access"
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
+STATE_TESTS = """
+    import requests
+    import responses
+    import pytest
+
+    @pytest.mark.parametrize("i", range(8))
+    def test_starts_empty(fake_leaf, leaf_session, i):
+        url = f"{fake_leaf.user_management_url}/users"
+        assert leaf_session.get(url).json() == []
+        for _ in range(3):
+            leaf_session.post(url, json={"name": f"from {i}"})
+        assert len(leaf_session.get(url).json()) == 3
+
+    @pytest.mark.parametrize("i", range(4))
+    def test_nothing_stays_patched(i):
+        assert requests.adapters.HTTPAdapter.send is responses._real_send
+"""
+
+
+@pytest.mark.parametrize("args", [("-p", "randomly", "-p", "no:cacheprovider", "--randomly-seed=1"),
+                                  ("-p", "randomly", "--randomly-seed=2"),
+                                  ("-p", "no:randomly", "-n", "2")])
+def test_state_never_leaks_between_tests(pytester: pytest.Pytester, args: tuple[str, ...]) -> None:
+    pytester.makepyfile(test_state=STATE_TESTS)
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=12)
+
+
+MARKER_TESTS = """
+    import datetime as dt
+    import pytest
+
+    pytestmark = pytest.mark.fake_leaf(base_url="https://module.test", on_duplicate_credentials="replace")
+
+    def test_module_marker(fake_leaf):
+        assert fake_leaf.base_url == "https://module.test"
+
+    @pytest.mark.fake_leaf(base_url="https://class.test")
+    class TestClass:
+        def test_class_marker_wins_over_module(self, fake_leaf):
+            assert fake_leaf.base_url == "https://class.test"
+
+        @pytest.mark.fake_leaf(base_url="https://function.test")
+        def test_function_marker_wins_over_class(self, fake_leaf, make_john_deere_credentials):
+            assert fake_leaf.base_url == "https://function.test"
+            first = make_john_deere_credentials()
+            # the module's on_duplicate_credentials="replace" still applies
+            body = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"}
+            user_id = fake_leaf.list_users()[0].id
+            r = fake_leaf.create_john_deere_credentials(user_id, client_key="k", client_secret="s",
+                                                        refresh_token="r")
+            assert r.id != first["id"]
+
+    def test_ini_default_applies(fake_leaf):
+        assert fake_leaf.john_deere.refresh_token_rotation is True
+"""
+
+
+def test_marker_options_merge_closest_first_and_ini_defaults_apply(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfake_leaf_refresh_token_rotation = true\n")
+    pytester.makepyfile(test_markers=MARKER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
+def test_a_misspelt_option_fails_naming_the_known_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_typo="""
+        import pytest
+
+        @pytest.mark.fake_leaf(base_ur="https://x.test")
+        def test_typo(fake_leaf):
+            pass
+
+        @pytest.mark.fake_leaf(on_duplicate_credentials="overwrite")
+        def test_bad_value(fake_leaf):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*unknown option(s) base_ur; the options are base_url, requests_mock, clock*"])
+    result.stdout.fnmatch_lines(["*on_duplicate_credentials must be 'reject' or 'replace', got 'overwrite'*"])
+
+
+def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_failing="""
+        def test_bad_post(fake_leaf, leaf_session, leaf_user):
+            url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
+            r = leaf_session.post(url, json={"clientKey": "k", "clientEnvironment": "stage"})
+            assert r.status_code == 201
+
+        def test_engine_refusal(fake_leaf):
+            fake_leaf.get_user("no-such-user")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*fake-leaf requests*",
+        "*POST /services/usermanagement/api/users/*/john-deere-credentials -> 400: clientSecret: is required;"
+        " refreshToken: is required; clientEnvironment: must be one of STAGE or PRODUCTION exactly, got 'stage'*",
+    ])
+    result.stdout.fnmatch_lines(["*NotFoundError: Leaf user 'no-such-user' does not exist*"])
+    assert "_backend.py" not in result.stdout.str()
+
+
+def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_seed="""
+        def test_show(leaf_user):
+            print("USER", leaf_user["name"], leaf_user["email"])
+    """)
+    runs = [pytester.runpytest_subprocess("-p", "no:randomly", "-s", "--fake-leaf-seed=42") for _ in range(2)]
+    names = [[line for line in r.stdout.lines if "USER" in line] for r in runs]
+    assert names[0] == names[1] and names[0]
+    runs[0].stdout.fnmatch_lines(["fake-leaf: sample data seed 42 (repeat with --fake-leaf-seed=42)"])
+    other = pytester.runpytest_subprocess("-p", "no:randomly", "-s", "--fake-leaf-seed=43")
+    assert [line for line in other.stdout.lines if "USER" in line] != names[0]
+
+
+def test_leaf_clock_works_inside_freezegun(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_clock="""
+        import datetime as dt
+        from freezegun import freeze_time
+
+        def test_revoked(fake_leaf, leaf_session, john_deere_credentials, leaf_user, leaf_clock):
+            url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
+            with freeze_time("2027-01-01") as frozen:
+                fake_leaf.john_deere.revoke_refresh_token(leaf_user["id"])
+                frozen.tick(dt.timedelta(hours=12))
+                leaf_clock.advance(dt.timedelta(hours=12))
+                assert leaf_session.get(url).json()["status"] == "UNAUTHENTICATED"
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
