@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from fake_leaf import FakeLeaf, ManualClock, ShiftedClock
+from fake_leaf import FakeLeaf, ManualClock, RateLimit, ShiftedClock
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -31,6 +31,7 @@ INI: dict[str, tuple[str, Callable[[str], Any]]] = {
     "fake_leaf_check_interval_hours": ("check_interval", lambda text: dt.timedelta(hours=float(text))),
     "fake_leaf_refresh_token_rotation": ("refresh_token_rotation",
                                          lambda text: text.strip().lower() in ("1", "true", "yes", "on")),
+    "fake_leaf_rate_limit_per_minute": ("rate_limit", lambda text: RateLimit(int(text))),
 }
 _SEED_KEY = pytest.StashKey[int]()
 _LEAF_KEY = pytest.StashKey[FakeLeaf]()

@@ -15,6 +15,8 @@ from fake_leaf.engine import (
     NotFoundError,
 )
 from fake_leaf.http import JournalEntry
+from fake_leaf.http._faults import Fault, InjectedFault
+from fake_leaf.http._limits import RateLimit
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,11 +27,14 @@ __all__ = [
     "Credentials",
     "FakeLeaf",
     "FakeLeafError",
+    "Fault",
+    "InjectedFault",
     "InvalidInputError",
     "JournalEntry",
     "LeafUser",
     "ManualClock",
     "NotAuthenticatedError",
     "NotFoundError",
+    "RateLimit",
     "ShiftedClock",
 ]

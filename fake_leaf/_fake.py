@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
@@ -27,6 +27,8 @@ from fake_leaf.engine import (
 from fake_leaf.engine._backend import REMEMBER_ME_TOKEN_LIFETIME
 from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.http import JournalEntry, LeafApp
+from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
+from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._routes import USER_MANAGEMENT
 from fake_leaf.http._serialize import alert_json
 
@@ -65,6 +67,8 @@ class FakeLeaf:
         put_without_credentials: Literal["keep", "drop"] = "keep",
         check_interval: _dt.timedelta = _dt.timedelta(hours=24),
         refresh_token_rotation: bool = False,
+        rate_limit: RateLimit | None = None,
+        faults: Sequence[Fault] = (),
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
     ) -> None:
@@ -80,6 +84,8 @@ class FakeLeaf:
         self._options = EngineOptions(on_duplicate_credentials, put_without_credentials, check_interval,
                                       refresh_token_rotation)
         self._requests_mock = requests_mock
+        self._rate_limit = rate_limit
+        self._faults = tuple(faults)
         self._interceptor: ResponsesInterceptor | None = None
         self.reset()
 
@@ -91,7 +97,9 @@ class FakeLeaf:
             raise RuntimeError("reset() a FakeLeaf only while it is not active")
         self._backend = LeafBackend(clock=self._clock, options=self._options)
         self._backend.add_api_owner(self.username, self.password)
-        self._app = LeafApp(self._backend, self.base_url)
+        self._app = LeafApp(self._backend, self.base_url, self._rate_limit)
+        for fault in self._faults:
+            self._app.inject(fault)
         self._interceptor = ResponsesInterceptor(self._app, self._requests_mock)
         self.john_deere = JohnDeereControls(self._backend, self.username)
         self._token: str | None = None
@@ -202,9 +210,42 @@ class FakeLeaf:
                                        status_code=status_code, headers=headers, body=body,
                                        created_date=created_date)
 
-    def journal(self) -> list[JournalEntry]:
-        """The requests the fake answered (the last 10,000), oldest first, with status and reason."""
-        return list(self._app.journal)
+    def journal(self, method: str | None = None, path: str | None = None,
+                leaf_user_id: str | None = None) -> list[JournalEntry]:
+        """The requests the fake received (the last 10,000), oldest first, with their answers.
+
+        ``method``, ``path`` (a route as in ``inject``: ``"/users/{leafUserId}/john-deere-credentials"``)
+        and ``leaf_user_id`` narrow it.
+        """
+        template = self._app.resolve_template(path) if path is not None else None
+        return [e for e in self._app.journal
+                if (method is None or e.method == method.upper())
+                and (template is None or e.route == template)
+                and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
+
+    def assert_requests(self, times: int, method: str | None = None, path: str | None = None,
+                        leaf_user_id: str | None = None) -> list[JournalEntry]:
+        """Assert the fake received exactly ``times`` such requests; return them. The message lists them."""
+        __tracebackhide__ = True
+        found = self.journal(method, path, leaf_user_id)
+        if len(found) != times:
+            wanted = " ".join(x for x in (method, path, f"for user {leaf_user_id}" if leaf_user_id else None) if x)
+            seen = "\n".join(f"  {e}" for e in self._app.journal) or "  (none)"
+            raise AssertionError(f"expected {times} request(s) {wanted or '(any)'} but fake-leaf received "
+                                 f"{len(found)}; every request it received:\n{seen}")
+        return found
+
+    def inject(self, fault: Fault | FaultKind, **options: Any) -> InjectedFault:
+        """Break Leaf's own side: ``inject("http_error", status=503, times=1)`` or ``inject(Fault(...))``.
+
+        See ``Fault`` for the kinds and options. Returns a handle with ``hits`` and ``remove()``.
+        """
+        spec = fault if isinstance(fault, Fault) else Fault(fault, **options)
+        return self._app.inject(spec)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._app.faults.clear()
 
     # -- background processing ------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,7 +113,28 @@ class ResponsesInterceptor:
             body=_body_bytes(prepared.body),
         )
         response = self.app.handle(request)
+        read_timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
+        if response.delay:
+            if read_timeout is not None and response.delay >= read_timeout:
+                time.sleep(read_timeout)
+                raise requests.ReadTimeout(f"fake-leaf answered after {response.delay} s (an injected delay), past "
+                                           f"the read timeout of {read_timeout} s: {prepared.method} {url.geturl()}",
+                                           request=prepared)
+            time.sleep(response.delay)
+        if response.fault == "connection_error":
+            raise requests.ConnectionError(f"fake-leaf dropped the connection (an injected fault): "
+                                           f"{prepared.method} {url.geturl()}", request=prepared)
+        if response.fault == "read_timeout":
+            raise requests.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): "
+                                       f"{prepared.method} {url.geturl()}", request=prepared)
         return response.status, response.headers, response.body
+
+
+def _read_timeout(timeout: object) -> float | None:
+    """requests' ``timeout``: a number, or a (connect, read) pair; None waits forever."""
+    if isinstance(timeout, tuple):
+        timeout = timeout[1] if len(timeout) > 1 else None
+    return float(timeout) if isinstance(timeout, (int, float)) else None
 
 
 class BearerAuth(requests.auth.AuthBase):

@@ -50,7 +50,7 @@ OnDuplicate = Literal["reject", "replace"]
 PutWithoutCredentials = Literal["keep", "drop"]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class EngineOptions:
     """The [choice] behaviours of the contract, as options."""
 

@@ -26,7 +26,7 @@ def _compact(data: object) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class Answer:
     """One John Deere HTTP answer, as Leaf's events record it."""
 
@@ -38,7 +38,7 @@ class Answer:
     scopes: tuple[str, ...] | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Grant:
     """What a grower granted an app through one refresh token."""
 
@@ -50,7 +50,7 @@ class _Grant:
     organization_connected: bool = True
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Outage:
     status_code: int  # 5xx or 429
 

@@ -61,13 +61,13 @@ class CredentialEvent:
     body: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Owner:
     username: str
     password: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _UserRecord:
     id: str
     owner: str
@@ -79,7 +79,7 @@ class _UserRecord:
         return LeafUser(self.id, self.owner, f["name"], f["email"], f["phone"], f["address"], f["externalId"])
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _CredentialRecord:
     id: str
     provider: Provider
@@ -106,7 +106,7 @@ class _CredentialRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class _Alert:
     type: str
     credential: str

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import re
 from collections import deque
 from urllib.parse import unquote
@@ -16,8 +18,10 @@ from fake_leaf.engine import (
     NotFoundError,
 )
 from fake_leaf.http import _problems as problems
+from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import BodyError, Call, authenticate_owner
-from fake_leaf.http._routes import Route, build_routes
+from fake_leaf.http._limits import RateLimit, RateLimiter
+from fake_leaf.http._routes import USER_MANAGEMENT, Route, build_routes
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 JOURNAL_LENGTH = 10_000
@@ -26,15 +30,17 @@ JOURNAL_LENGTH = 10_000
 class LeafApp:
     """Serves one backend under one base URL; the adapters only translate to and from it."""
 
-    def __init__(self, backend: LeafBackend, base_url: str) -> None:
+    def __init__(self, backend: LeafBackend, base_url: str, rate_limit: RateLimit | None = None) -> None:
         self.backend = backend
         self.base_url = base_url.rstrip("/")
         self.routes = build_routes(backend.providers.values())
+        self.faults = FaultRegistry()
+        self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
+        self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LENGTH)
         # routes sharing a template share a pattern: match the path once, then pick the method
         self._by_template: dict[str, dict[str, Route]] = {}
         for r in self.routes:
             self._by_template.setdefault(r.template, {})[r.method] = r
-        self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LENGTH)
         self._patterns: list[tuple[re.Pattern[str], dict[str, Route]]] = [
             (methods[next(iter(methods))].pattern, methods) for methods in self._by_template.values()
         ]
@@ -43,35 +49,83 @@ class LeafApp:
         """'METHOD /path' for every route, as the not-implemented message lists them."""
         return [f"{r.method} {r.template}" for r in self.routes]
 
+    def resolve_template(self, path: str) -> str:
+        """The one route template that is ``path`` or ends with it (``/users/{leafUserId}``)."""
+        path = path.rstrip("/")
+        found = sorted({t for t in self._by_template if t == path or (t.endswith(path) and path.startswith("/"))})
+        exact = [t for t in found if t == path or t == f"{USER_MANAGEMENT}{path}"]
+        if len(exact) == 1:
+            return exact[0]
+        if len(found) != 1:
+            raise ValueError(f"{path!r} names {'no' if not found else 'more than one'} route; the routes are "
+                             f"{', '.join(sorted(self._by_template))}")
+        return found[0]
+
+    def inject(self, fault: Fault) -> InjectedFault:
+        return self.faults.add(fault, self.resolve_template(fault.path) if fault.path else None)
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
-        try:
-            response = self._dispatch(request, path)
-        except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
-            response = problems.internal_error(f"{type(e).__name__}: {e}", path)
-        self.journal.append(JournalEntry(request.method.upper(), path, request.query, response.status,
-                                         _reason(response) if response.status >= 400 else None))
+        method = request.method.upper()
+        template, params = self._match(path)
+        fault = self.faults.firing(method, template, after=False)
+        if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
+            response = _faulted(fault, path)
+        else:
+            try:
+                response = self._dispatch(request, path, template, params)
+            except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
+                response = problems.internal_error(f"{type(e).__name__}: {e}", path)
+            later = self.faults.firing(method, template, after=True)
+            if later is not None:
+                response = _faulted(later, path, response)
+                fault = later
+            elif fault is not None:
+                response = _faulted(fault, path, response)
+        self.journal.append(JournalEntry(
+            method, path, request.query, response.status,
+            _reason(response) if response.status >= 400 else None,
+            route=template, leaf_user_id=params.get("leafUserId"), request_body=request.body,
+            response_body=response.body, fault=fault.kind if fault is not None else None,
+        ))
         return response
 
-    def _dispatch(self, request: HttpRequest, path: str) -> HttpResponse:
-        method = request.method.upper()
+    def _match(self, path: str) -> tuple[str | None, dict[str, str]]:
         for pattern, methods in self._patterns:
             match = pattern.match(path)
-            if match is None:
-                continue
-            route = methods.get(method)
-            if route is None:
-                return problems.method_not_allowed(method, path, sorted(methods))
-            params = {k: unquote(v) for k, v in match.groupdict().items()}
-            call = Call(request, path.rstrip("/") or "/", params, self.backend, self.base_url, route.provider)
-            return self._run(route, call)
-        return problems.not_implemented(method, path, self.implemented())
+            if match is not None:
+                route = methods[next(iter(methods))]
+                return route.template, {k: unquote(v) for k, v in match.groupdict().items()}
+        return None, {}
 
-    @staticmethod
-    def _run(route: Route, call: Call) -> HttpResponse:
+    def _dispatch(self, request: HttpRequest, path: str, template: str | None,
+                  params: dict[str, str]) -> HttpResponse:
+        method = request.method.upper()
+        if template is None:
+            return problems.not_implemented(method, path, self.implemented(), self._closest(method, path))
+        methods = self._by_template[template]
+        route = methods.get(method)
+        if route is None:
+            return problems.method_not_allowed(method, path, sorted(methods))
+        call = Call(request, path.rstrip("/") or "/", params, self.backend, self.base_url, route.provider)
+        return self._run(route, call)
+
+    def _closest(self, method: str, path: str) -> list[str]:
+        """The three routes most like the request, each with why it did not match."""
+        segments = path.rstrip("/").split("/")
+        scored = sorted(self.routes, key=lambda r: -difflib.SequenceMatcher(None, r.template, path).ratio()
+                        - (0.01 if r.method == method else 0))
+        return [f"{r.method} {r.template} ({_why_not(r, method, segments)})" for r in scored[:3]]
+
+    def _run(self, route: Route, call: Call) -> HttpResponse:
         try:
             if route.authenticated:
                 call.owner = authenticate_owner(call)
+                if self.limiter is not None:
+                    wait = self.limiter.admit(call.owner, self.backend.now())
+                    if wait is not None:
+                        return problems.rate_limited(self.limiter.limit.requests, self.limiter.limit.window,
+                                                     math.ceil(wait.total_seconds()))
             return route.handler(call)
         except NotAuthenticatedError as e:
             return problems.not_authenticated(e.reason, call.path)
@@ -87,11 +141,34 @@ class LeafApp:
             return problems.problem(404, str(e), call.path)
 
 
+def _why_not(route: Route, method: str, segments: list[str]) -> str:
+    wanted = route.template.split("/")
+    if len(wanted) != len(segments):
+        return f"the path has {len(segments) - 1} segments, the route {len(wanted) - 1}"
+    for i, (have, want) in enumerate(zip(segments, wanted, strict=True)):
+        if not (want.startswith("{") or have == want):
+            return f"segment {i} is {have!r}, the route has {want!r}"
+    return f"the method is {method}, the route takes {route.method}"
+
+
+def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> HttpResponse:
+    if fault.kind == "http_error":
+        return problems.injected_error(fault.status, path)
+    if fault.kind in ("connection_error", "read_timeout"):
+        return HttpResponse(0, fault=fault.kind)
+    assert response is not None
+    if fault.kind == "delay":
+        response.delay += fault.seconds
+    elif fault.kind == "malformed_body":
+        response.body = response.body[: max(1, len(response.body) // 2)] if response.body else b"{"
+    return response
+
 
 def _reason(response: HttpResponse) -> str:
     """The detail of a problem body (and the fake's own reason header, when there is one)."""
     try:
-        detail = str(json.loads(response.body).get("detail", ""))
+        data = json.loads(response.body)
+        detail = str(data.get("detail") or data.get("message") or "")
     except (ValueError, AttributeError):
         detail = response.body[:200].decode("utf-8", "replace")
     extra = response.headers.get("X-Fake-Leaf-Reason")

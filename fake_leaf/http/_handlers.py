@@ -26,7 +26,7 @@ class BodyError(Exception):
     """The body could not be read as a JSON object."""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Call:
     """What a handler gets: the request, its path parameters and the engine."""
 

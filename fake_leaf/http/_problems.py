@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from http import HTTPStatus
 
@@ -77,9 +78,23 @@ def method_not_allowed(method: str, path: str, allowed: list[str]) -> HttpRespon
                    f"{', '.join(allowed)}", path, headers={"Allow": ", ".join(allowed)})
 
 
-def not_implemented(method: str, path: str, implemented: list[str]) -> HttpResponse:
-    listing = "; ".join(implemented)
-    return problem(404, f"fake-leaf does not implement {method} {path}. It implements: {listing}", path)
+def not_implemented(method: str, path: str, implemented: list[str], closest: list[str]) -> HttpResponse:
+    return problem(404, f"fake-leaf does not implement {method} {path}. Closest routes: {'; '.join(closest)}. "
+                   f"It implements: {'; '.join(implemented)}", path)
+
+
+def injected_error(status: int, path: str) -> HttpResponse:
+    return problem(status, f"{HTTPStatus(status).phrase} (a fault injected by the test)", path)
+
+
+def rate_limited(limit: int, window: datetime.timedelta, retry_after: int) -> HttpResponse:
+    """Leaf's published 429 body: error, message, status_code."""
+    body = {"error": "Too Many Requests",
+            "message": f"Rate limit exceeded: {limit} requests per {window} per API owner. "
+                       f"Retry in {retry_after} seconds.",
+            "status_code": 429}
+    return HttpResponse(429, {"Content-Type": "application/json", "Retry-After": str(max(retry_after, 1))},
+                        json.dumps(body).encode())
 
 
 def internal_error(reason: str, path: str) -> HttpResponse:

@@ -12,7 +12,7 @@ from fake_leaf.http import _handlers as h
 USER_MANAGEMENT = "/services/usermanagement/api"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, repr=False)
 class Route:
     method: str
     template: str  # a path with {leafUserId}-style parameters

@@ -24,11 +24,14 @@ class HttpRequest:
         return None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class HttpResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # set by an injected fault, for the transport to act out: "connection_error" or "read_timeout"
+    fault: str | None = None
+    delay: float = 0.0  # seconds the transport waits before answering
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,15 @@ class JournalEntry:
     query: str
     status: int
     reason: str | None
+    route: str | None = None  # the route template it matched
+    leaf_user_id: str | None = None
+    request_body: bytes = b""
+    response_body: bytes = b""
+    fault: str | None = None  # the injected fault that shaped the answer
 
     def __str__(self) -> str:
         target = f"{self.path}?{self.query}" if self.query else self.path
         why = f": {self.reason}" if self.reason else ""
-        return f"{self.method} {target} -> {self.status}{why}"
+        fault = f" (injected {self.fault})" if self.fault else ""
+        status = self.fault if self.fault in ("connection_error", "read_timeout") else str(self.status)
+        return f"{self.method} {target} -> {status}{why}{fault}"

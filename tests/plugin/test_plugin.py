@@ -168,3 +168,28 @@ def test_leaf_clock_works_inside_freezegun(pytester: pytest.Pytester) -> None:
     """)
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_faults_and_rate_limits_through_the_marker_and_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfake_leaf_rate_limit_per_minute = 3\n")
+    pytester.makepyfile(test_faults="""
+        import pytest
+        from fake_leaf import Fault, RateLimit
+
+        def test_ini_rate_limit(fake_leaf, leaf_session):
+            url = f"{fake_leaf.user_management_url}/users"
+            assert [leaf_session.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+        @pytest.mark.fake_leaf(faults=[Fault("http_error", status=503, times=1)], rate_limit=RateLimit(100))
+        def test_marker_fault(fake_leaf, leaf_session):
+            url = f"{fake_leaf.user_management_url}/users"
+            assert [leaf_session.get(url).status_code for _ in range(5)] == [503, 200, 200, 200, 200]
+
+        def test_fixture_fault(fake_leaf, leaf_session):
+            fake_leaf.inject("connection_error", times=1)
+            import requests
+            with pytest.raises(requests.ConnectionError):
+                leaf_session.get(f"{fake_leaf.user_management_url}/users")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=3)

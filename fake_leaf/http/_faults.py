@@ -1,0 +1,115 @@
+"""Faults on Leaf's own side (errors, dropped connections, timeouts, delays, broken bodies)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["http_error", "connection_error", "read_timeout", "delay", "malformed_body"]
+KINDS: tuple[str, ...] = ("http_error", "connection_error", "read_timeout", "delay", "malformed_body")
+HTTP_ERROR_STATUSES = (500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to break and when.
+
+    ``kind``: ``http_error`` (``status`` 500, 502, 503 or 504 with Leaf's problem body),
+    ``connection_error``, ``read_timeout`` (the exceptions ``requests`` raises), ``delay``
+    (``seconds``, then the normal answer) or ``malformed_body`` (the normal status, a truncated body).
+    ``method`` and ``path`` (a route as the fake lists it, e.g. ``"/users/{leafUserId}"``, or its
+    full template) narrow it; ``None`` is every one. ``times``: for the next N matching requests,
+    ``None`` until removed. ``rate`` with ``seed``: fail that share of matching requests, at random but
+    repeatably. ``after``: the request is processed first and only its answer is lost or broken.
+    """
+
+    kind: FaultKind
+    method: str | None = None
+    path: str | None = None
+    times: int | None = None
+    status: int = 503
+    seconds: float = 0.0
+    rate: float | None = None
+    seed: int = 0
+    after: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; the kinds are {', '.join(KINDS)}")
+        if self.kind == "http_error" and self.status not in HTTP_ERROR_STATUSES:
+            raise ValueError(f"an http_error fault answers 500, 502, 503 or 504, not {self.status}")
+        if self.times is not None and self.times < 1:
+            raise ValueError(f"times must be 1 or more (or None for until removed), got {self.times}")
+        if self.rate is not None and not 0 <= self.rate <= 1:
+            raise ValueError(f"rate must be between 0 and 1, got {self.rate}")
+        if self.seconds < 0:
+            raise ValueError(f"seconds must not be negative, got {self.seconds}")
+
+
+class InjectedFault:
+    """A fault in force: ``hits`` says how often it fired; ``remove()`` ends it."""
+
+    def __init__(self, fault: Fault, template: str | None, registry: FaultRegistry) -> None:
+        self.fault = fault
+        self.template = template
+        self.hits = 0
+        self._left = fault.times
+        self._random = random.Random(fault.seed)
+        self._registry = registry
+
+    def remove(self) -> None:
+        self._registry.remove(self)
+
+    def _fires(self, method: str, template: str | None) -> bool:
+        f = self.fault
+        if f.method is not None and f.method.upper() != method:
+            return False
+        if self.template is not None and self.template != template:
+            return False
+        if f.rate is not None and self._random.random() >= f.rate:
+            return False
+        self.hits += 1
+        if self._left is not None:
+            self._left -= 1
+            if self._left == 0:
+                self._registry.remove(self)
+        return True
+
+    def __repr__(self) -> str:
+        return f"InjectedFault({self.fault!r}, hits={self.hits})"
+
+
+class FaultRegistry:
+    """The faults in force for one app; the first that fires wins."""
+
+    def __init__(self) -> None:
+        self._faults: list[InjectedFault] = []
+        self._lock = threading.RLock()  # a spent fault removes itself while firing() holds it
+
+    def add(self, fault: Fault, template: str | None) -> InjectedFault:
+        injected = InjectedFault(fault, template, self)
+        with self._lock:
+            self._faults.append(injected)
+        return injected
+
+    def remove(self, injected: InjectedFault) -> None:
+        with self._lock:
+            if injected in self._faults:
+                self._faults.remove(injected)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def active(self) -> list[InjectedFault]:
+        with self._lock:
+            return list(self._faults)
+
+    def firing(self, method: str, template: str | None, after: bool) -> Fault | None:
+        with self._lock:
+            for injected in list(self._faults):
+                if injected.fault.after == after and injected._fires(method, template):
+                    return injected.fault
+        return None

@@ -1,0 +1,38 @@
+"""Leaf's rate limit: requests per API owner in a sliding window of the fake's time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``requests`` per ``window`` per API owner; Leaf publishes 1000 a minute."""
+
+    requests: int = 1000
+    window: _dt.timedelta = _dt.timedelta(minutes=1)
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.window <= _dt.timedelta(0):
+            raise ValueError(f"a rate limit needs requests >= 1 and a positive window, got {self}")
+
+
+class RateLimiter:
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self._seen: dict[str, deque[_dt.datetime]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, owner: str, now: _dt.datetime) -> _dt.timedelta | None:
+        """None if the request may pass (and it is counted); else how long until one may."""
+        with self._lock:
+            seen = self._seen.setdefault(owner, deque())
+            while seen and now - seen[0] >= self.limit.window:
+                seen.popleft()
+            if len(seen) >= self.limit.requests:
+                return seen[0] + self.limit.window - now
+            seen.append(now)
+            return None

@@ -1,0 +1,156 @@
+"""Leaf misbehaving on purpose: injected faults, the rate limit, and the request journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import requests
+from freezegun import freeze_time
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from fake_leaf import FakeLeaf, Fault, RateLimit
+from tests.conftest import CREDENTIALS_BODY, state_of
+
+CREDS = "/users/{leafUserId}/john-deere-credentials"
+
+
+def test_a_client_with_retry_gets_through_an_injected_503(leaf: FakeLeaf) -> None:
+    user = leaf.create_user()
+    leaf.inject("http_error", status=503, times=1, method="GET", path="/users/{leafUserId}")
+    session = requests.Session()
+    session.mount("https://", HTTPAdapter(max_retries=Retry(total=2, status_forcelist=[503], backoff_factor=0)))
+    r = session.get(f"{leaf.user_management_url}/users/{user.id}", headers=leaf.headers)
+    assert r.status_code == 200
+    attempts = leaf.journal(method="GET", path="/users/{leafUserId}")
+    assert [a.status for a in attempts] == [503, 200]
+    assert attempts[0].fault == "http_error"
+
+
+def test_an_injected_http_error_has_leafs_problem_body(leaf: FakeLeaf, http: requests.Session) -> None:
+    leaf.inject(Fault("http_error", status=502))
+    r = http.get(f"{leaf.user_management_url}/users")
+    assert r.status_code == 502
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert r.json()["title"] == "Bad Gateway"
+    assert r.json()["message"] == "error.http.502"
+
+
+@pytest.mark.parametrize("kind, exception", [("connection_error", requests.ConnectionError),
+                                             ("read_timeout", requests.ReadTimeout)])
+def test_connection_errors_and_timeouts_raise_what_requests_raises_and_change_nothing(
+        leaf: FakeLeaf, http: requests.Session, kind: str, exception: type[Exception]) -> None:
+    user = leaf.create_user()
+    leaf.inject(Fault(kind, method="POST", path=CREDS))  # type: ignore[arg-type]
+    before = state_of(leaf)
+    with pytest.raises(exception, match="injected"):
+        http.post(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials", json=CREDENTIALS_BODY)
+    assert state_of(leaf) == before
+
+
+def test_a_write_that_fails_by_injection_leaves_no_partial_state(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user()
+    url = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials"
+    leaf.inject("http_error", status=500, method="POST", path=CREDS, times=1)
+    assert http.post(url, json=CREDENTIALS_BODY).status_code == 500
+    assert http.get(url).status_code == 404
+    assert http.post(url, json=CREDENTIALS_BODY).status_code == 201  # times=1: the fault is spent
+
+
+def test_an_after_fault_processes_the_request_and_loses_the_answer(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user()
+    url = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials"
+    leaf.inject("read_timeout", method="POST", path=CREDS, times=1, after=True)
+    with pytest.raises(requests.ReadTimeout):
+        http.post(url, json=CREDENTIALS_BODY)
+    assert http.get(url).status_code == 200  # it was created: a retry must cope with that
+    assert http.post(url, json=CREDENTIALS_BODY).json()["errorKey"] == "credentialAlreadyExists"
+
+
+def test_a_delay_past_the_clients_timeout_is_a_read_timeout(leaf: FakeLeaf, http: requests.Session) -> None:
+    leaf.inject("delay", seconds=0.05, times=1)
+    assert http.get(f"{leaf.user_management_url}/users", timeout=5).status_code == 200
+    leaf.inject("delay", seconds=5, times=1)
+    with pytest.raises(requests.ReadTimeout, match="injected delay"):
+        http.get(f"{leaf.user_management_url}/users", timeout=(1, 0.05))
+
+
+def test_a_malformed_body_breaks_the_clients_json(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada")
+    leaf.inject("malformed_body", times=1)
+    r = http.get(f"{leaf.user_management_url}/users/{user.id}")
+    assert r.status_code == 200
+    with pytest.raises(ValueError):
+        json.loads(r.text)
+
+
+def test_a_seeded_failure_rate_repeats(leaf: FakeLeaf, http: requests.Session) -> None:
+    def statuses(seed: int) -> list[int]:
+        leaf.clear_faults()
+        leaf.inject("http_error", rate=0.5, seed=seed)
+        return [http.get(f"{leaf.user_management_url}/users").status_code for _ in range(40)]
+
+    first = statuses(7)
+    assert first == statuses(7)
+    assert 5 < first.count(503) < 35
+    assert first != statuses(8)
+
+
+def test_removing_a_fault_ends_it(leaf: FakeLeaf, http: requests.Session) -> None:
+    fault = leaf.inject("http_error")
+    assert http.get(f"{leaf.user_management_url}/users").status_code == 503
+    fault.remove()
+    assert http.get(f"{leaf.user_management_url}/users").status_code == 200
+    assert fault.hits == 1
+
+
+def test_a_fault_on_a_route_that_does_not_exist_is_refused(leaf: FakeLeaf) -> None:
+    with pytest.raises(ValueError, match="names no route"):
+        leaf.inject("http_error", path="/users/{leafUserId}/fields")
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        leaf.inject("explode")  # type: ignore[arg-type]
+
+
+def test_the_rate_limit_answers_429_then_the_next_minute_is_served() -> None:
+    with freeze_time("2026-03-01T00:00:00Z") as frozen, FakeLeaf(rate_limit=RateLimit()) as leaf:
+        session = requests.Session()
+        session.headers.update(leaf.headers)
+        url = f"{leaf.user_management_url}/users"
+        assert all(session.get(url).status_code == 200 for _ in range(1000))
+        r = session.get(url)
+        assert r.status_code == 429
+        assert set(r.json()) == {"error", "message", "status_code"}
+        assert r.json()["status_code"] == 429
+        assert r.headers["Retry-After"] == "60"
+        other = requests.get(url, headers={"Authorization": f"Bearer {leaf.add_api_owner('b@x.test', 'pw-b1')}"})
+        assert other.status_code == 200  # per API owner
+        frozen.tick(dt.timedelta(minutes=1))
+        assert session.get(url).status_code == 200
+
+
+def test_the_journal_filters_and_counts(leaf: FakeLeaf, http: requests.Session) -> None:
+    a, b = leaf.create_user(), leaf.create_user()
+    for user in (a, a, b):
+        http.get(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials")
+    http.post(f"{leaf.user_management_url}/users/{a.id}/john-deere-credentials", json=CREDENTIALS_BODY)
+    assert len(leaf.journal()) == 4
+    assert len(leaf.journal(method="GET", path=CREDS)) == 3
+    assert len(leaf.journal(path=CREDS, leaf_user_id=a.id)) == 3
+    created = leaf.assert_requests(1, method="POST", path=CREDS, leaf_user_id=a.id)
+    assert json.loads(created[0].request_body) == CREDENTIALS_BODY
+    assert json.loads(created[0].response_body)["clientKey"] == CREDENTIALS_BODY["clientKey"]
+    with pytest.raises(AssertionError) as failure:
+        leaf.assert_requests(2, method="DELETE", path=CREDS)
+    message = str(failure.value)
+    assert "expected 2 request(s) DELETE /users/{leafUserId}/john-deere-credentials but fake-leaf received 0" in message
+    assert f"GET /services/usermanagement/api/users/{b.id}/john-deere-credentials -> 404" in message
+
+
+def test_an_unmatched_request_names_the_closest_routes_and_why(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user()
+    r = http.get(f"{leaf.user_management_url}/users/{user.id}/john-deere-credential")
+    detail = r.json()["detail"]
+    assert "Closest routes: GET /services/usermanagement/api/users/{leafUserId}/john-deere-credentials " \
+           "(segment 6 is 'john-deere-credential', the route has 'john-deere-credentials')" in detail
