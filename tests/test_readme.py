@@ -17,7 +17,7 @@ def test_the_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_passes_as_printed(pytester: pytest.Pytester, block: str) -> None:
-    tests = re.findall(r"^def (test_\w+)", block, re.MULTILINE)
+    tests = re.findall(r"^(?:def test_\w+|Test\w+ = )", block, re.MULTILINE)  # functions, state machines
     assert tests, "every Python example in the README shows at least one test"
     pytester.makepyfile(test_readme_example=block)
     result = pytester.runpytest_subprocess("-p", "no:randomly")

@@ -1,0 +1,55 @@
+"""The strategies: valid bodies are all accepted, invalid ones all refused with 400 naming the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import requests
+from hypothesis import HealthCheck, given, settings
+
+from fake_leaf import FakeLeaf
+from fake_leaf.testing.strategies import InvalidBody, credentials_bodies, invalid_credentials_bodies, leaf_users
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(body=credentials_bodies())
+def test_valid_credentials_bodies_are_accepted(body: dict[str, Any]) -> None:
+    with FakeLeaf() as leaf:
+        user = leaf.create_user()
+        r = requests.post(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials", json=body,
+                          headers=leaf.headers)
+        assert r.status_code == 201, r.text
+        assert r.json()["clientKey"] == body["clientKey"]
+
+
+@FAST
+@given(invalid=invalid_credentials_bodies())
+def test_invalid_credentials_bodies_are_refused_with_400(invalid: InvalidBody) -> None:
+    with FakeLeaf() as leaf:
+        user = leaf.create_user()
+        url = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials"
+        r = requests.post(url, data=invalid.raw, headers={**leaf.headers, "Content-Type": "application/json"})
+        assert r.status_code == 400, (invalid, r.text)
+        if invalid.field is not None:
+            assert [e["field"] for e in r.json()["fieldErrors"]] == [invalid.field]
+        assert requests.get(url, headers=leaf.headers).status_code == 404
+
+
+@FAST
+@given(body=leaf_users())
+def test_leaf_user_bodies_are_accepted(body: dict[str, Any]) -> None:
+    with FakeLeaf() as leaf:
+        r = requests.post(f"{leaf.user_management_url}/users", json=body, headers=leaf.headers)
+        assert r.status_code == 201
+        assert all(r.json()[k] == v for k, v in body.items())
+
+
+def test_import_fake_leaf_alone_imports_neither_hypothesis_nor_faker() -> None:
+    code = ("import sys, fake_leaf; "
+            "print([m for m in ('hypothesis', 'faker', 'freezegun', 'pytest') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
