@@ -19,7 +19,7 @@ def _catch_up(days: int) -> None:
         leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token=f"r{i}")
     clock.advance(dt.timedelta(days=days))
     leaf.now()
-    leaf._backend.alerts()  # any read catches the state up; this one touches no user
+    leaf.alerts()  # any read catches the state up; this one touches no user
 
 
 def ten_years_vs_30_days(rounds: int) -> Result:

@@ -53,3 +53,20 @@ def test_import_fake_leaf_alone_imports_neither_hypothesis_nor_faker() -> None:
             "print([m for m in ('hypothesis', 'faker', 'freezegun', 'pytest') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_leaf_user_ids_cover_existing_missing_and_another_owners() -> None:
+    from hypothesis import find
+
+    from fake_leaf.testing.strategies import leaf_user_ids
+
+    with FakeLeaf() as leaf:
+        mine = leaf.create_user().id
+        leaf.add_api_owner("other@owner.test", "pw-other")
+        theirs = leaf.create_user(api_owner="other@owner.test").id
+        strategy = leaf_user_ids(existing=[mine], other_owner=[theirs])
+        expected = {"existing": 200, "missing": 404, "other_owner": 404}
+        for kind, status in expected.items():
+            found_kind, user_id = find(strategy, lambda pair, k=kind: pair[0] == k)  # type: ignore[misc]
+            r = requests.get(f"{leaf.user_management_url}/users/{user_id}", headers=leaf.headers)
+            assert r.status_code == status, (found_kind, user_id)
