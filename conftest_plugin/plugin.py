@@ -21,6 +21,8 @@ from fake_leaf import FakeLeaf, ManualClock, RateLimit, ShiftedClock
 if TYPE_CHECKING:
     from faker import Faker
 
+    from fake_leaf.adapters._server import LeafServer
+
 MARKER = "fake_leaf"
 OPTIONS: tuple[str, ...] = tuple(p for p in inspect.signature(FakeLeaf).parameters)
 # ini name -> (FakeLeaf option, how to read the ini text)
@@ -115,6 +117,13 @@ def leaf_session(fake_leaf: FakeLeaf) -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.auth = fake_leaf.auth
         yield session
+
+
+@pytest.fixture
+def leaf_server(fake_leaf: FakeLeaf) -> Iterator[LeafServer]:
+    """The test's fake over real HTTP on a free port: ``leaf_server.url``, ``leaf_server.user_management_url``."""
+    with fake_leaf.server() as server:
+        yield server
 
 
 @pytest.fixture

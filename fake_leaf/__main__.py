@@ -1,4 +1,4 @@
-"""``python -m fake_leaf demo``: drive an in-process fake with `requests` and print what it does."""
+"""``fake-leaf serve`` (the fake over HTTP) and ``fake-leaf demo`` (an in-process scenario, printed)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,38 @@ def demo() -> int:
     return 0
 
 
+def serve(host: str, port: int, quiet: bool) -> int:
+    from fake_leaf import ShiftedClock
+
+    leaf = FakeLeaf(clock=ShiftedClock())
+    server = leaf.server(host, port, quiet=quiet)
+    token = leaf.token
+    print(f"fake-leaf serving the Leaf API at {server.url}\n"
+          f"  login:  POST {server.url}/api/authenticate "
+          f'{{"username": "{leaf.username}", "password": "{leaf.password}"}}\n'
+          f"  token:  {token}\n"
+          f"  try:    curl -H 'Authorization: Bearer {token}' {server.user_management_url}/users\n"
+          f"Press Ctrl+C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fake_leaf", description=__doc__)
-    parser.add_argument("command", choices=["demo"], help="demo: run a short scenario against the fake")
-    parser.parse_args(argv)
+    parser = argparse.ArgumentParser(prog="fake-leaf", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="serve the fake over HTTP until interrupted")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+    serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
+    commands.add_parser("demo", help="run a short scenario against an in-process fake and print it")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port, args.quiet)
     return demo()
 
 

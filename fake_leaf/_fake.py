@@ -7,7 +7,7 @@ import functools
 import sys
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import responses
@@ -31,6 +31,10 @@ from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
 from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._routes import USER_MANAGEMENT
 from fake_leaf.http._serialize import alert_json
+
+if TYPE_CHECKING:  # the server adapters are imported when used: they cost import time
+    from fake_leaf.adapters._server import LeafServer
+    from fake_leaf.adapters._wsgi import WsgiApp
 
 __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
@@ -262,6 +266,23 @@ class FakeLeaf:
     def alerts(self) -> list[dict[str, object]]:
         """The alerts Leaf would have sent (``credentialsUnauthenticated``, ...), oldest first, as payloads."""
         return [alert_json(a) for a in self._backend.alerts()]
+
+    # -- other transports --------------------------------------------------------------------
+
+    def wsgi_app(self) -> WsgiApp:
+        """This fake as a WSGI application (for ``httpx.WSGITransport``, or any WSGI server)."""
+        from fake_leaf.adapters._wsgi import WsgiApp
+
+        return WsgiApp(lambda: self._app)
+
+    def server(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True) -> LeafServer:
+        """This fake over real HTTP: ``with leaf.server() as server: ... server.url``.
+
+        Port 0 picks a free port; entering waits until it accepts connections (or raises).
+        """
+        from fake_leaf.adapters._server import LeafServer
+
+        return LeafServer(self.wsgi_app(), host, port, quiet=quiet)
 
     # -- activation ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from fake_leaf.http._routes import USER_MANAGEMENT, Route, build_routes
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 JOURNAL_LENGTH = 10_000
+MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
 class LeafApp:
@@ -71,6 +72,8 @@ class LeafApp:
         fault = self.faults.firing(method, template, after=False)
         if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
             response = _faulted(fault, path)
+        elif len(request.body) > MAX_BODY:
+            response = problems.too_large(len(request.body), MAX_BODY, path)
         else:
             try:
                 response = self._dispatch(request, path, template, params)
@@ -107,7 +110,8 @@ class LeafApp:
         route = methods.get(method)
         if route is None:
             return problems.method_not_allowed(method, path, sorted(methods))
-        call = Call(request, path.rstrip("/") or "/", params, self.backend, self.base_url, route.provider)
+        call = Call(request, path.rstrip("/") or "/", params, self.backend, request.base_url or self.base_url,
+                    route.provider)
         return self._run(route, call)
 
     def _closest(self, method: str, path: str) -> list[str]:

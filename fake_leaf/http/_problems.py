@@ -83,6 +83,10 @@ def not_implemented(method: str, path: str, implemented: list[str], closest: lis
                    f"It implements: {'; '.join(implemented)}", path)
 
 
+def too_large(size: int, limit: int, path: str) -> HttpResponse:
+    return problem(413, f"The request body has {size} bytes; fake-leaf takes at most {limit}", path)
+
+
 def injected_error(status: int, path: str) -> HttpResponse:
     return problem(status, f"{HTTPStatus(status).phrase} (a fault injected by the test)", path)
 

@@ -15,6 +15,7 @@ class HttpRequest:
     query: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    base_url: str | None = None  # where the client reached the fake, when the transport knows it
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -193,3 +193,16 @@ def test_faults_and_rate_limits_through_the_marker_and_ini(pytester: pytest.Pyte
     """)
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     result.assert_outcomes(passed=3)
+
+
+def test_leaf_server_serves_the_same_fake_over_http(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_server="""
+        import httpx
+
+        def test_server(fake_leaf, leaf_server, leaf_user, leaf_token):
+            r = httpx.get(f"{leaf_server.user_management_url}/users/{leaf_user['id']}",
+                          headers={"Authorization": f"Bearer {leaf_token}"})
+            assert r.status_code == 200 and r.json()["id"] == leaf_user["id"]
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
