@@ -199,6 +199,26 @@ class LeafBackend:
                         f"{status.value}: {cause}",
             ))
 
+    def clear(self) -> None:
+        """Forget every Leaf user, credential, event and alert, and John Deere's state; owners stay."""
+        with self._lock:
+            self._users.clear()
+            for users in self._users_by_owner.values():
+                users.clear()
+            self._live.clear()
+            self._schedule.clear()
+            self._alerts.clear()
+            self.simulators = {name: SimulatedJohnDeere(self.options.refresh_token_rotation)
+                               for name in self.providers}
+
+    def owner_of(self, leaf_user_id: str) -> str:
+        """The API owner of a Leaf user (for the control plane, which acts for every owner)."""
+        with self._lock:
+            user = self._users.get(leaf_user_id)
+            if user is None:
+                raise err.user_not_found(leaf_user_id)
+            return user.owner
+
     # -- API owners and tokens -------------------------------------------------------------
 
     def add_api_owner(self, username: str, password: str) -> None:

@@ -53,4 +53,16 @@ def build_routes(providers: Iterable[Provider] = PROVIDERS) -> list[Route]:
             Route("DELETE", base, h.delete_credentials, provider=p),
             Route("GET", f"{base}/events", h.list_events, provider=p),
         ]
+    from fake_leaf.http import _control as c
+
+    routes += [
+        Route("POST", f"{c.CONTROL}/reset", c.reset, authenticated=False),
+        Route("GET", f"{c.CONTROL}/clock", c.get_clock, authenticated=False),
+        Route("POST", f"{c.CONTROL}/clock/advance", c.advance_clock, authenticated=False),
+        Route("POST", f"{c.CONTROL}/john-deere/outage", c.start_outage, authenticated=False),
+        Route("DELETE", f"{c.CONTROL}/john-deere/outage", c.end_outage, authenticated=False),
+        Route("POST", f"{c.CONTROL}/john-deere/{{leafUserId}}/{{action}}", c.john_deere_action, authenticated=False),
+        Route("GET", f"{c.CONTROL}/alerts", c.list_alerts, authenticated=False),
+        Route("GET", f"{c.CONTROL}/users/{{leafUserId}}/events", c.list_events, authenticated=False),
+    ]
     return routes

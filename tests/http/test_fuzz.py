@@ -21,12 +21,14 @@ methods = st.one_of(st.sampled_from(("GET", "POST", "PUT", "DELETE", "PATCH", "H
                     st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ-", min_size=1, max_size=10))
 segments = st.one_of(
     st.sampled_from((USER_ID, "john-deere-credentials", "events", "users", "", "..", ".", "%00", "%2F", "%E2%82%AC",
-                     "%ZZ", "%", "00000000-0000-0000-0000-000000000000", "john-deere-credential")),
+                     "%ZZ", "%", "00000000-0000-0000-0000-000000000000", "john-deere-credential", "outage",
+                     "advance", "check", "withdraw-scope", "revoke-refresh-token", "reset", "alerts")),
     st.text(max_size=20).filter(lambda s: "/" not in s and "?" not in s and "#" not in s),
 )
 paths = st.builds(lambda prefix, rest, slash: prefix + "".join("/" + s for s in rest) + ("/" if slash else ""),
                   st.sampled_from(("/services/usermanagement/api/users", "/services/usermanagement/api",
-                                   "/api/authenticate", "", "/services", "/users")),
+                                   "/api/authenticate", "", "/services", "/users", "/_fake-leaf",
+                                   "/_fake-leaf/john-deere", "/_fake-leaf/clock")),
                   st.lists(segments, max_size=4), st.booleans())
 authorizations = st.one_of(
     st.none(), st.just(TOKEN), st.text(max_size=30), st.text(max_size=30).map(lambda t: f"Bearer {t}"),
