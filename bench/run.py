@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_core, bench_lifecycle, bench_plugin
+from bench import bench_core, bench_lifecycle, bench_plugin, bench_server
 
 
 def main() -> int:
@@ -18,6 +18,7 @@ def main() -> int:
     ok = bench_core.main(args.rounds)
     ok = bench_lifecycle.main(args.rounds) and ok
     ok = bench_plugin.main(args.rounds) and ok
+    ok = bench_server.main(args.rounds) and ok
     return 0 if ok else 1
 
 
