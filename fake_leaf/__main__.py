@@ -1,4 +1,4 @@
-"""``fake-leaf serve`` (the fake over HTTP) and ``fake-leaf demo`` (an in-process scenario, printed)."""
+"""``fake-leaf serve`` (the fake over HTTP), ``fake-leaf openapi`` (its OpenAPI document) and ``fake-leaf demo``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def serve(host: str, port: int, quiet: bool) -> int:
           f'{{"username": "{leaf.username}", "password": "{leaf.password}"}}\n'
           f"  token:  {token}\n"
           f"  try:    curl -H 'Authorization: Bearer {token}' {server.user_management_url}/users\n"
+          f"  openapi: {server.url}/_fake-leaf/openapi.json   control plane: {server.url}/_fake-leaf/...\n"
           f"Press Ctrl+C to stop.", flush=True)
     try:
         server.serve_forever()
@@ -56,6 +57,15 @@ def serve(host: str, port: int, quiet: bool) -> int:
     return 0
 
 
+def openapi(server_url: str) -> int:
+    from fake_leaf.engine import PROVIDERS
+    from fake_leaf.http._openapi import openapi_document
+    from fake_leaf.http._routes import build_routes
+
+    print(json.dumps(openapi_document(build_routes(), list(PROVIDERS), server_url), indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fake-leaf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,10 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
+    openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves")
+    openapi_parser.add_argument("--server-url", default="http://127.0.0.1:8080",
+                                help="the URL written in the document's servers (default http://127.0.0.1:8080)")
     commands.add_parser("demo", help="run a short scenario against an in-process fake and print it")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args.host, args.port, args.quiet)
+    if args.command == "openapi":
+        return openapi(args.server_url)
     return demo()
 
 

@@ -18,6 +18,7 @@ from fake_leaf.http._serialize import alert_json, credentials_json, event_json, 
 from fake_leaf.http._types import HttpResponse
 
 CONTROL = "/_fake-leaf"
+MAX_ADVANCE_SECONDS = 100 * 365 * 86400
 
 
 def _field(body: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
@@ -47,8 +48,9 @@ def advance_clock(call: Call) -> HttpResponse:
     if advance is None:
         raise InvalidInputError([FieldError("control", "seconds", "Unsupported",
                                             "this fake's clock cannot be moved (serve it with a ShiftedClock)")])
-    if seconds < 0:
-        raise InvalidInputError([FieldError("control", "seconds", "Min", "must not be negative")])
+    if not 0 <= seconds <= MAX_ADVANCE_SECONDS:  # also refuses NaN and infinity
+        raise InvalidInputError([FieldError("control", "seconds", "Range",
+                                            f"must be from 0 to {MAX_ADVANCE_SECONDS} (a century), got {seconds}")])
     advance(dt.timedelta(seconds=seconds))
     return get_clock(call)
 
@@ -115,3 +117,12 @@ def list_events(call: Call) -> HttpResponse:
     user_id = call.params["leafUserId"]
     events = call.backend.list_events(call.backend.owner_of(user_id), user_id, JOHN_DEERE.name)
     return ok(200, [event_json(e) for e in events])
+
+
+def openapi(call: Call) -> HttpResponse:
+    """GET /_fake-leaf/openapi.json: the document of every route, built from the route table."""
+    from fake_leaf.http._openapi import openapi_document
+    from fake_leaf.http._routes import build_routes
+
+    providers = list(call.backend.providers.values())
+    return ok(200, openapi_document(build_routes(providers), providers, call.base_url))

@@ -19,6 +19,12 @@ class Route:
     handler: h.Handler
     authenticated: bool = True
     provider: Provider | None = None
+    # for the OpenAPI document: what the route says it does, takes and answers
+    summary: str = ""
+    success: int = 200
+    no_content_too: bool = False  # also answers 204 (a control action with nothing to say)
+    request: str | None = None  # a schema name
+    response: str | None = None  # a schema name, "[Name]" for an array of them, None for no body
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -38,31 +44,49 @@ def _compile(template: str) -> re.Pattern[str]:
 def build_routes(providers: Iterable[Provider] = PROVIDERS) -> list[Route]:
     users = f"{USER_MANAGEMENT}/users"
     routes = [
-        Route("POST", "/api/authenticate", h.login, authenticated=False),
-        Route("GET", users, h.list_users),
-        Route("POST", users, h.create_user),
-        Route("PUT", users, h.replace_user),
-        Route("GET", f"{users}/{{leafUserId}}", h.get_user),
-        Route("DELETE", f"{users}/{{leafUserId}}", h.delete_user),
+        Route("POST", "/api/authenticate", h.login, authenticated=False, summary="Log in as an API owner",
+              request="Login", response="Token"),
+        Route("GET", users, h.list_users, summary="List Leaf users", response="[LeafUser]"),
+        Route("POST", users, h.create_user, summary="Create a Leaf user", success=201, request="LeafUserInput",
+              response="LeafUser"),
+        Route("PUT", users, h.replace_user, summary="Replace a Leaf user", request="LeafUserInput",
+              response="LeafUser"),
+        Route("GET", f"{users}/{{leafUserId}}", h.get_user, summary="Get a Leaf user", response="LeafUser"),
+        Route("DELETE", f"{users}/{{leafUserId}}", h.delete_user, summary="Delete a Leaf user", success=204),
     ]
     for p in providers:  # another provider is another entry in PROVIDERS, not more code here
         base = f"{users}/{{leafUserId}}/{p.path_segment}"
+        name = f"{p.user_field[0].upper()}{p.user_field[1:]}"
         routes += [
-            Route("GET", base, h.get_credentials, provider=p),
-            Route("POST", base, h.create_credentials, provider=p),
-            Route("DELETE", base, h.delete_credentials, provider=p),
-            Route("GET", f"{base}/events", h.list_events, provider=p),
+            Route("GET", base, h.get_credentials, provider=p, summary=f"Get the {p.label} credentials",
+                  response=name),
+            Route("POST", base, h.create_credentials, provider=p, summary=f"Create {p.label} credentials",
+                  success=201, request=f"{name}Input", response=name),
+            Route("DELETE", base, h.delete_credentials, provider=p, summary=f"Delete the {p.label} credentials",
+                  success=204),
+            Route("GET", f"{base}/events", h.list_events, provider=p,
+                  summary=f"The {p.label} credentials' events", response="[CredentialEvent]"),
         ]
     from fake_leaf.http import _control as c
 
     routes += [
-        Route("POST", f"{c.CONTROL}/reset", c.reset, authenticated=False),
-        Route("GET", f"{c.CONTROL}/clock", c.get_clock, authenticated=False),
-        Route("POST", f"{c.CONTROL}/clock/advance", c.advance_clock, authenticated=False),
-        Route("POST", f"{c.CONTROL}/john-deere/outage", c.start_outage, authenticated=False),
-        Route("DELETE", f"{c.CONTROL}/john-deere/outage", c.end_outage, authenticated=False),
-        Route("POST", f"{c.CONTROL}/john-deere/{{leafUserId}}/{{action}}", c.john_deere_action, authenticated=False),
-        Route("GET", f"{c.CONTROL}/alerts", c.list_alerts, authenticated=False),
-        Route("GET", f"{c.CONTROL}/users/{{leafUserId}}/events", c.list_events, authenticated=False),
+        Route("POST", f"{c.CONTROL}/reset", c.reset, authenticated=False, summary="Forget all state", success=204),
+        Route("GET", f"{c.CONTROL}/clock", c.get_clock, authenticated=False, summary="The fake's time",
+              response="Clock"),
+        Route("POST", f"{c.CONTROL}/clock/advance", c.advance_clock, authenticated=False,
+              summary="Move the fake's time", request="Advance", response="Clock"),
+        Route("POST", f"{c.CONTROL}/john-deere/outage", c.start_outage, authenticated=False,
+              summary="Start a John Deere outage", success=204, request="Outage"),
+        Route("DELETE", f"{c.CONTROL}/john-deere/outage", c.end_outage, authenticated=False,
+              summary="End the John Deere outage", success=204),
+        Route("POST", f"{c.CONTROL}/john-deere/{{leafUserId}}/{{action}}", c.john_deere_action, authenticated=False,
+              summary="Act on John Deere's side of a credential", response="Any", request="Scope",
+              no_content_too=True),
+        Route("GET", f"{c.CONTROL}/alerts", c.list_alerts, authenticated=False, summary="The alerts",
+              response="[Alert]"),
+        Route("GET", f"{c.CONTROL}/users/{{leafUserId}}/events", c.list_events, authenticated=False,
+              summary="A credential's events, whatever its owner", response="[CredentialEvent]"),
+        Route("GET", f"{c.CONTROL}/openapi.json", c.openapi, authenticated=False,
+              summary="This document", response="Any"),
     ]
     return routes
