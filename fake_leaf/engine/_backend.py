@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -100,6 +101,10 @@ class LeafBackend:
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
         self._sequence = itertools.count()
         self._alerts: list[_Alert] = []
+
+    def atomic(self) -> AbstractContextManager[bool]:
+        """Hold the engine's lock so that several calls act as one (``with backend.atomic(): ...``)."""
+        return self._lock
 
     # -- time ------------------------------------------------------------------------------
 

@@ -123,14 +123,16 @@ class LeafApp:
 
     def _run(self, route: Route, call: Call) -> HttpResponse:
         try:
-            if route.authenticated:
-                call.owner = authenticate_owner(call)
-                if self.limiter is not None:
-                    wait = self.limiter.admit(call.owner, self.backend.now())
-                    if wait is not None:
-                        return problems.rate_limited(self.limiter.limit.requests, self.limiter.limit.window,
-                                                     math.ceil(wait.total_seconds()))
-            return route.handler(call)
+            # one request is one engine operation: a list never meets a user deleted halfway through it
+            with self.backend.atomic():
+                if route.authenticated:
+                    call.owner = authenticate_owner(call)
+                    if self.limiter is not None:
+                        wait = self.limiter.admit(call.owner, self.backend.now())
+                        if wait is not None:
+                            return problems.rate_limited(self.limiter.limit.requests, self.limiter.limit.window,
+                                                         math.ceil(wait.total_seconds()))
+                return route.handler(call)
         except NotAuthenticatedError as e:
             return problems.not_authenticated(e.reason, call.path)
         except BadCredentialsError:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import requests
 
-from fake_leaf import FakeLeaf, ManualClock
+from fake_leaf import FakeLeaf, ManualClock, NotFoundError
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -174,6 +174,7 @@ def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
     leaf = _fresh()
     errors: list[str] = []
     created: list[str] = []
+    deleted: list[str] = []
     lock = threading.Lock()
     with leaf.server() as server:
         base = server.user_management_url
@@ -193,8 +194,16 @@ def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
                             r = s.post(f"{base}/users/{user_id}/john-deere-credentials",
                                        json={"clientKey": "k", "clientSecret": "s", "refreshToken": f"r{n}{i}"})
                             assert r.status_code in (201, 400, 404), r.text
-                        else:
-                            assert s.get(f"{base}/users", params={"size": 5}).status_code == 200
+                        elif i % 25 == 2:
+                            with lock:
+                                victim = created[n * 10 % len(created)]
+                                if victim in deleted:
+                                    continue
+                                deleted.append(victim)
+                            assert s.delete(f"{base}/users/{victim}").status_code == 204
+                        else:  # a page of users, while others are created and deleted, is whole
+                            r = s.get(f"{base}/users", params={"size": 100})
+                            assert r.status_code == 200, r.text
                     except Exception as e:  # collected, so one thread's failure is reported with the rest
                         with lock:
                             errors.append(f"thread {n} request {i}: {e!r}")
@@ -205,12 +214,13 @@ def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
         for t in threads:
             t.join()
     assert errors == []
-    assert sorted(u.id for u in leaf.list_users()) == sorted(created)  # no lost write
     assert len(created) == 8 * 100
+    assert deleted
+    assert sorted(u.id for u in leaf.list_users()) == sorted(set(created) - set(deleted))  # no lost write
     for user in leaf.list_users():  # at most one credential each, and its log in order
         try:
             events = leaf.john_deere_credential_events(user.id)
-        except Exception:
+        except NotFoundError:
             continue
         dates = [e.created_date for e in events]
         assert dates == sorted(dates, reverse=True)
