@@ -30,7 +30,7 @@ def fixture_overhead_ms() -> float:
         path = Path(tmp) / "test_overhead.py"
         path.write_text(textwrap.dedent(source))
         durations = _Durations()
-        code = pytest.main([str(path), "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--no-header",
+        code = pytest.main([str(path), "-p", "no:terminal", "-p", "no:randomly", "-p", "no:cacheprovider",
                             "-o", "addopts=", "--rootdir", tmp], plugins=[durations])
         assert code == 0, f"the benchmark's tests failed ({code})"
     diffs = []
