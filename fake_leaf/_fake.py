@@ -165,12 +165,13 @@ class FakeLeaf:
         owner = api_owner or self.username
         users: list[LeafUser] = []
         page = 0
-        while True:
-            batch, total = self._backend.list_users(owner, page=page, size=100)
-            users += batch
-            if len(users) >= total or not batch:
-                return users
-            page += 1
+        with self._backend.atomic():  # every page from the same state
+            while True:
+                batch, total = self._backend.list_users(owner, page=page, size=100)
+                users += batch
+                if len(users) >= total or not batch:
+                    return users
+                page += 1
 
     def create_john_deere_credentials(
         self,

@@ -23,6 +23,7 @@ class _Server(socketserver.ThreadingMixIn, WSGIServer):
 
 class _Handler(WSGIRequestHandler):
     timeout = 10  # seconds a client may take to send its request: a half-sent one is dropped after it
+
     def get_environ(self) -> dict[str, Any]:
         environ: dict[str, Any] = super().get_environ()
         environ["fake_leaf.socket"] = self.connection
@@ -37,7 +38,11 @@ class LeafServer:
     """Serves a WSGI app on ``host:port`` (0: a free port) in a background thread."""
 
     def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
-        self._server = _Server((host, port), _Handler)
+        try:
+            self._server = _Server((host, port), _Handler)
+        except OSError as e:
+            raise RuntimeError(f"fake-leaf cannot listen on {host}:{port}: {e.strerror or e} "
+                               "(port 0 picks a free port)") from e
         self._server.quiet = quiet
         self._server.set_app(app)
         address = self._server.server_address

@@ -106,6 +106,15 @@ def test_every_transport_gets_the_same_statuses_and_bodies() -> None:
         assert transcript == reference, name
 
 
+def test_a_server_that_cannot_listen_says_where_and_why() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"cannot listen on 127.0.0.1:{port}: .*in use"):
+            _fresh().server(port=port)
+
+
 def test_links_and_locations_name_the_server_a_client_reached() -> None:
     leaf = _fresh()
     with leaf.server() as server:
