@@ -73,7 +73,10 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
     for name, (option, read) in INI.items():
         text = request.config.getini(name)
         if text:
-            options[option] = read(str(text))
+            try:
+                options[option] = read(str(text))
+            except ValueError as e:
+                pytest.fail(f"ini option {name} = {text!r} cannot be read: {e}", pytrace=False)
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # farthest first
         if marker.args:
             pytest.fail(f"@pytest.mark.{MARKER} takes keyword arguments only, got {marker.args!r}", pytrace=False)

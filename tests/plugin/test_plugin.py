@@ -119,6 +119,14 @@ def test_a_misspelt_option_fails_naming_the_known_options(pytester: pytest.Pytes
     result.stdout.fnmatch_lines(["*on_duplicate_credentials must be 'reject' or 'replace', got 'overwrite'*"])
 
 
+def test_an_unreadable_ini_value_fails_naming_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfake_leaf_rate_limit_per_minute = lots\n")
+    pytester.makepyfile(test_ini="def test_it(fake_leaf):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ini option fake_leaf_rate_limit_per_minute = 'lots' cannot be read:*"])
+
+
 def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_failing="""
         def test_bad_post(fake_leaf, leaf_session, leaf_user):
