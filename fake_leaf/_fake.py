@@ -217,7 +217,9 @@ class FakeLeaf:
 
     def journal(self, method: str | None = None, path: str | None = None,
                 leaf_user_id: str | None = None) -> list[JournalEntry]:
-        """The requests the fake received (the last 10,000), oldest first, with their answers.
+        """The requests the fake received on Leaf's paths (the last 10,000), oldest first, with their answers.
+
+        The control plane's own requests (``/_fake-leaf/...``) are not listed.
 
         ``method``, ``path`` (a route as in ``inject``: ``"/users/{leafUserId}/john-deere-credentials"``)
         and ``leaf_user_id`` narrow it.

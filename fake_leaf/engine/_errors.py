@@ -38,6 +38,10 @@ def user_not_found(leaf_user_id: str) -> NotFoundError:
     return NotFoundError(f"Leaf user {leaf_user_id!r} does not exist (for this API owner)")
 
 
+def fault_not_found(fault_id: str) -> NotFoundError:
+    return NotFoundError(f"no fault {fault_id!r} is in force (a fault given times=N ends by itself)")
+
+
 def credentials_not_found(leaf_user_id: str, provider_label: str) -> NotFoundError:
     return NotFoundError(f"Leaf user {leaf_user_id!r} has no {provider_label} credentials")
 

@@ -21,7 +21,7 @@ from fake_leaf.http import _problems as problems
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import BodyError, Call, authenticate_owner
 from fake_leaf.http._limits import RateLimit, RateLimiter
-from fake_leaf.http._routes import USER_MANAGEMENT, Route, build_routes
+from fake_leaf.http._routes import CONTROL, USER_MANAGEMENT, Route, build_routes
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 JOURNAL_LENGTH = 10_000
@@ -69,7 +69,8 @@ class LeafApp:
         path = request.path or "/"
         method = request.method.upper()
         template, params = self._match(path)
-        fault = self.faults.firing(method, template, after=False)
+        control = template is not None and template.startswith(CONTROL)  # the test's side: never faulted
+        fault = None if control else self.faults.firing(method, template, after=False)
         if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
             response = _faulted(fault, path)
         elif len(request.body) > MAX_BODY:
@@ -79,12 +80,14 @@ class LeafApp:
                 response = self._dispatch(request, path, template, params)
             except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
                 response = problems.internal_error(f"{type(e).__name__}: {e}", path)
-            later = self.faults.firing(method, template, after=True)
+            later = None if control else self.faults.firing(method, template, after=True)
             if later is not None:
                 response = _faulted(later, path, response)
                 fault = later
             elif fault is not None:
                 response = _faulted(fault, path, response)
+        if control:  # the journal is of what a client asked Leaf; control requests are the test's own
+            return response
         self.journal.append(JournalEntry(
             method, path, request.query, response.status,
             _reason(response) if response.status >= 400 else None,
@@ -111,7 +114,7 @@ class LeafApp:
         if route is None:
             return problems.method_not_allowed(method, path, sorted(methods))
         call = Call(request, path.rstrip("/") or "/", params, self.backend, request.base_url or self.base_url,
-                    route.provider)
+                    route.provider, app=self)
         return self._run(route, call)
 
     def _closest(self, method: str, path: str) -> list[str]:

@@ -1,7 +1,8 @@
 """The control plane, under ``/_fake-leaf``: what a test in any language does to the fake.
 
-Reset, read and move the clock, drive the simulated John Deere, run a check, read alerts and events.
-It needs no token: it is the test's side, not Leaf's.
+Reset, read and move the clock, drive the simulated John Deere, run a check or set a status, read
+alerts and events, inject faults and read the journal. It needs no token: it is the test's side,
+not Leaf's, so faults never touch it and the journal does not list it.
 """
 
 from __future__ import annotations
@@ -9,15 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from fake_leaf.engine import JOHN_DEERE, Credentials, FieldError, InvalidInputError
+from fake_leaf.engine import JOHN_DEERE, Credentials, CredentialStatus, FieldError, InvalidInputError
+from fake_leaf.engine._errors import bad_query, fault_not_found
 from fake_leaf.engine._john_deere import SimulatedJohnDeere
+from fake_leaf.http._faults import KINDS, Fault, InjectedFault
 from fake_leaf.http._handlers import Call, ok
 from fake_leaf.http._serialize import alert_json, credentials_json, event_json, leaf_timestamp
-from fake_leaf.http._types import HttpResponse
+from fake_leaf.http._types import HttpResponse, JournalEntry
 
-CONTROL = "/_fake-leaf"
+if TYPE_CHECKING:
+    from fake_leaf.http._app import LeafApp
+
 MAX_ADVANCE_SECONDS = 100 * 365 * 86400
 
 
@@ -126,3 +131,114 @@ def openapi(call: Call) -> HttpResponse:
 
     providers = list(call.backend.providers.values())
     return ok(200, openapi_document(build_routes(providers), providers, call.base_url))
+
+
+def set_status(call: Call) -> HttpResponse:
+    """POST /_fake-leaf/users/{leafUserId}/status ``{"status": "UNAUTHENTICATED"}``: the direct control."""
+    status = _field(call.json_body(), "status", str)
+    if status not in CredentialStatus.__members__:
+        known = ", ".join(CredentialStatus.__members__)
+        raise InvalidInputError([FieldError("control", "status", "Pattern", f"must be one of {known}; got {status!r}")])
+    user_id = call.params["leafUserId"]
+    c = call.backend.set_status(call.backend.owner_of(user_id), user_id, JOHN_DEERE.name, CredentialStatus(status))
+    return ok(200, credentials_json(c))
+
+
+def _rotation(sim: SimulatedJohnDeere) -> dict[str, bool]:
+    return {"enabled": sim.refresh_token_rotation}
+
+
+def get_rotation(call: Call) -> HttpResponse:
+    return ok(200, call.backend.control_provider(JOHN_DEERE.name, _rotation))
+
+
+def set_rotation(call: Call) -> HttpResponse:
+    enabled = _field(call.json_body(), "enabled", bool)
+
+    def switch(sim: SimulatedJohnDeere) -> dict[str, bool]:
+        sim.refresh_token_rotation = enabled
+        return _rotation(sim)
+    return ok(200, call.backend.control_provider(JOHN_DEERE.name, switch))
+
+
+# a fault's JSON: Fault's own fields, with the types each takes (None where None is allowed)
+_FAULT_FIELDS: dict[str, tuple[type, ...]] = {
+    "kind": (str,), "method": (str, type(None)), "path": (str, type(None)), "times": (int, type(None)),
+    "status": (int,), "seconds": (int, float), "rate": (int, float, type(None)), "seed": (int,), "after": (bool,),
+}
+
+
+def _app(call: Call) -> LeafApp:
+    assert call.app is not None, "the router passes itself to the control plane"
+    return call.app
+
+
+def fault_json(injected: InjectedFault) -> dict[str, object]:
+    f = injected.fault
+    return {"id": injected.id, "kind": f.kind, "method": f.method, "path": f.path, "route": injected.template,
+            "times": f.times, "status": f.status, "seconds": f.seconds, "rate": f.rate, "seed": f.seed,
+            "after": f.after, "hits": injected.hits}
+
+
+def add_fault(call: Call) -> HttpResponse:
+    """POST /_fake-leaf/faults: ``{"kind": "http_error", "status": 503, "times": 1, "path": "/users"}``."""
+    body = call.json_body()
+    errors = [FieldError("fault", name, "Unknown", f"is not a fault option; the options are {', '.join(_FAULT_FIELDS)}")
+              for name in body if name not in _FAULT_FIELDS]
+    for name, kinds in _FAULT_FIELDS.items():
+        value = body.get(name)
+        if name in body and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            allowed = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            errors.append(FieldError("fault", name, "TypeMismatch", f"must be {allowed}"))
+    if "kind" not in body:
+        errors.append(FieldError("fault", "kind", "NotNull", f"is required: one of {', '.join(KINDS)}"))
+    if errors:
+        raise InvalidInputError(errors)
+    try:
+        injected = _app(call).inject(Fault(**cast(dict[str, Any], body)))  # each field's type checked above
+    except ValueError as e:  # a value Fault refuses, or a path that names no route
+        raise InvalidInputError([FieldError("fault", "fault", "Invalid", str(e))]) from None
+    return ok(201, fault_json(injected))
+
+
+def list_faults(call: Call) -> HttpResponse:
+    return ok(200, [fault_json(f) for f in _app(call).faults.active()])
+
+
+def clear_faults(call: Call) -> HttpResponse:
+    _app(call).faults.clear()
+    return HttpResponse(204)
+
+
+def remove_fault(call: Call) -> HttpResponse:
+    fault_id = call.params["faultId"]
+    for injected in _app(call).faults.active():
+        if injected.id == fault_id:
+            injected.remove()
+            return HttpResponse(204)
+    raise fault_not_found(fault_id)
+
+
+def journal_json(e: JournalEntry) -> dict[str, object]:
+    return {"method": e.method, "path": e.path, "query": e.query, "status": e.status, "reason": e.reason,
+            "route": e.route, "leafUserId": e.leaf_user_id, "fault": e.fault,
+            "requestBody": e.request_body.decode("utf-8", "replace"),
+            "responseBody": e.response_body.decode("utf-8", "replace")}
+
+
+def list_journal(call: Call) -> HttpResponse:
+    """GET /_fake-leaf/journal?method=POST&path=/users&leafUserId=...: the requests, oldest first."""
+    query = {k: v[0] for k, v in call.query().items()}
+    unknown = sorted(set(query) - {"method", "path", "leafUserId"})
+    if unknown:
+        raise bad_query(unknown[0], "the journal filters are method, path and leafUserId")
+    app = _app(call)
+    try:
+        template = app.resolve_template(query["path"]) if "path" in query else None
+    except ValueError as e:
+        raise bad_query("path", str(e)) from None
+    method, user_id = query.get("method", "").upper(), query.get("leafUserId")
+    entries = [e for e in list(app.journal)
+               if (not method or e.method == method) and (template is None or e.route == template)
+               and (user_id is None or e.leaf_user_id == user_id)]
+    return ok(200, [journal_json(e) for e in entries])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ class Fault:
 class InjectedFault:
     """A fault in force: ``hits`` says how often it fired; ``remove()`` ends it."""
 
-    def __init__(self, fault: Fault, template: str | None, registry: FaultRegistry) -> None:
+    def __init__(self, fault: Fault, template: str | None, registry: FaultRegistry, fault_id: str) -> None:
+        self.id = fault_id  # how the control plane names it
         self.fault = fault
         self.template = template
         self.hits = 0
@@ -86,11 +88,12 @@ class FaultRegistry:
 
     def __init__(self) -> None:
         self._faults: list[InjectedFault] = []
+        self._ids = itertools.count(1)
         self._lock = threading.RLock()  # a spent fault removes itself while firing() holds it
 
     def add(self, fault: Fault, template: str | None) -> InjectedFault:
-        injected = InjectedFault(fault, template, self)
         with self._lock:
+            injected = InjectedFault(fault, template, self, str(next(self._ids)))
             self._faults.append(injected)
         return injected
 

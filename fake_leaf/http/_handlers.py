@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
 from fake_leaf.engine import (
@@ -17,6 +18,9 @@ from fake_leaf.engine import (
 from fake_leaf.engine._errors import bad_query
 from fake_leaf.http._serialize import credentials_json, dumps, event_json, user_json
 from fake_leaf.http._types import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from fake_leaf.http._app import LeafApp
 
 USERS_PATH = "/services/usermanagement/api/users"
 JSON_TYPE = "application/json"
@@ -37,6 +41,7 @@ class Call:
     base_url: str
     provider: Provider | None = None
     owner: str = ""
+    app: LeafApp | None = None  # for the control plane, which also drives faults and the journal
 
     def json_body(self) -> dict[str, object]:
         try:

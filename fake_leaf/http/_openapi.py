@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fake_leaf.engine import Provider
+from fake_leaf.engine import CredentialStatus, Provider
 from fake_leaf.engine._models import USER_FIELDS
 from fake_leaf.http._control import CREDENTIAL_ACTIONS
+from fake_leaf.http._faults import HTTP_ERROR_STATUSES, KINDS
 from fake_leaf.http._routes import Route
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -69,6 +70,27 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
         "Outage": {"type": "object", "properties": {"status_code": {"type": "integer"},
                                                     "environment": {"enum": ["STAGE", "PRODUCTION", None]}}},
         "Scope": {"type": "object", "properties": {"scope": {"type": "string"}}},
+        "StatusChange": {"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": [s.value for s in CredentialStatus]}}},
+        "Rotation": {"type": "object", "required": ["enabled"], "properties": {"enabled": {"type": "boolean"}}},
+        "Fault": {"type": "object", "required": ["kind"], "additionalProperties": False, "properties": {
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "method": {"type": ["string", "null"]}, "path": {"type": ["string", "null"]},
+            "times": {"type": ["integer", "null"], "minimum": 1},
+            "status": {"type": "integer", "enum": list(HTTP_ERROR_STATUSES)},
+            "seconds": {"type": "number", "minimum": 0}, "rate": {"type": ["number", "null"], "minimum": 0,
+                                                                  "maximum": 1},
+            "seed": {"type": "integer"}, "after": {"type": "boolean"}}},
+        "InjectedFault": {"type": "object", "required": ["id", "kind", "hits"], "properties": {
+            "id": {"type": "string"}, "kind": {"type": "string"}, "hits": {"type": "integer"},
+            "route": {"type": ["string", "null"]}}},
+        "JournalEntry": {"type": "object", "required": ["method", "path", "query", "status", "route"],
+                         "properties": {"method": {"type": "string"}, "path": {"type": "string"},
+                                        "query": {"type": "string"}, "status": {"type": "integer"},
+                                        "reason": {"type": ["string", "null"]}, "route": {"type": ["string", "null"]},
+                                        "leafUserId": {"type": ["string", "null"]},
+                                        "fault": {"type": ["string", "null"]},
+                                        "requestBody": {"type": "string"}, "responseBody": {"type": "string"}}},
     }
     for p in providers:
         schemas.update(_credentials_schemas(p))

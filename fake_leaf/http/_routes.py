@@ -10,6 +10,7 @@ from fake_leaf.engine import PROVIDERS, Provider
 from fake_leaf.http import _handlers as h
 
 USER_MANAGEMENT = "/services/usermanagement/api"
+CONTROL = "/_fake-leaf"  # the control plane: the test's side, outside Leaf's paths
 
 
 @dataclass(eq=False, repr=False)
@@ -69,24 +70,42 @@ def build_routes(providers: Iterable[Provider] = PROVIDERS) -> list[Route]:
         ]
     from fake_leaf.http import _control as c
 
+    control = CONTROL
     routes += [
-        Route("POST", f"{c.CONTROL}/reset", c.reset, authenticated=False, summary="Forget all state", success=204),
-        Route("GET", f"{c.CONTROL}/clock", c.get_clock, authenticated=False, summary="The fake's time",
+        Route("POST", f"{control}/reset", c.reset, authenticated=False, summary="Forget all state", success=204),
+        Route("GET", f"{control}/clock", c.get_clock, authenticated=False, summary="The fake's time",
               response="Clock"),
-        Route("POST", f"{c.CONTROL}/clock/advance", c.advance_clock, authenticated=False,
+        Route("POST", f"{control}/clock/advance", c.advance_clock, authenticated=False,
               summary="Move the fake's time", request="Advance", response="Clock"),
-        Route("POST", f"{c.CONTROL}/john-deere/outage", c.start_outage, authenticated=False,
+        Route("POST", f"{control}/john-deere/outage", c.start_outage, authenticated=False,
               summary="Start a John Deere outage", success=204, request="Outage"),
-        Route("DELETE", f"{c.CONTROL}/john-deere/outage", c.end_outage, authenticated=False,
+        Route("DELETE", f"{control}/john-deere/outage", c.end_outage, authenticated=False,
               summary="End the John Deere outage", success=204),
-        Route("POST", f"{c.CONTROL}/john-deere/{{leafUserId}}/{{action}}", c.john_deere_action, authenticated=False,
+        Route("POST", f"{control}/john-deere/{{leafUserId}}/{{action}}", c.john_deere_action, authenticated=False,
               summary="Act on John Deere's side of a credential", response="Any", request="Scope",
               no_content_too=True),
-        Route("GET", f"{c.CONTROL}/alerts", c.list_alerts, authenticated=False, summary="The alerts",
+        Route("GET", f"{control}/alerts", c.list_alerts, authenticated=False, summary="The alerts",
               response="[Alert]"),
-        Route("GET", f"{c.CONTROL}/users/{{leafUserId}}/events", c.list_events, authenticated=False,
+        Route("GET", f"{control}/users/{{leafUserId}}/events", c.list_events, authenticated=False,
               summary="A credential's events, whatever its owner", response="[CredentialEvent]"),
-        Route("GET", f"{c.CONTROL}/openapi.json", c.openapi, authenticated=False,
+        Route("POST", f"{control}/users/{{leafUserId}}/status", c.set_status, authenticated=False,
+              summary="Set a credential's status as a check would (alert included, no event)",
+              request="StatusChange", response="JohnDeereCredentials"),
+        Route("GET", f"{control}/john-deere/refresh-token-rotation", c.get_rotation, authenticated=False,
+              summary="Whether John Deere rotates refresh tokens", response="Rotation"),
+        Route("PUT", f"{control}/john-deere/refresh-token-rotation", c.set_rotation, authenticated=False,
+              summary="Switch refresh-token rotation on or off", request="Rotation", response="Rotation"),
+        Route("GET", f"{control}/faults", c.list_faults, authenticated=False,
+              summary="The faults in force on Leaf's side", response="[InjectedFault]"),
+        Route("POST", f"{control}/faults", c.add_fault, authenticated=False, success=201,
+              summary="Inject a fault on Leaf's side", request="Fault", response="InjectedFault"),
+        Route("DELETE", f"{control}/faults", c.clear_faults, authenticated=False, success=204,
+              summary="Remove every fault"),
+        Route("DELETE", f"{control}/faults/{{faultId}}", c.remove_fault, authenticated=False, success=204,
+              summary="Remove one fault"),
+        Route("GET", f"{control}/journal", c.list_journal, authenticated=False,
+              summary="The requests Leaf's paths received, oldest first", response="[JournalEntry]"),
+        Route("GET", f"{control}/openapi.json", c.openapi, authenticated=False,
               summary="This document", response="Any"),
     ]
     return routes
