@@ -224,11 +224,7 @@ class FakeLeaf:
         ``method``, ``path`` (a route as in ``inject``: ``"/users/{leafUserId}/john-deere-credentials"``)
         and ``leaf_user_id`` narrow it.
         """
-        template = self._app.resolve_template(path) if path is not None else None
-        return [e for e in self._app.journal
-                if (method is None or e.method == method.upper())
-                and (template is None or e.route == template)
-                and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
+        return self._app.journal_entries(method, path, leaf_user_id)
 
     def assert_requests(self, times: int, method: str | None = None, path: str | None = None,
                         leaf_user_id: str | None = None) -> list[JournalEntry]:

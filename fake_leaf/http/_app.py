@@ -63,7 +63,19 @@ class LeafApp:
         return found[0]
 
     def inject(self, fault: Fault) -> InjectedFault:
-        return self.faults.add(fault, self.resolve_template(fault.path) if fault.path else None)
+        template = self.resolve_template(fault.path) if fault.path else None
+        if template is not None and template.startswith(CONTROL):
+            raise ValueError(f"{fault.path!r} is the control plane, which faults never touch; fault a Leaf route")
+        return self.faults.add(fault, template)
+
+    def journal_entries(self, method: str | None = None, path: str | None = None,
+                        leaf_user_id: str | None = None) -> list[JournalEntry]:
+        """The journal, oldest first, narrowed by method, route (as ``inject`` takes it) and user id."""
+        template = self.resolve_template(path) if path is not None else None
+        return [e for e in list(self.journal)
+                if (method is None or e.method == method.upper())
+                and (template is None or e.route == template)
+                and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"

@@ -232,13 +232,8 @@ def list_journal(call: Call) -> HttpResponse:
     unknown = sorted(set(query) - {"method", "path", "leafUserId"})
     if unknown:
         raise bad_query(unknown[0], "the journal filters are method, path and leafUserId")
-    app = _app(call)
     try:
-        template = app.resolve_template(query["path"]) if "path" in query else None
-    except ValueError as e:
+        entries = _app(call).journal_entries(query.get("method"), query.get("path"), query.get("leafUserId"))
+    except ValueError as e:  # a path that names no route
         raise bad_query("path", str(e)) from None
-    method, user_id = query.get("method", "").upper(), query.get("leafUserId")
-    entries = [e for e in list(app.journal)
-               if (not method or e.method == method) and (template is None or e.route == template)
-               and (user_id is None or e.leaf_user_id == user_id)]
     return ok(200, [journal_json(e) for e in entries])

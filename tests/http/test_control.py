@@ -126,7 +126,8 @@ def test_a_bad_fault_is_refused_naming_what_is_wrong_and_nothing_is_injected() -
                            ({"kind": "http_error", "status": 418}, "answers 500, 502, 503 or 504, not 418"),
                            ({"kind": "delay", "secs": 1}, "secs: is not a fault option"),
                            ({"kind": "delay", "times": "2"}, "times: must be int or null"),
-                           ({"kind": "delay", "path": "/nowhere"}, "'/nowhere' names no route")]:
+                           ({"kind": "delay", "path": "/nowhere"}, "'/nowhere' names no route"),
+                           ({"kind": "delay", "path": "/_fake-leaf/clock"}, "the control plane, which faults never")]:
             r = requests.post(faults, json=body)
             assert r.status_code == 400, body
             assert says in r.json()["detail"], (body, r.json()["detail"])
