@@ -35,10 +35,11 @@ def demo() -> int:
     return 0
 
 
-def serve(host: str, port: int, quiet: bool) -> int:
-    from fake_leaf import ShiftedClock
+def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None) -> int:
+    from fake_leaf import RateLimit, ShiftedClock
 
-    leaf = FakeLeaf(clock=ShiftedClock())
+    rate_limit = RateLimit(rate_limit_per_minute) if rate_limit_per_minute is not None else None
+    leaf = FakeLeaf(clock=ShiftedClock(), rate_limit=rate_limit)
     server = leaf.server(host, port, quiet=quiet)
     token = leaf.token
     print(f"fake-leaf serving the Leaf API at {server.url}\n"
@@ -73,13 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve_parser.add_argument("--rate-limit-per-minute", type=int, default=None, metavar="N",
+                              help="turn on Leaf's rate limit: N requests a minute per API owner (Leaf's is 1000)")
     openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves")
     openapi_parser.add_argument("--server-url", default="http://127.0.0.1:8080",
                                 help="the URL written in the document's servers (default http://127.0.0.1:8080)")
     commands.add_parser("demo", help="run a short scenario against an in-process fake and print it")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(args.host, args.port, args.quiet)
+        if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
+            parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
+        return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute)
     if args.command == "openapi":
         return openapi(args.server_url)
     return demo()

@@ -140,6 +140,22 @@ def test_fake_leaf_serve_prints_a_url_a_login_and_a_curl_that_works() -> None:
         process.wait(timeout=5)
 
 
+def test_fake_leaf_serve_can_turn_on_leafs_rate_limit() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", "--rate-limit-per-minute", "2"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        url = lines[0].rsplit(" ", 1)[1].strip()
+        token = lines[2].split("token:", 1)[1].strip()
+        statuses = [requests.get(f"{url}/services/usermanagement/api/users",
+                                 headers={"Authorization": f"Bearer {token}"}).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
 def test_an_injected_connection_error_drops_the_connection_over_http() -> None:
     leaf = _fresh()
     leaf.inject("connection_error", times=1)
