@@ -21,7 +21,7 @@ from fake_leaf.http import _problems as problems
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import BodyError, Call, authenticate_owner
 from fake_leaf.http._limits import RateLimit, RateLimiter
-from fake_leaf.http._routes import CONTROL, USER_MANAGEMENT, Route, build_routes
+from fake_leaf.http._routes import USER_MANAGEMENT, Route, build_routes, is_control
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 JOURNAL_LENGTH = 10_000
@@ -64,7 +64,7 @@ class LeafApp:
 
     def inject(self, fault: Fault) -> InjectedFault:
         template = self.resolve_template(fault.path) if fault.path else None
-        if template is not None and template.startswith(CONTROL):
+        if is_control(template):
             raise ValueError(f"{fault.path!r} is the control plane, which faults never touch; fault a Leaf route")
         return self.faults.add(fault, template)
 
@@ -81,7 +81,7 @@ class LeafApp:
         path = request.path or "/"
         method = request.method.upper()
         template, params = self._match(path)
-        control = template is not None and template.startswith(CONTROL)  # the test's side: never faulted
+        control = is_control(template)  # the test's side: never faulted, not journaled
         fault = None if control else self.faults.firing(method, template, after=False)
         if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
             response = _faulted(fault, path)

@@ -127,10 +127,8 @@ def list_events(call: Call) -> HttpResponse:
 def openapi(call: Call) -> HttpResponse:
     """GET /_fake-leaf/openapi.json: the document of every route, built from the route table."""
     from fake_leaf.http._openapi import openapi_document
-    from fake_leaf.http._routes import build_routes
 
-    providers = list(call.backend.providers.values())
-    return ok(200, openapi_document(build_routes(providers), providers, call.base_url))
+    return ok(200, openapi_document(_app(call).routes, list(call.backend.providers.values()), call.base_url))
 
 
 def set_status(call: Call) -> HttpResponse:

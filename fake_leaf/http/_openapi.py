@@ -9,7 +9,7 @@ from fake_leaf.engine import CredentialStatus, Provider
 from fake_leaf.engine._models import USER_FIELDS
 from fake_leaf.http._control import CREDENTIAL_ACTIONS
 from fake_leaf.http._faults import HTTP_ERROR_STATUSES, KINDS
-from fake_leaf.http._routes import Route
+from fake_leaf.http._routes import Route, credentials_schema, is_control
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 STRING = {"type": "string"}
@@ -18,7 +18,7 @@ TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{
 
 
 def _credentials_schemas(p: Provider) -> dict[str, Any]:
-    name = f"{p.user_field[0].upper()}{p.user_field[1:]}"
+    name = credentials_schema(p)
     body_properties: dict[str, Any] = {}
     for f in p.body_fields:  # the same declarative description that drives validation
         schema: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"\S"}
@@ -32,8 +32,7 @@ def _credentials_schemas(p: Provider) -> dict[str, Any]:
                                               "clientSecret", "accessToken", "refreshToken", "clientEnvironment"],
                "properties": {
                    "id": {"type": "string"},
-                   "status": {"type": "string", "enum": ["OK", "UNAUTHENTICATED", "MISSING_PERMISSION",
-                                                         "TEMPORARILY_UNAVAILABLE"]},
+                   "status": {"type": "string", "enum": [s.value for s in CredentialStatus]},
                    "createdTime": TIMESTAMP,
                    "tokenMetadata": {"type": "object", "properties": {
                        "scopes": {"type": "array", "items": {"type": "string"}}}},
@@ -95,7 +94,7 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
     for p in providers:
         schemas.update(_credentials_schemas(p))
         schemas["LeafUser"]["properties"][p.user_field] = {"oneOf": [
-            {"$ref": f"#/components/schemas/{p.user_field[0].upper()}{p.user_field[1:]}"}, {"type": "null"}]}
+            {"$ref": f"#/components/schemas/{credentials_schema(p)}"}, {"type": "null"}]}
     return schemas
 
 
@@ -126,7 +125,7 @@ def _operation(route: Route) -> dict[str, Any]:
         responses["401"] = _problem("a missing, malformed, unknown or expired token")
     if route.template == "/api/authenticate":
         responses["401"] = _problem("bad credentials")
-    if "/_fake-leaf/" in route.template and route.request:
+    if is_control(route.template) and route.request:
         responses["400"] = _problem("a control request the fake refuses")
     operation: dict[str, Any] = {"summary": route.summary, "responses": responses,
                                  "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z]', '_', route.template)}"}

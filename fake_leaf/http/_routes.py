@@ -13,6 +13,16 @@ USER_MANAGEMENT = "/services/usermanagement/api"
 CONTROL = "/_fake-leaf"  # the control plane: the test's side, outside Leaf's paths
 
 
+def is_control(template: str | None) -> bool:
+    """Whether a route is the control plane's (the test's side: never faulted, not journaled)."""
+    return template is not None and template.startswith(CONTROL)
+
+
+def credentials_schema(p: Provider) -> str:
+    """The OpenAPI schema name of a provider's credentials: ``JohnDeereCredentials``."""
+    return f"{p.user_field[0].upper()}{p.user_field[1:]}"
+
+
 @dataclass(eq=False, repr=False)
 class Route:
     method: str
@@ -57,7 +67,7 @@ def build_routes(providers: Iterable[Provider] = PROVIDERS) -> list[Route]:
     ]
     for p in providers:  # another provider is another entry in PROVIDERS, not more code here
         base = f"{users}/{{leafUserId}}/{p.path_segment}"
-        name = f"{p.user_field[0].upper()}{p.user_field[1:]}"
+        name = credentials_schema(p)
         routes += [
             Route("GET", base, h.get_credentials, provider=p, summary=f"Get the {p.label} credentials",
                   response=name),

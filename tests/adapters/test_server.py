@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -124,36 +125,35 @@ def test_links_and_locations_name_the_server_a_client_reached() -> None:
         assert link.startswith(f"<{server.url}/services/usermanagement/api/users?page=0")
 
 
-def test_fake_leaf_serve_prints_a_url_a_login_and_a_curl_that_works() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--port", "0", "--quiet"],
+@contextlib.contextmanager
+def _fake_leaf_serve(*options: str, lines: int) -> Iterator[list[str]]:
+    """``fake-leaf serve --quiet *options`` in a subprocess; yields the first ``lines`` lines it prints."""
+    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", *options],
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(5)]
+        yield [process.stdout.readline() for _ in range(lines)]
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def test_fake_leaf_serve_prints_a_url_a_login_and_a_curl_that_works() -> None:
+    with _fake_leaf_serve("--port", "0", lines=5) as lines:
         assert lines[0].startswith("fake-leaf serving the Leaf API at http://127.0.0.1:")
         assert '"username": "api-owner@fake-leaf.test"' in lines[1]
         curl = lines[3].split("try:", 1)[1].strip()
         out = subprocess.run(curl + " -s -w '\n%{http_code}'", shell=True, capture_output=True, text=True)
         assert out.stdout.rsplit("\n", 1) == ["[]", "200"]
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
 
 
 def test_fake_leaf_serve_can_turn_on_leafs_rate_limit() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", "--rate-limit-per-minute", "2"],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
+    with _fake_leaf_serve("--rate-limit-per-minute", "2", lines=3) as lines:
         url = lines[0].rsplit(" ", 1)[1].strip()
         token = lines[2].split("token:", 1)[1].strip()
         statuses = [requests.get(f"{url}/services/usermanagement/api/users",
                                  headers={"Authorization": f"Bearer {token}"}).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
 
 
 def test_an_injected_connection_error_drops_the_connection_over_http() -> None:
