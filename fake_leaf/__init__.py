@@ -3,8 +3,11 @@
 from fake_leaf._clock import ManualClock, ShiftedClock
 from fake_leaf._fake import DEFAULT_BASE_URL, FakeLeaf
 from fake_leaf.engine import (
+    PROVIDERS,
+    Alert,
     BadCredentialsError,
     BusinessRuleError,
+    ClockWentBackWarning,
     CredentialEvent,
     Credentials,
     CredentialStatus,
@@ -13,15 +16,20 @@ from fake_leaf.engine import (
     LeafUser,
     NotAuthenticatedError,
     NotFoundError,
+    Provider,
 )
+from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.http import JournalEntry
 from fake_leaf.http._faults import Fault, InjectedFault
 from fake_leaf.http._limits import RateLimit
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "PROVIDERS",
+    "Alert",
     "BadCredentialsError",
     "BusinessRuleError",
+    "ClockWentBackWarning",
     "CredentialEvent",
     "CredentialStatus",
     "Credentials",
@@ -30,11 +38,14 @@ __all__ = [
     "Fault",
     "InjectedFault",
     "InvalidInputError",
+    "JohnDeereControls",
     "JournalEntry",
     "LeafUser",
     "ManualClock",
     "NotAuthenticatedError",
     "NotFoundError",
+    "Provider",
     "RateLimit",
     "ShiftedClock",
+    "UpstreamControls",
 ]

@@ -13,24 +13,26 @@ from urllib.parse import urlsplit
 import responses
 
 from fake_leaf._clock import Clock, utc_now
-from fake_leaf._john_deere_controls import JohnDeereControls
 from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
 from fake_leaf.engine import (
     JOHN_DEERE,
+    PROVIDERS,
+    Alert,
     CredentialEvent,
     Credentials,
     CredentialStatus,
     EngineOptions,
     LeafBackend,
     LeafUser,
+    Provider,
 )
-from fake_leaf.engine._backend import REMEMBER_ME_TOKEN_LIFETIME
+from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.engine._errors import hide_refusals
+from fake_leaf.engine._tokens import REMEMBER_ME_TOKEN_LIFETIME
 from fake_leaf.http import JournalEntry, LeafApp
+from fake_leaf.http._context import USER_MANAGEMENT
 from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
 from fake_leaf.http._limits import RateLimit
-from fake_leaf.http._routes import USER_MANAGEMENT
-from fake_leaf.http._serialize import alert_json
 
 if TYPE_CHECKING:  # the server adapters are imported when used: they cost import time
     from fake_leaf.adapters._server import LeafServer
@@ -75,6 +77,7 @@ class FakeLeaf:
         faults: Sequence[Fault] = (),
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
+        providers: Sequence[Provider] = PROVIDERS,
     ) -> None:
         if on_duplicate_credentials not in ("reject", "replace"):
             raise ValueError("on_duplicate_credentials must be 'reject' or 'replace', "
@@ -90,6 +93,7 @@ class FakeLeaf:
         self._requests_mock = requests_mock
         self._rate_limit = rate_limit
         self._faults = tuple(faults)
+        self._providers = tuple(providers)
         self._interceptor: ResponsesInterceptor | None = None
         self.reset()
 
@@ -99,13 +103,14 @@ class FakeLeaf:
         """Forget everything: a new, empty state with only the default API owner."""
         if self._interceptor is not None and self._interceptor.active:
             raise RuntimeError("reset() a FakeLeaf only while it is not active")
-        self._backend = LeafBackend(clock=self._clock, options=self._options)
+        self._backend = LeafBackend(clock=self._clock, options=self._options, providers=self._providers)
         self._backend.add_api_owner(self.username, self.password)
         self._app = LeafApp(self._backend, self.base_url, self._rate_limit)
         for fault in self._faults:
             self._app.inject(fault)
         self._interceptor = ResponsesInterceptor(self._app, self._requests_mock)
-        self.john_deere = JohnDeereControls(self._backend, self.username)
+        if JOHN_DEERE.name in self._backend.providers:
+            self.john_deere = JohnDeereControls(self._backend, self.username, JOHN_DEERE)
         self._token: str | None = None
         self._token_expires: _dt.datetime | None = None
 
@@ -162,16 +167,63 @@ class FakeLeaf:
 
     def list_users(self, *, api_owner: str | None = None) -> list[LeafUser]:
         """Every Leaf user of the API owner, oldest first."""
-        owner = api_owner or self.username
-        users: list[LeafUser] = []
-        page = 0
-        with self._backend.atomic():  # every page from the same state
-            while True:
-                batch, total = self._backend.list_users(owner, page=page, size=100)
-                users += batch
-                if len(users) >= total or not batch:
-                    return users
-                page += 1
+        return self._backend.all_users(api_owner or self.username)
+
+    def delete_user(self, leaf_user_id: str, *, api_owner: str | None = None) -> None:
+        """Delete a Leaf user; all of its credentials and their events go with it."""
+        self._backend.delete_user(api_owner or self.username, leaf_user_id)
+
+    # -- any provider's credentials (``provider``: a name like "Trimble", a slug like "climate-field-view",
+    #    or a ``Provider``)
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """The providers this fake serves (every Leaf provider unless the ``providers`` option says otherwise)."""
+        return tuple(self._backend.providers.values())
+
+    def provider(self, provider: Provider | str) -> Provider:
+        """A provider by its name ("ClimateFieldView") or its slug ("climate-field-view")."""
+        return self._backend.provider(provider.name if isinstance(provider, Provider) else provider)
+
+    def upstream(self, provider: Provider | str) -> UpstreamControls:
+        """Drive a provider's simulated upstream: revoke, rotate_secret, withdraw_permission, outages, ..."""
+        return UpstreamControls(self._backend, self.username, self.provider(provider))
+
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, *, scopes: tuple[str, ...] | None = None,
+                           api_owner: str | None = None, **fields: str) -> Credentials:
+        """Attach a provider's credentials to a user exactly as a POST would; ``fields`` are Leaf's names."""
+        return self._backend.create_credentials(api_owner or self.username, leaf_user_id,
+                                                self.provider(provider).name, fields, scopes=scopes)
+
+    def get_credentials(self, provider: Provider | str, leaf_user_id: str, *,
+                        api_owner: str | None = None) -> Credentials:
+        return self._backend.get_credentials(api_owner or self.username, leaf_user_id, self.provider(provider).name)
+
+    def delete_credentials(self, provider: Provider | str, leaf_user_id: str, *, api_owner: str | None = None) -> None:
+        self._backend.delete_credentials(api_owner or self.username, leaf_user_id, self.provider(provider).name)
+
+    def credential_events(self, provider: Provider | str, leaf_user_id: str, *,
+                          api_owner: str | None = None) -> list[CredentialEvent]:
+        """The credential's log as the events endpoint lists it: younger than 30 days, newest first."""
+        return self._backend.list_events(api_owner or self.username, leaf_user_id, self.provider(provider).name)
+
+    def add_credential_event(
+        self,
+        provider: Provider | str,
+        leaf_user_id: str,
+        *,
+        status_code: int,
+        body: str,
+        headers: Mapping[str, str] | str = "{\"Content-Type\": \"application/json\"}",
+        created_date: _dt.datetime | None = None,
+        api_owner: str | None = None,
+    ) -> CredentialEvent:
+        """Seed the credential's log with one upstream answer (dated now unless told)."""
+        return self._backend.add_event(api_owner or self.username, leaf_user_id, self.provider(provider).name,
+                                       status_code=status_code, headers=headers, body=body,
+                                       created_date=created_date)
+
+    # -- John Deere's shortcuts ----------------------------------------------------------------
 
     def create_john_deere_credentials(
         self,
@@ -185,20 +237,19 @@ class FakeLeaf:
         api_owner: str | None = None,
     ) -> Credentials:
         """Attach John Deere credentials to a user, exactly as a POST would."""
-        body: Mapping[str, object] = {"clientKey": client_key, "clientSecret": client_secret,
-                                      "refreshToken": refresh_token, "clientEnvironment": client_environment}
-        return self._backend.create_credentials(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
-                                                body, scopes=scopes)
+        return self.create_credentials(JOHN_DEERE, leaf_user_id, scopes=scopes, api_owner=api_owner,
+                                       clientKey=client_key, clientSecret=client_secret, refreshToken=refresh_token,
+                                       clientEnvironment=client_environment)
 
     def get_john_deere_credentials(self, leaf_user_id: str, *, api_owner: str | None = None) -> Credentials:
-        return self._backend.get_credentials(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+        return self.get_credentials(JOHN_DEERE, leaf_user_id, api_owner=api_owner)
 
     def delete_john_deere_credentials(self, leaf_user_id: str, *, api_owner: str | None = None) -> None:
-        self._backend.delete_credentials(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+        self.delete_credentials(JOHN_DEERE, leaf_user_id, api_owner=api_owner)
 
     def john_deere_credential_events(self, leaf_user_id: str, *, api_owner: str | None = None) -> list[CredentialEvent]:
         """The credential's log as the events endpoint lists it: younger than 30 days, newest first."""
-        return self._backend.list_events(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+        return self.credential_events(JOHN_DEERE, leaf_user_id, api_owner=api_owner)
 
     def add_john_deere_credential_event(
         self,
@@ -211,9 +262,8 @@ class FakeLeaf:
         api_owner: str | None = None,
     ) -> CredentialEvent:
         """Seed the credential's log with one John Deere answer (dated now unless told)."""
-        return self._backend.add_event(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
-                                       status_code=status_code, headers=headers, body=body,
-                                       created_date=created_date)
+        return self.add_credential_event(JOHN_DEERE, leaf_user_id, status_code=status_code, body=body,
+                                         headers=headers, created_date=created_date, api_owner=api_owner)
 
     def journal(self, method: str | None = None, path: str | None = None,
                 leaf_user_id: str | None = None) -> list[JournalEntry]:
@@ -254,17 +304,16 @@ class FakeLeaf:
 
     def run_john_deere_check(self, leaf_user_id: str, *, api_owner: str | None = None) -> Credentials:
         """Run a background check of the user's John Deere credentials now (schedule unchanged)."""
-        return self._backend.run_check(api_owner or self.username, leaf_user_id, JOHN_DEERE.name)
+        return self.upstream(JOHN_DEERE).run_check(leaf_user_id, api_owner=api_owner)
 
     def set_john_deere_credentials_status(self, leaf_user_id: str, status: CredentialStatus | str, *,
                                           api_owner: str | None = None) -> Credentials:
         """Set the status as a check would (alert included, no event), for tests that skip the cause."""
-        return self._backend.set_status(api_owner or self.username, leaf_user_id, JOHN_DEERE.name,
-                                        CredentialStatus(status))
+        return self.upstream(JOHN_DEERE).set_status(leaf_user_id, status, api_owner=api_owner)
 
-    def alerts(self) -> list[dict[str, object]]:
-        """The alerts Leaf would have sent (``credentialsUnauthenticated``, ...), oldest first, as payloads."""
-        return [alert_json(a) for a in self._backend.alerts()]
+    def alerts(self) -> list[Alert]:
+        """The alerts Leaf sent (``credentialsUnauthenticated``, ``credentialsLimitedPermission``), oldest first."""
+        return self._backend.alerts()
 
     # -- other transports --------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from fake_leaf.adapters._wsgi import WsgiApp
-from fake_leaf.http._routes import USER_MANAGEMENT
+from fake_leaf.http._context import USER_MANAGEMENT
 
 
 class _Server(socketserver.ThreadingMixIn, WSGIServer):

@@ -1,6 +1,6 @@
 """State and rules, no HTTP: API owners, tokens, Leaf users, provider credentials, events."""
 
-from fake_leaf.engine._backend import EngineOptions, LeafBackend
+from fake_leaf.engine._backend import LeafBackend
 from fake_leaf.engine._errors import (
     BadCredentialsError,
     BusinessRuleError,
@@ -10,15 +10,19 @@ from fake_leaf.engine._errors import (
     NotAuthenticatedError,
     NotFoundError,
 )
-from fake_leaf.engine._models import CredentialEvent, Credentials, CredentialStatus, LeafUser
-from fake_leaf.engine._providers import JOHN_DEERE, PROVIDERS, BodyField, Provider
+from fake_leaf.engine._lifecycle import ClockWentBackWarning
+from fake_leaf.engine._models import Alert, CredentialEvent, Credentials, CredentialStatus, LeafUser
+from fake_leaf.engine._state import EngineOptions
+from fake_leaf.engine.providers import JOHN_DEERE, PROVIDERS, BodyField, Provider
 
 __all__ = [
     "JOHN_DEERE",
     "PROVIDERS",
+    "Alert",
     "BadCredentialsError",
     "BodyField",
     "BusinessRuleError",
+    "ClockWentBackWarning",
     "CredentialEvent",
     "CredentialStatus",
     "Credentials",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 
 class FakeLeafError(Exception):
-    """Base of every error fake-leaf raises on purpose."""
+    """Base of every error fake-leaf raises on purpose; ``status`` is the HTTP status Leaf answers it with."""
+
+    status: int = 400
 
 
 def hide_refusals(excinfo: Any) -> bool:
@@ -18,6 +21,8 @@ def hide_refusals(excinfo: Any) -> bool:
 class NotAuthenticatedError(FakeLeafError):
     """The bearer token is missing, malformed, unknown or expired."""
 
+    status = 401
+
     def __init__(self, reason: str) -> None:
         super().__init__(f"Not Authenticated: {reason}")
         self.reason = reason
@@ -26,6 +31,8 @@ class NotAuthenticatedError(FakeLeafError):
 class BadCredentialsError(FakeLeafError):
     """Wrong username or password at login."""
 
+    status = 401
+
     def __init__(self, username: str) -> None:
         super().__init__(f"Bad credentials: no API owner {username!r} with that password")
 
@@ -33,13 +40,22 @@ class BadCredentialsError(FakeLeafError):
 class NotFoundError(FakeLeafError):
     """The thing asked for does not exist for this API owner."""
 
+    status = 404
+
 
 def user_not_found(leaf_user_id: str) -> NotFoundError:
     return NotFoundError(f"Leaf user {leaf_user_id!r} does not exist (for this API owner)")
 
 
-def fault_not_found(fault_id: str) -> NotFoundError:
-    return NotFoundError(f"no fault {fault_id!r} is in force (a fault given times=N ends by itself)")
+def unknown_provider(name: str, known: list[str]) -> NotFoundError:
+    return NotFoundError(f"fake-leaf knows no provider {name!r}; the providers are {', '.join(known)}")
+
+
+def clock_went_back(held: datetime.datetime, now: datetime.datetime) -> str:
+    return (f"fake-leaf's clock moved back from {held.isoformat()} to {now.isoformat()}: state the fake already "
+            "holds (users, credentials, events) now lies in the future, so checks and expiry will look wrong. "
+            "Freeze or move time before the fake's fixtures make data (e.g. freezegun in a fixture that "
+            "fake_leaf depends on, or the leaf_clock fixture) rather than with a decorator on the test.")
 
 
 def credentials_not_found(leaf_user_id: str, provider_label: str) -> NotFoundError:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from fake_leaf.engine._providers import Provider
+from fake_leaf.engine.providers import Provider
 
 USER_FIELDS: tuple[str, ...] = ("name", "email", "phone", "address", "externalId")
 
@@ -22,7 +24,7 @@ class CredentialStatus(str, enum.Enum):
 
 @dataclass(frozen=True)
 class LeafUser:
-    """A Leaf user as the fake holds it. ``fields`` uses Leaf's names (``externalId``)."""
+    """A Leaf user as the fake holds it."""
 
     id: str
     api_owner: str
@@ -35,19 +37,38 @@ class LeafUser:
 
 @dataclass(frozen=True)
 class Credentials:
-    """A provider credential (John Deere's) as the fake holds it."""
+    """A provider credential as the fake holds it.
+
+    ``fields`` are the posted fields under Leaf's names (defaults filled in; a rotated refresh token
+    is the current one). ``access_token`` and ``scopes`` are an OAuth2 provider's current token
+    (None and () for the others).
+    """
 
     id: str
     provider: str
     leaf_user_id: str
     status: CredentialStatus
     created_time: _dt.datetime
-    client_key: str
-    client_secret: str
-    access_token: str
-    refresh_token: str
-    client_environment: str
-    scopes: tuple[str, ...]
+    fields: Mapping[str, str] = field(hash=False)
+    access_token: str | None = None
+    scopes: tuple[str, ...] = ()
+
+    # John Deere's fields by their Python names (None for a provider whose body lacks the field)
+    @property
+    def client_key(self) -> str | None:
+        return self.fields.get("clientKey")
+
+    @property
+    def client_secret(self) -> str | None:
+        return self.fields.get("clientSecret")
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self.fields.get("refreshToken")
+
+    @property
+    def client_environment(self) -> str | None:
+        return self.fields.get("clientEnvironment")
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,20 @@ class CredentialEvent:
     body: str
 
 
+@dataclass(frozen=True)
+class Alert:
+    """An alert Leaf sends when a check makes a credential UNAUTHENTICATED or MISSING_PERMISSION."""
+
+    type: str  # credentialsUnauthenticated or credentialsLimitedPermission
+    credential: str  # the identifying field's value (clientKey, clientId, apiKey or username)
+    provider: str  # the provider's name: JohnDeere
+    credential_id: str
+    leaf_user_id: str
+    status: CredentialStatus
+    timestamp: _dt.datetime
+    message: str
+
+
 @dataclass(eq=False, repr=False)
 class _Owner:
     username: str
@@ -72,11 +107,15 @@ class _UserRecord:
     id: str
     owner: str
     fields: dict[str, str | None]
-    credentials: dict[str, _CredentialRecord] = field(default_factory=dict)
+    credentials: dict[str, _CredentialRecord] = field(default_factory=dict)  # provider name -> record
+    _snapshot: LeafUser | None = None
 
     def snapshot(self) -> LeafUser:
-        f = self.fields
-        return LeafUser(self.id, self.owner, f["name"], f["email"], f["phone"], f["address"], f["externalId"])
+        if self._snapshot is None:
+            f = self.fields
+            self._snapshot = LeafUser(self.id, self.owner, f["name"], f["email"], f["phone"], f["address"],
+                                      f["externalId"])
+        return self._snapshot
 
 
 @dataclass(eq=False, repr=False)
@@ -86,33 +125,14 @@ class _CredentialRecord:
     leaf_user_id: str
     status: CredentialStatus
     created_time: _dt.datetime
-    client_key: str
-    client_secret: str
-    access_token: str
-    refresh_token: str
-    client_environment: str
+    fields: dict[str, str]
+    access_token: str | None
     scopes: tuple[str, ...]
     # oldest first; kept sorted by (created_date, order of arrival)
     events: list[CredentialEvent] = field(default_factory=list)
     access_token_expires_at: _dt.datetime | None = None
-    refresh_token_last_used: _dt.datetime | None = None
     next_check_at: _dt.datetime | None = None
 
     def snapshot(self) -> Credentials:
-        return Credentials(
-            self.id, self.provider.name, self.leaf_user_id, self.status, self.created_time,
-            self.client_key, self.client_secret, self.access_token, self.refresh_token,
-            self.client_environment, self.scopes,
-        )
-
-
-@dataclass(eq=False, repr=False)
-class _Alert:
-    type: str
-    credential: str
-    provider: str
-    credential_id: str
-    leaf_user_id: str
-    status: CredentialStatus
-    timestamp: _dt.datetime
-    message: str
+        return Credentials(self.id, self.provider.name, self.leaf_user_id, self.status, self.created_time,
+                           MappingProxyType(dict(self.fields)), self.access_token, self.scopes)

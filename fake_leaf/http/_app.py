@@ -9,19 +9,13 @@ import re
 from collections import deque
 from urllib.parse import unquote
 
-from fake_leaf.engine import (
-    BadCredentialsError,
-    BusinessRuleError,
-    InvalidInputError,
-    LeafBackend,
-    NotAuthenticatedError,
-    NotFoundError,
-)
+from fake_leaf.engine import FakeLeafError, LeafBackend
 from fake_leaf.http import _problems as problems
+from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
-from fake_leaf.http._handlers import BodyError, Call, authenticate_owner
+from fake_leaf.http._handlers import authenticate_owner
 from fake_leaf.http._limits import RateLimit, RateLimiter
-from fake_leaf.http._routes import USER_MANAGEMENT, Route, build_routes, is_control
+from fake_leaf.http._routes import build_routes
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 JOURNAL_LENGTH = 10_000
@@ -148,18 +142,8 @@ class LeafApp:
                             return problems.rate_limited(self.limiter.limit.requests, self.limiter.limit.window,
                                                          math.ceil(wait.total_seconds()))
                 return route.handler(call)
-        except NotAuthenticatedError as e:
-            return problems.not_authenticated(e.reason, call.path)
-        except BadCredentialsError:
-            return problems.bad_credentials(call.path)
-        except BodyError as e:
-            return problems.not_json(str(e), call.path)
-        except InvalidInputError as e:
-            return problems.field_problem(e.field_errors, call.path)
-        except BusinessRuleError as e:
-            return problems.problem(400, str(e), call.path, error_key=e.error_key, params=e.entity)
-        except NotFoundError as e:
-            return problems.problem(404, str(e), call.path)
+        except FakeLeafError as e:  # every refusal carries its status; the catalogue shapes its body
+            return problems.for_error(e, call.path)
 
 
 def _why_not(route: Route, method: str, segments: list[str]) -> str:

@@ -1,37 +1,42 @@
 """The control plane, under ``/_fake-leaf``: what a test in any language does to the fake.
 
-Reset, read and move the clock, drive the simulated John Deere, run a check or set a status, read
-alerts and events, inject faults and read the journal. It needs no token: it is the test's side,
-not Leaf's, so faults never touch it and the journal does not list it.
+Reset, read and move the clock, drive any provider's simulated upstream (the same Python controls
+``leaf.upstream(...)`` gives), run a check or set a status, read alerts and events, inject faults
+and read the journal. It needs no token: it is the test's side, not Leaf's, so faults never touch
+it and the journal does not list it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from fake_leaf.engine import JOHN_DEERE, Credentials, CredentialStatus, FieldError, InvalidInputError
-from fake_leaf.engine._errors import bad_query, fault_not_found
-from fake_leaf.engine._john_deere import SimulatedJohnDeere
-from fake_leaf.http._faults import KINDS, Fault, InjectedFault
-from fake_leaf.http._handlers import Call, ok
-from fake_leaf.http._serialize import alert_json, credentials_json, event_json, leaf_timestamp
-from fake_leaf.http._types import HttpResponse, JournalEntry
-
-if TYPE_CHECKING:
-    from fake_leaf.http._app import LeafApp
+from fake_leaf.engine import CredentialStatus, FieldError, InvalidInputError, Provider
+from fake_leaf.engine._controls import UpstreamControls
+from fake_leaf.engine._errors import bad_query
+from fake_leaf.http import _problems as problems
+from fake_leaf.http._context import CONTROL, Call, Route, ok
+from fake_leaf.http._faults import Fault
+from fake_leaf.http._serialize import alert_json, credentials_json, event_json, fault_json, journal_json, leaf_timestamp
+from fake_leaf.http._types import HttpResponse
 
 MAX_ADVANCE_SECONDS = 100 * 365 * 86400
 
 
-def _field(body: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
+def _invalid(name: str, message: str, reason: str) -> InvalidInputError:
+    return InvalidInputError([FieldError("control", name, message, reason)])
+
+
+def _field(body: Mapping[str, Any], name: str, kind: type, default: Any = None) -> Any:
     value = body.get(name, default)
     if value is None and default is None:
-        raise InvalidInputError([FieldError("control", name, "NotNull", "is required")])
+        raise _invalid(name, "NotNull", "is required")
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise InvalidInputError([FieldError("control", name, "TypeMismatch", f"must be a {kind.__name__}")])
+        raise _invalid(name, "TypeMismatch", f"must be a {kind.__name__}")
     return value
 
 
@@ -47,191 +52,292 @@ def get_clock(call: Call) -> HttpResponse:
 def advance_clock(call: Call) -> HttpResponse:
     seconds = call.json_body().get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise InvalidInputError([FieldError("control", "seconds", "TypeMismatch", "must be a number of seconds")])
-    clock = call.backend.clock
-    advance = getattr(clock, "advance", None)
+        raise _invalid("seconds", "TypeMismatch", "must be a number of seconds")
+    advance = getattr(call.backend.clock, "advance", None)
     if advance is None:
-        raise InvalidInputError([FieldError("control", "seconds", "Unsupported",
-                                            "this fake's clock cannot be moved (serve it with a ShiftedClock)")])
+        raise _invalid("seconds", "Unsupported", "this fake's clock cannot be moved (serve it with a ShiftedClock)")
     if not 0 <= seconds <= MAX_ADVANCE_SECONDS:  # also refuses NaN and infinity
-        raise InvalidInputError([FieldError("control", "seconds", "Range",
-                                            f"must be from 0 to {MAX_ADVANCE_SECONDS} (a century), got {seconds}")])
+        raise _invalid("seconds", "Range", f"must be from 0 to {MAX_ADVANCE_SECONDS} (a century), got {seconds}")
     advance(dt.timedelta(seconds=seconds))
     return get_clock(call)
 
 
-_CREDENTIAL_ACTIONS: dict[str, Callable[[SimulatedJohnDeere, Credentials, dict[str, Any]], Any]] = {
-    "revoke-refresh-token": lambda sim, c, body: sim.revoke_refresh_token(c.client_environment, c.refresh_token),
-    "rotate-client-secret": lambda sim, c, body: {"clientSecret": sim.rotate_client_secret(c.client_environment,
-                                                                                             c.client_key)},
-    "withdraw-scope": lambda sim, c, body: sim.withdraw_scope(c.client_environment, c.refresh_token,
-                                                              _field(body, "scope", str)),
-    "restore-scope": lambda sim, c, body: sim.restore_scope(c.client_environment, c.refresh_token,
-                                                            _field(body, "scope", str)),
-    "disconnect-organization": lambda sim, c, body: sim.set_organization_connected(c.client_environment,
-                                                                                   c.refresh_token, False),
-    "connect-organization": lambda sim, c, body: sim.set_organization_connected(c.client_environment,
-                                                                                c.refresh_token, True),
-}
-CREDENTIAL_ACTIONS: tuple[str, ...] = tuple(_CREDENTIAL_ACTIONS)
+# -- providers' upstreams -----------------------------------------------------------------------
+
+def _controls(call: Call) -> UpstreamControls:
+    return UpstreamControls(call.backend, "", call.params["provider"])
 
 
-def john_deere_action(call: Call) -> HttpResponse:
-    """POST /_fake-leaf/john-deere/{leafUserId}/{action}; ``scope`` in the body for the scope actions."""
-    action = call.params["action"]
-    if action == "check":
-        user_id = call.params["leafUserId"]
-        c = call.backend.run_check(call.backend.owner_of(user_id), user_id, JOHN_DEERE.name)
-        return ok(200, credentials_json(c))
-    if action not in _CREDENTIAL_ACTIONS:
-        raise InvalidInputError([FieldError("control", "action", "Pattern",
-                                            f"must be one of check, {', '.join(CREDENTIAL_ACTIONS)}; got {action!r}")])
-    body = call.json_body() if call.request.body.strip() else {}
+def _user(call: Call) -> tuple[UpstreamControls, str, str]:
+    """The controls, the Leaf user and its owner (the control plane acts for every owner)."""
     user_id = call.params["leafUserId"]
-    result = call.backend.control_credential_provider(
-        call.backend.owner_of(user_id), user_id, JOHN_DEERE.name,
-        lambda sim, c: _CREDENTIAL_ACTIONS[action](sim, c, body))
-    return ok(200, result) if result is not None else HttpResponse(204)
+    return _controls(call), user_id, call.backend.owner_of(user_id)
+
+
+def _scope(call: Call) -> str | None:
+    scope = call.optional_json_body().get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise _invalid("scope", "TypeMismatch", "must be a string or null")
+    return scope
+
+
+def _check(call: Call) -> HttpResponse:
+    controls, user_id, owner = _user(call)
+    return ok(200, credentials_json(controls.run_check(user_id, api_owner=owner), controls.provider))
+
+
+def _revoke(call: Call) -> HttpResponse:
+    controls, user_id, owner = _user(call)
+    controls.revoke(user_id, api_owner=owner)
+    return HttpResponse(204)
+
+
+def _rotate_secret(call: Call) -> HttpResponse:
+    """The new secret under its body field's name (``clientSecret``, ``sharedSecret``, ``password``)."""
+    controls, user_id, owner = _user(call)
+    secret = controls.rotate_secret(user_id, api_owner=owner)
+    return ok(200, {controls.provider.secret_field or "secret": secret})
+
+
+def _withdraw(call: Call) -> HttpResponse:
+    controls, user_id, owner = _user(call)
+    controls.withdraw_permission(user_id, _scope(call), api_owner=owner)
+    return HttpResponse(204)
+
+
+def _restore(call: Call) -> HttpResponse:
+    controls, user_id, owner = _user(call)
+    controls.restore_permission(user_id, _scope(call), api_owner=owner)
+    return HttpResponse(204)
+
+
+def _named_scope(handler: Callable[[Call], HttpResponse]) -> Callable[[Call], HttpResponse]:
+    """John Deere's withdraw-scope and restore-scope: the scope is required."""
+    def act(call: Call) -> HttpResponse:
+        if _scope(call) is None:
+            raise _invalid("scope", "NotNull", "is required: the scope to withdraw or restore, e.g. \"ag1\"")
+        return handler(call)
+    return act
+
+
+# the action names of POST /_fake-leaf/providers/{provider}/{leafUserId}/{action}, with John Deere's words too
+_ACTIONS: dict[str, Callable[[Call], HttpResponse]] = {
+    "check": _check, "revoke": _revoke, "rotate-secret": _rotate_secret,
+    "withdraw-permission": _withdraw, "restore-permission": _restore,
+    "revoke-refresh-token": _revoke, "rotate-client-secret": _rotate_secret,
+    "withdraw-scope": _named_scope(_withdraw), "restore-scope": _named_scope(_restore),
+    "disconnect-organization": _withdraw, "connect-organization": _restore,
+}
+
+
+def upstream_action(call: Call) -> HttpResponse:
+    """Act on the upstream's side of a user's credential; ``{"scope": ...}`` for the permission actions."""
+    action = _ACTIONS.get(call.params["action"])
+    if action is None:
+        raise _invalid("action", "Pattern", f"must be one of {', '.join(_ACTIONS)}; got {call.params['action']!r}")
+    return action(call)
 
 
 def start_outage(call: Call) -> HttpResponse:
-    body = call.json_body() if call.request.body.strip() else {}
+    controls = _controls(call)
+    body = call.optional_json_body()
     status = _field(body, "status_code", int, 503)
     environment = body.get("environment")
-    if environment not in (None, "STAGE", "PRODUCTION"):
-        raise InvalidInputError([FieldError("control", "environment", "Pattern", "must be STAGE, PRODUCTION or null")])
+    if environment is not None and environment not in controls.provider.environments:
+        raise _invalid("environment", "Pattern", f"must be one of {', '.join(controls.provider.environments)} "
+                       "or null")
     if not (status == 429 or 500 <= status <= 599):
-        raise InvalidInputError([FieldError("control", "status_code", "Range", "must be 429 or 5xx")])
-    for env in (environment,) if environment else ("STAGE", "PRODUCTION"):
-        call.backend.control_provider(JOHN_DEERE.name, partial(SimulatedJohnDeere.start_outage, env=env,
-                                                               status_code=status))
+        raise _invalid("status_code", "Range", "must be 429 or 5xx")
+    controls.start_outage(status, environment=environment)
     return HttpResponse(204)
 
 
 def end_outage(call: Call) -> HttpResponse:
-    for env in ("STAGE", "PRODUCTION"):
-        call.backend.control_provider(JOHN_DEERE.name, partial(SimulatedJohnDeere.end_outage, env=env))
+    _controls(call).end_outage()
     return HttpResponse(204)
+
+
+def get_rotation(call: Call) -> HttpResponse:
+    return ok(200, {"enabled": _controls(call).refresh_token_rotation})
+
+
+def set_rotation(call: Call) -> HttpResponse:
+    controls = _controls(call)
+    try:
+        controls.refresh_token_rotation = _field(call.json_body(), "enabled", bool)
+    except ValueError as e:
+        raise _invalid("enabled", "Unsupported", str(e)) from None
+    return get_rotation(call)
+
+
+def list_events(call: Call) -> HttpResponse:
+    controls, user_id, owner = _user(call)
+    return ok(200, [event_json(e) for e in call.backend.list_events(owner, user_id, controls.provider.name)])
+
+
+def set_status(call: Call) -> HttpResponse:
+    """``{"status": "UNAUTHENTICATED"}``: the direct control, as a check would set it."""
+    status = _field(call.json_body(), "status", str)
+    if status not in CredentialStatus.__members__:
+        known = ", ".join(CredentialStatus.__members__)
+        raise _invalid("status", "Pattern", f"must be one of {known}; got {status!r}")
+    controls, user_id, owner = _user(call)
+    return ok(200, credentials_json(controls.set_status(user_id, status, api_owner=owner), controls.provider))
+
+
+def list_providers(call: Call) -> HttpResponse:
+    return ok(200, [{"name": p.name, "label": p.label, "slug": p.slug, "pathSegment": p.path_segment,
+                     "userField": p.user_field, "upstream": p.upstream.kind,
+                     "environments": [e for e in p.environments if e],
+                     "fields": [{"name": f.name, "required": f.required, "choices": list(f.choices or []) or None,
+                                 "default": f.default} for f in p.body_fields]}
+                    for p in call.backend.providers.values()])
 
 
 def list_alerts(call: Call) -> HttpResponse:
     return ok(200, [alert_json(a) for a in call.backend.alerts()])
 
 
-def list_events(call: Call) -> HttpResponse:
-    user_id = call.params["leafUserId"]
-    events = call.backend.list_events(call.backend.owner_of(user_id), user_id, JOHN_DEERE.name)
-    return ok(200, [event_json(e) for e in events])
-
-
 def openapi(call: Call) -> HttpResponse:
     """GET /_fake-leaf/openapi.json: the document of every route, built from the route table."""
     from fake_leaf.http._openapi import openapi_document
 
-    return ok(200, openapi_document(_app(call).routes, list(call.backend.providers.values()), call.base_url))
+    return ok(200, openapi_document(call.control().routes, list(call.backend.providers.values()), call.base_url))
 
 
-def set_status(call: Call) -> HttpResponse:
-    """POST /_fake-leaf/users/{leafUserId}/status ``{"status": "UNAUTHENTICATED"}``: the direct control."""
-    status = _field(call.json_body(), "status", str)
-    if status not in CredentialStatus.__members__:
-        known = ", ".join(CredentialStatus.__members__)
-        raise InvalidInputError([FieldError("control", "status", "Pattern", f"must be one of {known}; got {status!r}")])
-    user_id = call.params["leafUserId"]
-    c = call.backend.set_status(call.backend.owner_of(user_id), user_id, JOHN_DEERE.name, CredentialStatus(status))
-    return ok(200, credentials_json(c))
+# -- faults and the journal -------------------------------------------------------------------------
+
+def _accepts(value: object, hint: Any) -> bool:
+    """Whether a JSON value fits a ``Fault`` field's annotation (Literal, unions, str/int/float/bool, dicts)."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:  # the right type is enough here: Fault itself names the values it takes
+        return any(type(value) is type(arg) for arg in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return hint is bool
+    if hint is float:
+        return isinstance(value, (int, float))
+    if origin in (dict, Mapping) or hint in (dict, Mapping):
+        args = typing.get_args(hint) or (object, object)
+        return isinstance(value, dict) and all(_accepts(k, args[0]) and _accepts(v, args[1]) for k, v in value.items())
+    return hint is object or (isinstance(hint, type) and isinstance(value, hint))
 
 
-def _rotation(sim: SimulatedJohnDeere) -> dict[str, bool]:
-    return {"enabled": sim.refresh_token_rotation}
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    return "null" if hint is type(None) else getattr(hint, "__name__", str(hint))
 
 
-def get_rotation(call: Call) -> HttpResponse:
-    return ok(200, call.backend.control_provider(JOHN_DEERE.name, _rotation))
-
-
-def set_rotation(call: Call) -> HttpResponse:
-    enabled = _field(call.json_body(), "enabled", bool)
-
-    def switch(sim: SimulatedJohnDeere) -> dict[str, bool]:
-        sim.refresh_token_rotation = enabled
-        return _rotation(sim)
-    return ok(200, call.backend.control_provider(JOHN_DEERE.name, switch))
-
-
-# a fault's JSON: Fault's own fields, with the types each takes (None where None is allowed)
-_FAULT_FIELDS: dict[str, tuple[type, ...]] = {
-    "kind": (str,), "method": (str, type(None)), "path": (str, type(None)), "times": (int, type(None)),
-    "status": (int,), "seconds": (int, float), "rate": (int, float, type(None)), "seed": (int,), "after": (bool,),
-}
-
-
-def _app(call: Call) -> LeafApp:
-    assert call.app is not None, "the router passes itself to the control plane"
-    return call.app
-
-
-def fault_json(injected: InjectedFault) -> dict[str, object]:
-    f = injected.fault
-    return {"id": injected.id, "kind": f.kind, "method": f.method, "path": f.path, "route": injected.template,
-            "times": f.times, "status": f.status, "seconds": f.seconds, "rate": f.rate, "seed": f.seed,
-            "after": f.after, "hits": injected.hits}
-
-
-def add_fault(call: Call) -> HttpResponse:
-    """POST /_fake-leaf/faults: ``{"kind": "http_error", "status": 503, "times": 1, "path": "/users"}``."""
-    body = call.json_body()
-    errors = [FieldError("fault", name, "Unknown", f"is not a fault option; the options are {', '.join(_FAULT_FIELDS)}")
-              for name in body if name not in _FAULT_FIELDS]
-    for name, kinds in _FAULT_FIELDS.items():
-        value = body.get(name)
-        if name in body and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
-            allowed = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
-            errors.append(FieldError("fault", name, "TypeMismatch", f"must be {allowed}"))
+def _fault_from(body: Mapping[str, object]) -> Fault:
+    """A ``Fault`` from JSON, each field checked against ``Fault``'s own annotations."""
+    hints = typing.get_type_hints(Fault)
+    names = [f.name for f in dataclasses.fields(Fault)]
+    errors = [FieldError("fault", name, "Unknown", f"is not a fault option; the options are {', '.join(names)}")
+              for name in body if name not in hints]
+    errors += [FieldError("fault", name, "TypeMismatch", f"must be {_describe(hints[name])}")
+               for name, value in body.items() if name in hints and not _accepts(value, hints[name])]
     if "kind" not in body:
-        errors.append(FieldError("fault", "kind", "NotNull", f"is required: one of {', '.join(KINDS)}"))
+        errors.append(FieldError("fault", "kind", "NotNull", f"is required: {_describe(hints['kind'])}"))
     if errors:
         raise InvalidInputError(errors)
     try:
-        injected = _app(call).inject(Fault(**cast(dict[str, Any], body)))  # each field's type checked above
-    except ValueError as e:  # a value Fault refuses, or a path that names no route
-        raise InvalidInputError([FieldError("fault", "fault", "Invalid", str(e))]) from None
+        return Fault(**body)  # type: ignore[arg-type]  # each field was checked against its annotation above
+    except ValueError as e:
+        raise _invalid("fault", "Invalid", str(e)) from None
+
+
+def add_fault(call: Call) -> HttpResponse:
+    """``{"kind": "http_error", "status": 503, "times": 1, "path": "/users"}``."""
+    fault = _fault_from(call.json_body())
+    try:
+        injected = call.control().inject(fault)
+    except ValueError as e:  # a path that names no route, or the control plane's
+        raise _invalid("path", "Invalid", str(e)) from None
     return ok(201, fault_json(injected))
 
 
 def list_faults(call: Call) -> HttpResponse:
-    return ok(200, [fault_json(f) for f in _app(call).faults.active()])
+    return ok(200, [fault_json(f) for f in call.control().faults.active()])
 
 
 def clear_faults(call: Call) -> HttpResponse:
-    _app(call).faults.clear()
+    call.control().faults.clear()
     return HttpResponse(204)
 
 
 def remove_fault(call: Call) -> HttpResponse:
     fault_id = call.params["faultId"]
-    for injected in _app(call).faults.active():
+    for injected in call.control().faults.active():
         if injected.id == fault_id:
             injected.remove()
             return HttpResponse(204)
-    raise fault_not_found(fault_id)
-
-
-def journal_json(e: JournalEntry) -> dict[str, object]:
-    return {"method": e.method, "path": e.path, "query": e.query, "status": e.status, "reason": e.reason,
-            "route": e.route, "leafUserId": e.leaf_user_id, "fault": e.fault,
-            "requestBody": e.request_body.decode("utf-8", "replace"),
-            "responseBody": e.response_body.decode("utf-8", "replace")}
+    raise problems.fault_not_found(fault_id)
 
 
 def list_journal(call: Call) -> HttpResponse:
-    """GET /_fake-leaf/journal?method=POST&path=/users&leafUserId=...: the requests, oldest first."""
+    """``?method=POST&path=/users&leafUserId=...``: the requests, oldest first."""
     query = {k: v[0] for k, v in call.query().items()}
     unknown = sorted(set(query) - {"method", "path", "leafUserId"})
     if unknown:
         raise bad_query(unknown[0], "the journal filters are method, path and leafUserId")
     try:
-        entries = _app(call).journal_entries(query.get("method"), query.get("path"), query.get("leafUserId"))
+        entries = call.control().journal_entries(query.get("method"), query.get("path"), query.get("leafUserId"))
     except ValueError as e:  # a path that names no route
         raise bad_query("path", str(e)) from None
     return ok(200, [journal_json(e) for e in entries])
+
+
+# -- the table's lines for the control plane -----------------------------------------------------------
+
+def routes(providers: Iterable[Provider]) -> list[Route]:
+    slugs = {"type": "string", "enum": sorted(p.slug for p in providers)}
+    upstream = "/providers/{provider}"
+    on_user = f"{upstream}/{{leafUserId}}"
+
+    def control(method: str, template: str, handler: Callable[[Call], HttpResponse], summary: str,
+                **options: Any) -> Route:
+        params = {"provider": slugs} if "{provider}" in template else {}
+        params.update(options.pop("path_params", {}))
+        return Route(method, f"{CONTROL}{template}", handler, authenticated=False, summary=summary,
+                     path_params=params, **options)
+
+    return [
+        control("POST", "/reset", reset, "Forget all state", success=204),
+        control("GET", "/clock", get_clock, "The fake's time", response="Clock"),
+        control("POST", "/clock/advance", advance_clock, "Move the fake's time", request="Advance", response="Clock"),
+        control("GET", "/providers", list_providers, "The providers the fake serves", response="[ProviderInfo]"),
+        control("POST", f"{upstream}/outage", start_outage, "Start an outage of the upstream",
+                success=204, request="Outage", body_optional=True),
+        control("DELETE", f"{upstream}/outage", end_outage, "End the upstream's outage",
+                success=204),
+        control("GET", f"{upstream}/refresh-token-rotation", get_rotation,
+                "Whether the OAuth2 upstream rotates refresh tokens", response="Rotation"),
+        control("PUT", f"{upstream}/refresh-token-rotation", set_rotation,
+                "Switch refresh-token rotation on or off", request="Rotation", response="Rotation"),
+        control("GET", f"{on_user}/events", list_events,
+                "A credential's events, whatever its owner", response="[CredentialEvent]"),
+        control("POST", f"{on_user}/status", set_status,
+                "Set a credential's status as a check would (alert included, no event)",
+                request="StatusChange", response="Any"),
+        control("POST", f"{on_user}/{{action}}", upstream_action,
+                "Act on the upstream's side of a user's credential", request="Scope", body_optional=True,
+                response="Any", no_content_too=True,
+                path_params={"action": {"type": "string", "enum": list(_ACTIONS)}}),
+        control("GET", "/alerts", list_alerts, "The alerts", response="[Alert]"),
+        control("GET", "/faults", list_faults, "The faults in force on Leaf's side", response="[InjectedFault]"),
+        control("POST", "/faults", add_fault, "Inject a fault on Leaf's side", success=201, request="Fault",
+                response="InjectedFault"),
+        control("DELETE", "/faults", clear_faults, "Remove every fault", success=204),
+        control("DELETE", "/faults/{faultId}", remove_fault, "Remove one fault", success=204),
+        control("GET", "/journal", list_journal, "The requests Leaf's paths received, oldest first",
+                response="[JournalEntry]", errors={400: "an unknown filter, or a path that names no route"},
+                query_params={n: {"type": "string"} for n in ("method", "path", "leafUserId")}),
+        control("GET", "/openapi.json", openapi, "This document", response="Any"),
+    ]

@@ -1,76 +1,19 @@
-"""One function per operation: parse the request, call the engine, shape Leaf's answer."""
+"""Leaf's own routes: one function per operation (parse the request, call the engine, shape the answer)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlencode
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
 
-from fake_leaf.engine import (
-    FieldError,
-    InvalidInputError,
-    LeafBackend,
-    NotAuthenticatedError,
-    Provider,
-)
+from fake_leaf.engine import FieldError, InvalidInputError, NotAuthenticatedError, Provider
 from fake_leaf.engine._errors import bad_query
-from fake_leaf.http._serialize import credentials_json, dumps, event_json, user_json
-from fake_leaf.http._types import HttpRequest, HttpResponse
+from fake_leaf.engine._users import MAX_PAGE_SIZE
+from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, ok
+from fake_leaf.http._serialize import credentials_json, event_json, user_json
+from fake_leaf.http._types import HttpResponse
 
-if TYPE_CHECKING:
-    from fake_leaf.http._app import LeafApp
-
-USERS_PATH = "/services/usermanagement/api/users"
-JSON_TYPE = "application/json"
-
-
-class BodyError(Exception):
-    """The body could not be read as a JSON object."""
-
-
-@dataclass(eq=False, repr=False)
-class Call:
-    """What a handler gets: the request, its path parameters and the engine."""
-
-    request: HttpRequest
-    path: str  # the path Leaf would report in a problem body
-    params: dict[str, str]
-    backend: LeafBackend
-    base_url: str
-    provider: Provider | None = None
-    owner: str = ""
-    app: LeafApp | None = None  # for the control plane, which also drives faults and the journal
-
-    def json_body(self) -> dict[str, object]:
-        try:
-            text = self.request.body.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise BodyError(f"it is not UTF-8 ({e.reason} at byte {e.start})") from None
-        if not text.strip():
-            raise BodyError("the body is empty")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise BodyError(f"it is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-        except RecursionError:
-            raise BodyError("it is nested too deeply") from None
-        if not isinstance(data, dict):
-            raise BodyError(f"got a JSON {type(data).__name__.replace('dict', 'object')}, not an object")
-        return data
-
-    def query(self) -> dict[str, list[str]]:
-        return parse_qs(self.request.query, keep_blank_values=True)
-
-
-Handler = Callable[[Call], HttpResponse]
-
-
-def ok(status: int, data: object, headers: dict[str, str] | None = None) -> HttpResponse:
-    all_headers = {"Content-Type": JSON_TYPE}
-    all_headers.update(headers or {})
-    return HttpResponse(status, all_headers, dumps(data))
+USERS_PATH = f"{USER_MANAGEMENT}/users"
 
 
 def authenticate_owner(call: Call) -> str:
@@ -118,7 +61,7 @@ def login(call: Call) -> HttpResponse:
 def _user_body(call: Call, leaf_user_id: str) -> dict[str, object]:
     backend = call.backend
     user = backend.get_user(call.owner, leaf_user_id)
-    return user_json(user, backend.find_credentials(call.owner, leaf_user_id), list(backend.providers.values()))
+    return user_json(user, backend.find_credentials(call.owner, leaf_user_id), backend.providers)
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
@@ -151,7 +94,7 @@ def list_users(call: Call) -> HttpResponse:
     size = _int_param(query, "size", 20)
     users, total = call.backend.list_users(call.owner, filters=filters, sort=_sort_param(query.get("sort", [])),
                                            page=page, size=size)
-    size = min(size, 100)
+    size = min(size, MAX_PAGE_SIZE)
     body = [_user_body(call, u.id) for u in users]
     return ok(200, body, {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)})
 
@@ -196,28 +139,66 @@ def delete_user(call: Call) -> HttpResponse:
 # -- provider credentials ----------------------------------------------------------------------
 
 
-def _provider(call: Call) -> Provider:
-    assert call.provider is not None, "credential routes are built with their provider"
-    return call.provider
-
-
 def get_credentials(call: Call) -> HttpResponse:
-    c = call.backend.get_credentials(call.owner, call.params["leafUserId"], _provider(call).name)
-    return ok(200, credentials_json(c))
+    p = call.the_provider()
+    return ok(200, credentials_json(call.backend.get_credentials(call.owner, call.params["leafUserId"], p.name), p))
 
 
 def create_credentials(call: Call) -> HttpResponse:
+    p = call.the_provider()
     body = call.json_body()
-    c = call.backend.create_credentials(call.owner, call.params["leafUserId"], _provider(call).name, body)
-    return ok(201, credentials_json(c))
+    return ok(201, credentials_json(call.backend.create_credentials(call.owner, call.params["leafUserId"], p.name,
+                                                                    body), p))
 
 
 def delete_credentials(call: Call) -> HttpResponse:
-    call.backend.delete_credentials(call.owner, call.params["leafUserId"], _provider(call).name)
+    call.backend.delete_credentials(call.owner, call.params["leafUserId"], call.the_provider().name)
     return HttpResponse(204)
 
 
 def list_events(call: Call) -> HttpResponse:
-    events = call.backend.list_events(call.owner, call.params["leafUserId"], _provider(call).name)
+    events = call.backend.list_events(call.owner, call.params["leafUserId"], call.the_provider().name)
     return ok(200, [event_json(e) for e in events])
 
+
+# -- the table's lines for Leaf's own routes -------------------------------------------------------
+
+_USER_QUERY: dict[str, dict[str, Any]] = {**{n: {"type": "string"} for n in ("email", "name", "externalId")},
+               "page": {"type": "integer", "minimum": 0}, "size": {"type": "integer", "minimum": 1},
+               "sort": {"type": "string"}}
+
+
+def routes(providers: Iterable[Provider]) -> list[Route]:
+    """Login, users, and the four credential routes of every provider (the same four for each)."""
+    users = USERS_PATH
+    table = [
+        Route("POST", "/api/authenticate", login, authenticated=False, summary="Log in as an API owner",
+              request="Login", response="Token", errors={401: "bad credentials"}),
+        Route("GET", users, list_users, summary="List Leaf users", response="[LeafUser]", query_params=_USER_QUERY,
+              errors={400: "bad paging, filter or sort"}),
+        Route("POST", users, create_user, summary="Create a Leaf user", success=201, request="LeafUserInput",
+              response="LeafUser"),
+        Route("PUT", users, replace_user, summary="Replace a Leaf user", request="LeafUserInput",
+              response="LeafUser"),
+        Route("GET", f"{users}/{{leafUserId}}", get_user, summary="Get a Leaf user", response="LeafUser"),
+        Route("DELETE", f"{users}/{{leafUserId}}", delete_user, summary="Delete a Leaf user", success=204),
+    ]
+    for p in providers:
+        base = f"{users}/{{leafUserId}}/{p.path_segment}"
+        name = credentials_schema(p)
+        table += [
+            Route("GET", base, get_credentials, provider=p, summary=f"Get the {p.label} credentials",
+                  response=name),
+            Route("POST", base, create_credentials, provider=p, summary=f"Create {p.label} credentials",
+                  success=201, request=f"{name}Input", response=name),
+            Route("DELETE", base, delete_credentials, provider=p, summary=f"Delete the {p.label} credentials",
+                  success=204),
+            Route("GET", f"{base}/events", list_events, provider=p,
+                  summary=f"The {p.label} credentials' events", response="[CredentialEvent]"),
+        ]
+    return table
+
+
+def credentials_schema(p: Provider) -> str:
+    """The OpenAPI schema name of a provider's credentials: ``JohnDeereCredentials``."""
+    return f"{p.user_field[0].upper()}{p.user_field[1:]}"

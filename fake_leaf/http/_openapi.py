@@ -2,44 +2,67 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fake_leaf.engine import CredentialStatus, Provider
 from fake_leaf.engine._models import USER_FIELDS
-from fake_leaf.http._control import CREDENTIAL_ACTIONS
-from fake_leaf.http._faults import HTTP_ERROR_STATUSES, KINDS
-from fake_leaf.http._routes import Route, credentials_schema, is_control
+from fake_leaf.http._context import Route, is_control
+from fake_leaf.http._faults import Fault
+from fake_leaf.http._handlers import credentials_schema
+from fake_leaf.http._serialize import _camel
+from fake_leaf.http._types import JournalEntry
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 STRING = {"type": "string"}
-_PATH_PARAMETERS: dict[str, Any] = {"action": {"type": "string", "enum": ["check", *CREDENTIAL_ACTIONS]}}
 TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"}
 
 
 def _credentials_schemas(p: Provider) -> dict[str, Any]:
+    """A provider's input and answer schemas, from the same declaration that drives validation."""
     name = credentials_schema(p)
     body_properties: dict[str, Any] = {}
-    for f in p.body_fields:  # the same declarative description that drives validation
+    for f in p.body_fields:
         schema: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"\S"}
         if f.choices:
             schema = {"type": "string", "enum": list(f.choices)}
         body_properties[f.name] = schema
+    answer: dict[str, Any] = {"id": STRING, "status": {"type": "string", "enum": [s.value for s in CredentialStatus]},
+                              "createdTime": TIMESTAMP}
+    if p.oauth2:
+        answer["tokenMetadata"] = {"type": "object", "properties": {
+            "scopes": {"type": "array", "items": STRING}}}
+    answer.update({n: STRING for n in p.response_fields})
     return {
         f"{name}Input": {"type": "object", "properties": body_properties,
                          "required": [f.name for f in p.body_fields if f.required]},
-        name: {"type": "object", "required": ["id", "status", "createdTime", "tokenMetadata", "clientKey",
-                                              "clientSecret", "accessToken", "refreshToken", "clientEnvironment"],
-               "properties": {
-                   "id": {"type": "string"},
-                   "status": {"type": "string", "enum": [s.value for s in CredentialStatus]},
-                   "createdTime": TIMESTAMP,
-                   "tokenMetadata": {"type": "object", "properties": {
-                       "scopes": {"type": "array", "items": {"type": "string"}}}},
-                   "clientKey": {"type": "string"}, "clientSecret": {"type": "string"},
-                   "accessToken": {"type": "string"}, "refreshToken": {"type": "string"},
-                   "clientEnvironment": {"type": "string"}}},
+        name: {"type": "object", "required": list(answer), "properties": answer},
     }
+
+
+def _json_type(hint: Any) -> dict[str, Any]:
+    """A JSON schema from a dataclass field's annotation (Literal, unions with None, plain types)."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return {"enum": list(typing.get_args(hint))}
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_json_type(a) for a in typing.get_args(hint)]}
+    if origin in (dict, Mapping):
+        return {"type": "object", "additionalProperties": _json_type(typing.get_args(hint)[1])}
+    simple = {str: "string", bytes: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
+    return {"type": simple[hint]} if hint in simple else {}
+
+
+def dataclass_schema(cls: type, *, camel: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The schema of a wire shape declared as a dataclass: every field, under its JSON name."""
+    hints = typing.get_type_hints(cls)
+    properties = {(_camel(f.name) if camel else f.name): _json_type(hints[f.name]) for f in dataclasses.fields(cls)}
+    properties.update(extra or {})
+    return {"type": "object", "properties": properties}
 
 
 def _schemas(providers: list[Provider]) -> dict[str, Any]:
@@ -67,29 +90,18 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
         "Advance": {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number",
                                                                                           "minimum": 0}}},
         "Outage": {"type": "object", "properties": {"status_code": {"type": "integer"},
-                                                    "environment": {"enum": ["STAGE", "PRODUCTION", None]}}},
+                                                    "environment": NULLABLE_STRING}},
         "Scope": {"type": "object", "properties": {"scope": {"type": "string"}}},
         "StatusChange": {"type": "object", "required": ["status"], "properties": {
             "status": {"type": "string", "enum": [s.value for s in CredentialStatus]}}},
         "Rotation": {"type": "object", "required": ["enabled"], "properties": {"enabled": {"type": "boolean"}}},
-        "Fault": {"type": "object", "required": ["kind"], "additionalProperties": False, "properties": {
-            "kind": {"type": "string", "enum": list(KINDS)},
-            "method": {"type": ["string", "null"]}, "path": {"type": ["string", "null"]},
-            "times": {"type": ["integer", "null"], "minimum": 1},
-            "status": {"type": "integer", "enum": list(HTTP_ERROR_STATUSES)},
-            "seconds": {"type": "number", "minimum": 0}, "rate": {"type": ["number", "null"], "minimum": 0,
-                                                                  "maximum": 1},
-            "seed": {"type": "integer"}, "after": {"type": "boolean"}}},
-        "InjectedFault": {"type": "object", "required": ["id", "kind", "hits"], "properties": {
-            "id": {"type": "string"}, "kind": {"type": "string"}, "hits": {"type": "integer"},
-            "route": {"type": ["string", "null"]}}},
-        "JournalEntry": {"type": "object", "required": ["method", "path", "query", "status", "route"],
-                         "properties": {"method": {"type": "string"}, "path": {"type": "string"},
-                                        "query": {"type": "string"}, "status": {"type": "integer"},
-                                        "reason": {"type": ["string", "null"]}, "route": {"type": ["string", "null"]},
-                                        "leafUserId": {"type": ["string", "null"]},
-                                        "fault": {"type": ["string", "null"]},
-                                        "requestBody": {"type": "string"}, "responseBody": {"type": "string"}}},
+        "Fault": {**dataclass_schema(Fault), "required": ["kind"], "additionalProperties": False},
+        "InjectedFault": {**dataclass_schema(Fault, extra={"id": STRING, "hits": {"type": "integer"},
+                                                           "route": NULLABLE_STRING}),
+                          "required": ["id", "kind", "hits"]},
+        "JournalEntry": {**dataclass_schema(JournalEntry, camel=True),
+                         "required": [_camel(f.name) for f in dataclasses.fields(JournalEntry)]},
+        "ProviderInfo": {"type": "object", "required": ["name", "slug", "pathSegment", "userField", "upstream"]},
     }
     for p in providers:
         schemas.update(_credentials_schemas(p))
@@ -119,36 +131,29 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.no_content_too:
         responses["204"] = {"description": "done, nothing to answer"}
     if route.request:
-        responses["400"] = _problem("a body or field Leaf refuses")
+        responses["400"] = _problem("a control request the fake refuses" if is_control(route.template)
+                                    else "a body or field Leaf refuses")
         responses["413"] = {"description": "the body is too large"}
     if route.authenticated:
         responses["401"] = _problem("a missing, malformed, unknown or expired token")
-    if route.template == "/api/authenticate":
-        responses["401"] = _problem("bad credentials")
-    if is_control(route.template) and route.request:
-        responses["400"] = _problem("a control request the fake refuses")
+    for status, why in route.errors.items():
+        responses[str(status)] = _problem(why)
     operation: dict[str, Any] = {"summary": route.summary, "responses": responses,
                                  "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z]', '_', route.template)}"}
-    params = re.findall(r"\{(\w+)\}", route.template)
-    if params:
-        operation["parameters"] = [{"name": n, "in": "path", "required": True,
-                                    "schema": _PATH_PARAMETERS.get(n, STRING)} for n in params]
-    if route.template.endswith("/users") and route.method == "GET":
-        operation["parameters"] = [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-            for n in ("email", "name", "externalId")] + [
-            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
-            {"name": "size", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}}]
-        responses["400"] = _problem("bad paging or sort")
+    parameters = [{"name": n, "in": "path", "required": True, "schema": route.path_params.get(n, STRING)}
+                  for n in re.findall(r"\{(\w+)\}", route.template)]
+    parameters += [{"name": n, "in": "query", "required": False, "schema": schema}
+                   for n, schema in route.query_params.items()]
+    if parameters:
+        operation["parameters"] = parameters
     if route.request:
-        operation["requestBody"] = {"required": route.request not in ("Scope", "Outage"),
-                                    "content": _content(route.request)}
+        operation["requestBody"] = {"required": not route.body_optional, "content": _content(route.request)}
     if route.authenticated:
         operation["security"] = [{"bearer": []}]
     return operation
 
 
-def openapi_document(routes: list[Route], providers: list[Provider], server_url: str) -> dict[str, Any]:
+def openapi_document(routes: Sequence[Route], providers: list[Provider], server_url: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.template, {})[route.method.lower()] = _operation(route)

@@ -6,7 +6,16 @@ import datetime
 import json
 from http import HTTPStatus
 
-from fake_leaf.engine import FieldError
+from fake_leaf.engine import (
+    BadCredentialsError,
+    BusinessRuleError,
+    FakeLeafError,
+    FieldError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    NotFoundError,
+)
+from fake_leaf.http._context import BodyError
 from fake_leaf.http._types import HttpResponse
 
 PROBLEM_WITH_MESSAGE = "https://www.jhipster.tech/problem/problem-with-message"
@@ -52,6 +61,25 @@ def field_problem(field_errors: list[FieldError], path: str) -> HttpResponse:
                         for e in field_errors],
     }
     return _respond(400, body, None)
+
+
+def for_error(error: FakeLeafError, path: str) -> HttpResponse:
+    """Any refusal of the engine or the HTTP layer as Leaf's problem body, with the status it carries."""
+    if isinstance(error, NotAuthenticatedError):
+        return not_authenticated(error.reason, path)
+    if isinstance(error, BadCredentialsError):
+        return bad_credentials(path)
+    if isinstance(error, InvalidInputError):
+        return field_problem(error.field_errors, path)
+    if isinstance(error, BusinessRuleError):
+        return problem(error.status, str(error), path, error_key=error.error_key, params=error.entity)
+    if isinstance(error, BodyError):
+        return not_json(str(error), path)
+    return problem(error.status, str(error), path)
+
+
+def fault_not_found(fault_id: str) -> NotFoundError:
+    return NotFoundError(f"no fault {fault_id!r} is in force (a fault given times=N ends by itself)")
 
 
 def _respond(status: int, body: dict[str, object], headers: dict[str, str] | None) -> HttpResponse:

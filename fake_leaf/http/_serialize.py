@@ -1,34 +1,38 @@
-"""Engine snapshots as Leaf's JSON: field names, order and timestamp format."""
+"""Engine snapshots as Leaf's JSON: field names, order and timestamp format, each shape declared once."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
+from collections.abc import Mapping
 
-from fake_leaf.engine import CredentialEvent, Credentials, LeafUser, Provider
-from fake_leaf.engine._models import _Alert
+from fake_leaf.engine import Alert, CredentialEvent, Credentials, LeafUser, Provider
+from fake_leaf.http._faults import Fault, InjectedFault
+from fake_leaf.http._types import JournalEntry
+
+_UTC = _dt.timezone.utc
 
 
 def leaf_timestamp(when: _dt.datetime) -> str:
     """UTC with exactly six fractional digits and a literal Z."""
-    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times cheaper than strftime, and an events page formats thirty of these
+    return when.astimezone(_UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def credentials_json(c: Credentials) -> dict[str, object]:
-    return {
-        "id": c.id,
-        "status": c.status.value,
-        "createdTime": leaf_timestamp(c.created_time),
-        "tokenMetadata": {"scopes": list(c.scopes)},
-        "clientKey": c.client_key,
-        "clientSecret": c.client_secret,
-        "accessToken": c.access_token,
-        "refreshToken": c.refresh_token,
-        "clientEnvironment": c.client_environment,
-    }
+def credentials_json(c: Credentials, provider: Provider) -> dict[str, object]:
+    """id, status, createdTime, tokenMetadata (OAuth2 providers), then the provider's fields in order."""
+    body: dict[str, object] = {"id": c.id, "status": c.status.value, "createdTime": leaf_timestamp(c.created_time)}
+    if provider.oauth2:
+        body["tokenMetadata"] = {"scopes": list(c.scopes)}
+    for name in provider.response_fields:
+        body[name] = c.access_token if name == "accessToken" and provider.oauth2 else c.fields.get(name)
+    return body
 
 
-def user_json(user: LeafUser, credentials: dict[str, Credentials], providers: list[Provider]) -> dict[str, object]:
+def user_json(user: LeafUser, credentials: Mapping[str, Credentials],
+              providers: Mapping[str, Provider]) -> dict[str, object]:
+    """The user's fields, then one field per provider: its credentials, or null."""
     body: dict[str, object] = {
         "id": user.id,
         "name": user.name,
@@ -37,9 +41,9 @@ def user_json(user: LeafUser, credentials: dict[str, Credentials], providers: li
         "address": user.address,
         "externalId": user.external_id,
     }
-    for p in providers:
+    for p in providers.values():
         c = credentials.get(p.name)
-        body[p.user_field] = credentials_json(c) if c is not None else None
+        body[p.user_field] = credentials_json(c, p) if c is not None else None
     return body
 
 
@@ -57,7 +61,7 @@ def dumps(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def alert_json(a: _Alert) -> dict[str, object]:
+def alert_json(a: Alert) -> dict[str, object]:
     """Leaf's alert payload: credential, provider, credentialId, message, status, type, timestamp."""
     return {
         "credential": a.credential,
@@ -68,3 +72,25 @@ def alert_json(a: _Alert) -> dict[str, object]:
         "type": a.type,
         "timestamp": leaf_timestamp(a.timestamp),
     }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def fault_json(injected: InjectedFault) -> dict[str, object]:
+    """A fault in force: its id, every ``Fault`` field, the route it matched and its hits."""
+    body: dict[str, object] = {"id": injected.id}
+    body.update({f.name: getattr(injected.fault, f.name) for f in dataclasses.fields(Fault)})
+    body.update({"route": injected.template, "hits": injected.hits})
+    return body
+
+
+def journal_json(e: JournalEntry) -> dict[str, object]:
+    """Every ``JournalEntry`` field under its camelCase name; bodies as text."""
+    body: dict[str, object] = {}
+    for f in dataclasses.fields(JournalEntry):
+        value = getattr(e, f.name)
+        body[_camel(f.name)] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return body

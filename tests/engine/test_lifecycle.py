@@ -57,13 +57,12 @@ def test_a_revoked_refresh_token_makes_the_credential_unauthenticated(leaf: Fake
     assert newest["createdDate"] == (START + DAY).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     alerts = leaf.alerts()
     assert len(alerts) == 1
-    assert set(alerts[0]) == {"credential", "provider", "credentialId", "message", "status", "type", "timestamp"}
-    assert alerts[0]["type"] == "credentialsUnauthenticated"
-    assert alerts[0]["status"] == "UNAUTHENTICATED"
-    assert alerts[0]["credential"] == "app-key"
-    assert alerts[0]["provider"] == "JohnDeere"
-    assert alerts[0]["credentialId"] == credential_id
-    assert "invalid_grant" in str(alerts[0]["message"])
+    assert alerts[0].type == "credentialsUnauthenticated"
+    assert alerts[0].status is CredentialStatus.UNAUTHENTICATED
+    assert alerts[0].credential == "app-key"
+    assert alerts[0].provider == "JohnDeere"
+    assert alerts[0].credential_id == credential_id
+    assert "invalid_grant" in alerts[0].message
 
 
 def test_a_rotated_client_secret_gives_invalid_client(leaf: FakeLeaf, clock: ManualClock) -> None:
@@ -87,7 +86,7 @@ def test_a_withdrawn_scope_is_missing_permission_until_restored(leaf: FakeLeaf, 
     newest = _get(leaf, f"{url}/events")[0]
     assert newest["statusCode"] == 403
     assert json.loads(newest["body"])["@type"] == "Errors"
-    assert [a["type"] for a in leaf.alerts()] == ["credentialsLimitedPermission"]
+    assert [a.type for a in leaf.alerts()] == ["credentialsLimitedPermission"]
     leaf.john_deere.restore_scope(user_id, "ag1")
     clock.advance(DAY)
     assert _get(leaf, url)["status"] == "OK"
@@ -205,7 +204,7 @@ def test_run_a_check_now_and_set_a_status_directly(leaf: FakeLeaf) -> None:
     assert _get(leaf, url)["status"] == "TEMPORARILY_UNAVAILABLE"
     leaf.set_john_deere_credentials_status(user_id, "MISSING_PERMISSION")
     assert _get(leaf, url)["status"] == "MISSING_PERMISSION"
-    assert [a["type"] for a in leaf.alerts()] == ["credentialsLimitedPermission"]
+    assert [a.type for a in leaf.alerts()] == ["credentialsLimitedPermission"]
     with pytest.raises(ValueError):
         leaf.set_john_deere_credentials_status(user_id, "BROKEN")
 

@@ -58,7 +58,7 @@ class EngineAgainstModel(RuleBasedStateMachine):
 
     @rule(user_id=consumes(users))
     def delete_user(self, user_id: str) -> None:
-        self.leaf._backend.delete_user(self.leaf.username, user_id)
+        self.leaf.delete_user(user_id)
         del self.model[user_id]
 
     @rule(user_id=users, body=st.text(max_size=5))

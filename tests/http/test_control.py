@@ -24,28 +24,29 @@ def test_revoke_move_the_clock_and_read_alerts_and_events_over_http() -> None:
         base, control = server.url, f"{server.url}/_fake-leaf"
         user_id, url = _setup(base, leaf.headers)
         before = requests.get(f"{control}/clock").json()["now"]
-        assert requests.post(f"{control}/john-deere/{user_id}/revoke-refresh-token").status_code == 204
+        assert requests.post(f"{control}/providers/john-deere/{user_id}/revoke-refresh-token").status_code == 204
         after = requests.post(f"{control}/clock/advance", json={"seconds": 86400}).json()["now"]
         assert after > before
         assert requests.get(url, headers=leaf.headers).json()["status"] == "UNAUTHENTICATED"
         alerts = requests.get(f"{control}/alerts").json()
         assert [a["type"] for a in alerts] == ["credentialsUnauthenticated"]
-        events = requests.get(f"{control}/users/{user_id}/events").json()
+        events = requests.get(f"{control}/providers/john-deere/{user_id}/events").json()
         assert events[0]["statusCode"] == 400
 
 
 def test_scopes_outages_checks_and_rotation_over_http() -> None:
     with FakeLeaf(clock=ShiftedClock()) as leaf:
         control = f"{leaf.base_url}/_fake-leaf"
+        jd = f"{control}/providers/john-deere"
         user_id, url = _setup(leaf.base_url, leaf.headers)
-        assert requests.post(f"{control}/john-deere/{user_id}/withdraw-scope", json={"scope": "ag1"}).status_code == 204
-        assert requests.post(f"{control}/john-deere/{user_id}/check").json()["status"] == "MISSING_PERMISSION"
-        requests.post(f"{control}/john-deere/{user_id}/restore-scope", json={"scope": "ag1"})
-        assert requests.post(f"{control}/john-deere/{user_id}/check").json()["status"] == "OK"
-        assert requests.post(f"{control}/john-deere/outage", json={"status_code": 429}).status_code == 204
-        assert requests.post(f"{control}/john-deere/{user_id}/check").json()["status"] == "TEMPORARILY_UNAVAILABLE"
-        assert requests.delete(f"{control}/john-deere/outage").status_code == 204
-        secret = requests.post(f"{control}/john-deere/{user_id}/rotate-client-secret").json()["clientSecret"]
+        assert requests.post(f"{jd}/{user_id}/withdraw-scope", json={"scope": "ag1"}).status_code == 204
+        assert requests.post(f"{control}/providers/john-deere/{user_id}/check").json()["status"] == "MISSING_PERMISSION"
+        requests.post(f"{control}/providers/john-deere/{user_id}/restore-scope", json={"scope": "ag1"})
+        assert requests.post(f"{control}/providers/john-deere/{user_id}/check").json()["status"] == "OK"
+        assert requests.post(f"{control}/providers/john-deere/outage", json={"status_code": 429}).status_code == 204
+        assert requests.post(f"{jd}/{user_id}/check").json()["status"] == "TEMPORARILY_UNAVAILABLE"
+        assert requests.delete(f"{control}/providers/john-deere/outage").status_code == 204
+        secret = requests.post(f"{control}/providers/john-deere/{user_id}/rotate-client-secret").json()["clientSecret"]
         assert secret != "s"
         requests.post(f"{control}/clock/advance", json={"seconds": 86400})
         assert requests.get(url, headers=leaf.headers).json()["status"] == "UNAUTHENTICATED"
@@ -55,11 +56,11 @@ def test_reset_empties_the_fake_and_bad_control_requests_are_400() -> None:
     with FakeLeaf(clock=ShiftedClock()) as leaf:
         control = f"{leaf.base_url}/_fake-leaf"
         user_id, _ = _setup(leaf.base_url, leaf.headers)
-        assert requests.post(f"{control}/john-deere/{user_id}/explode").status_code == 400
-        assert requests.post(f"{control}/john-deere/{user_id}/withdraw-scope", json={}).status_code == 400
+        assert requests.post(f"{control}/providers/john-deere/{user_id}/explode").status_code == 400
+        assert requests.post(f"{control}/providers/john-deere/{user_id}/withdraw-scope", json={}).status_code == 400
         assert requests.post(f"{control}/clock/advance", json={"seconds": "soon"}).status_code == 400
-        assert requests.post(f"{control}/john-deere/outage", json={"status_code": 200}).status_code == 400
-        assert requests.post(f"{control}/john-deere/nobody/check").status_code == 404
+        assert requests.post(f"{control}/providers/john-deere/outage", json={"status_code": 200}).status_code == 400
+        assert requests.post(f"{control}/providers/john-deere/nobody/check").status_code == 404
         assert requests.post(f"{control}/reset").status_code == 204
         assert leaf.list_users() == []
         assert requests.get(f"{leaf.user_management_url}/users", headers=leaf.headers).json() == []
@@ -76,14 +77,14 @@ def test_set_a_status_and_switch_refresh_token_rotation_over_http() -> None:
     with FakeLeaf(clock=ShiftedClock()) as leaf:
         control = f"{leaf.base_url}/_fake-leaf"
         user_id, url = _setup(leaf.base_url, leaf.headers)
-        r = requests.post(f"{control}/users/{user_id}/status", json={"status": "MISSING_PERMISSION"})
+        r = requests.post(f"{control}/providers/john-deere/{user_id}/status", json={"status": "MISSING_PERMISSION"})
         assert r.status_code == 200 and r.json()["status"] == "MISSING_PERMISSION"
         assert requests.get(url, headers=leaf.headers).json()["status"] == "MISSING_PERMISSION"
         assert [a["type"] for a in requests.get(f"{control}/alerts").json()] == ["credentialsLimitedPermission"]
-        bad = requests.post(f"{control}/users/{user_id}/status", json={"status": "BROKEN"})
+        bad = requests.post(f"{control}/providers/john-deere/{user_id}/status", json={"status": "BROKEN"})
         assert bad.status_code == 400 and "must be one of OK, UNAUTHENTICATED" in bad.json()["detail"]
 
-        rotation = f"{control}/john-deere/refresh-token-rotation"
+        rotation = f"{control}/providers/john-deere/refresh-token-rotation"
         assert requests.get(rotation).json() == {"enabled": False}
         assert requests.put(rotation, json={"enabled": True}).json() == {"enabled": True}
         assert leaf.john_deere.refresh_token_rotation is True

@@ -85,8 +85,8 @@ def test_unknown_fields_are_ignored(leaf: FakeLeaf, http: requests.Session) -> N
 def test_created_time_has_six_digits_even_on_a_whole_second(leaf: FakeLeaf, http: requests.Session) -> None:
     from freezegun import freeze_time
 
-    user_id = _user(leaf, http)
-    with freeze_time("2026-03-02T14:05:11Z"):
+    with freeze_time("2026-03-02T14:05:11Z"):  # around all of the test's state, so time never goes back
+        user_id = _user(leaf, http)
         r = http.post(f"{leaf.user_management_url}/users/{user_id}/john-deere-credentials", json=CREDENTIALS_BODY)
     assert r.json()["createdTime"] == "2026-03-02T14:05:11.000000Z"
 

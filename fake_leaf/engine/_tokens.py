@@ -1,0 +1,85 @@
+"""API owners and their bearer tokens: JHipster-shaped JWTs (HS512; ``sub``, ``auth``, ``exp``)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import hmac
+import json
+
+from fake_leaf.engine import _errors as err
+from fake_leaf.engine._models import _Owner
+from fake_leaf.engine._state import EngineState
+
+TOKEN_LIFETIME = _dt.timedelta(hours=24)
+REMEMBER_ME_TOKEN_LIFETIME = _dt.timedelta(days=30)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_JWT_HEADER = _b64(json.dumps({"alg": "HS512"}, separators=(",", ":")).encode())
+
+
+class Tokens(EngineState):
+    def add_api_owner(self, username: str, password: str) -> None:
+        """Register an API owner who can log in with ``username`` and ``password``."""
+        if not username or not password:
+            raise ValueError("an API owner needs a non-empty username and password")
+        with self._lock:
+            if username in self._owners:
+                raise ValueError(f"API owner {username!r} already exists")
+            self._owners[username] = _Owner(username, password)
+            self._users_by_owner[username] = {}
+
+    def api_owners(self) -> list[str]:
+        with self._lock:
+            return list(self._owners)
+
+    def authenticate(self, username: str, password: str, remember_me: bool = False) -> str:
+        """Log in: a token for the owner, or BadCredentialsError."""
+        with self._lock:
+            owner = self._owners.get(username)
+            if owner is None or not hmac.compare_digest(owner.password.encode("utf-8", "surrogatepass"),
+                                                        password.encode("utf-8", "surrogatepass")):
+                raise err.BadCredentialsError(username)
+            lifetime = REMEMBER_ME_TOKEN_LIFETIME if remember_me else TOKEN_LIFETIME
+            return self.issue_token(username, lifetime)
+
+    def issue_token(self, username: str, lifetime: _dt.timedelta) -> str:
+        """A JHipster-shaped JWT for an existing owner."""
+        with self._lock:
+            if username not in self._owners:
+                raise ValueError(f"no API owner {username!r}")
+            exp = int((self.now() + lifetime).timestamp())
+        claims = {"sub": username, "auth": "ROLE_USER", "exp": exp}
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{_JWT_HEADER}.{payload}"
+        return f"{signing_input}.{self._sign(signing_input)}"
+
+    def _sign(self, signing_input: str) -> str:
+        return _b64(hmac.new(self._secret, signing_input.encode("ascii"), hashlib.sha512).digest())
+
+    def owner_for_token(self, token: str) -> str:
+        """The API owner a bearer token stands for, or NotAuthenticatedError saying why not."""
+        parts = token.split(".")
+        if len(parts) != 3 or not token.isascii():
+            raise err.NotAuthenticatedError("the bearer token is not a JWT (three dot-separated parts)")
+        signing_input = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._sign(signing_input), parts[2]):
+            raise err.NotAuthenticatedError("the bearer token was not issued by this fake (log in first)")
+        claims = json.loads(_unb64(parts[1]))
+        with self._lock:
+            now = self.now()
+            if now.timestamp() >= claims["exp"]:
+                expired = _dt.datetime.fromtimestamp(claims["exp"], _dt.timezone.utc).isoformat()
+                raise err.NotAuthenticatedError(f"the bearer token expired at {expired}; log in again")
+            if claims["sub"] not in self._owners:
+                raise err.NotAuthenticatedError(f"API owner {claims['sub']!r} no longer exists")
+            return str(claims["sub"])

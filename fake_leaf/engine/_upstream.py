@@ -1,0 +1,232 @@
+"""A provider's simulated upstream: what Leaf's background checks call, and what tests change.
+
+One class serves the three kinds of upstream a provider declares (``OAuth2``, ``ApiKey``,
+``UsernamePassword``); the provider module gives the field roles and the upstream's own bodies.
+John Deere's is the model: a token endpoint (refresh) and a platform API, STAGE and PRODUCTION.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
+
+ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
+REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)
+JSON_HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
+WHOLE_ACCESS = ""  # the permission that stands for the whole grant (an organization, an account's access)
+
+INVALID_GRANT = {"error": "invalid_grant", "error_description": "The refresh token is invalid or expired."}
+INVALID_CLIENT = {"error": "invalid_client", "error_description": "Client authentication failed. Either the "
+                  "client or the client credentials are invalid."}
+INVALID_KEY = {"error": "invalid_api_key", "message": "The API key is invalid or has been revoked."}
+INVALID_SECRET = {"error": "invalid_credentials", "message": "The secret or password sent with the key is wrong."}
+INVALID_LOGIN = {"error": "invalid_credentials", "message": "The username or password is incorrect."}
+ACCOUNT_DISABLED = {"error": "account_disabled", "message": "This account has been disabled."}
+
+
+def _compact(data: object) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+@dataclass(eq=False, repr=False)
+class Answer:
+    """One upstream HTTP answer, as Leaf's events record it (and, for a refresh, the new tokens)."""
+
+    status_code: int
+    headers: dict[str, str]
+    body: str
+    access_token: str | None = None
+    refresh_token: str | None = None
+    scopes: tuple[str, ...] | None = None
+
+
+@dataclass(eq=False, repr=False)
+class _Grant:
+    """What a grower granted: an OAuth2 refresh token, an API key, or an account's access."""
+
+    client: str
+    scopes: tuple[str, ...]
+    last_used: _dt.datetime
+    revoked: bool = False
+    withdrawn: set[str] = field(default_factory=set)  # scopes or permissions; WHOLE_ACCESS for all
+
+
+class SimulatedUpstream:
+    """One provider's side. By default it accepts every credential posted to Leaf."""
+
+    def __init__(self, provider: Provider, refresh_token_rotation: bool = False) -> None:
+        self.provider = provider
+        self.refresh_token_rotation = refresh_token_rotation
+        self._secrets: dict[tuple[str, str], str | None] = {}  # (environment, client) -> secret or password
+        self._grants: dict[tuple[str, str], _Grant] = {}  # (environment, token, key or username) -> grant
+        self._outages: dict[str, int] = {}  # environment -> status code
+
+    # -- the roles the provider module gives its fields -------------------------------------
+
+    def environment(self, fields: Mapping[str, str]) -> str:
+        return fields.get("clientEnvironment", self.provider.environments[0])
+
+    def _client(self, fields: Mapping[str, str]) -> str:
+        up = self.provider.upstream
+        name = up.client_id if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) else up.username
+        return fields[name]
+
+    def _secret(self, fields: Mapping[str, str]) -> str | None:
+        name = self.provider.secret_field
+        return fields[name] if name is not None else None
+
+    def token_field(self) -> str:
+        """The body field that names the grant (the refresh token; the key or username otherwise)."""
+        up = self.provider.upstream
+        return up.refresh_token if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) else up.username
+
+    def _grant_of(self, fields: Mapping[str, str]) -> _Grant | None:
+        return self._grants.get((self.environment(fields), fields[self.token_field()]))
+
+    # -- what Leaf does ------------------------------------------------------------------------
+
+    def accept(self, fields: Mapping[str, str], scopes: tuple[str, ...], now: _dt.datetime) -> None:
+        """A credential was posted to Leaf: unknown clients and grants become known as they are."""
+        env = self.environment(fields)
+        self._secrets.setdefault((env, self._client(fields)), self._secret(fields))
+        self._grants.setdefault((env, fields[self.token_field()]), _Grant(self._client(fields), scopes, now))
+
+    def check(self, fields: Mapping[str, str], access_token_valid: bool, now: _dt.datetime) -> list[Answer]:
+        """The calls one background check makes, in order; it stops at the first that fails.
+
+        OAuth2: a refresh when the access token has expired, then a platform call. Otherwise one
+        call carrying the key or the login.
+        """
+        if not self.provider.oauth2:
+            return [self._keyed_call(fields)]
+        answers: list[Answer] = []
+        token = fields[self.token_field()]
+        if not access_token_valid:
+            refresh = self.refresh(fields, now)
+            answers.append(refresh)
+            if refresh.status_code != 200:
+                return answers
+            token = refresh.refresh_token or token
+        answers.append(self._platform_call(self.environment(fields), token))
+        return answers
+
+    def refresh(self, fields: Mapping[str, str], now: _dt.datetime) -> Answer:
+        """POST to the token endpoint with grant_type=refresh_token."""
+        env = self.environment(fields)
+        if env in self._outages:
+            return _outage_answer(self._outages[env])
+        if self._secrets.get((env, self._client(fields)), "\0unknown") != self._secret(fields):
+            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_CLIENT))
+        token = fields[self.token_field()]
+        grant = self._grants.get((env, token))
+        if grant is None or grant.revoked or grant.client != self._client(fields) \
+                or now - grant.last_used >= REFRESH_TOKEN_IDLE_LIMIT:
+            return Answer(400, dict(JSON_HEADERS), _compact(INVALID_GRANT))
+        grant.last_used = now
+        new_token = token
+        if self.refresh_token_rotation:
+            new_token = secrets.token_urlsafe(32)
+            del self._grants[(env, token)]
+            self._grants[(env, new_token)] = grant
+        scopes = tuple(s for s in grant.scopes if s not in grant.withdrawn)
+        access = secrets.token_urlsafe(48)
+        body = {"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+                "access_token": access, "scope": " ".join(scopes), "refresh_token": new_token}
+        return Answer(200, dict(JSON_HEADERS), _compact(body), access, new_token, scopes)
+
+    def _platform_call(self, env: str, token: str) -> Answer:
+        if env in self._outages:
+            return _outage_answer(self._outages[env])
+        grant = self._grants.get((env, token))
+        if grant is not None and grant.withdrawn:
+            return self._denied(grant)
+        return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
+
+    def _keyed_call(self, fields: Mapping[str, str]) -> Answer:
+        env = self.environment(fields)
+        if env in self._outages:
+            return _outage_answer(self._outages[env])
+        is_key = isinstance(self.provider.upstream, ApiKey)
+        grant = self._grant_of(fields)
+        if grant is None or grant.revoked:
+            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
+        if self._secrets.get((env, self._client(fields))) != self._secret(fields):
+            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_SECRET if is_key else INVALID_LOGIN))
+        if grant.withdrawn:
+            return self._denied(grant)
+        return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
+
+    def _denied(self, grant: _Grant) -> Answer:
+        scopes = sorted(s for s in grant.withdrawn if s != WHOLE_ACCESS)
+        if scopes:
+            reason = f"The access token lacks the scope(s) {', '.join(scopes)}"
+        elif self.provider.oauth2:
+            reason = "The organization is not connected to this application"
+        else:
+            reason = "This key or account no longer has permission to the grower's data"
+        return Answer(403, dict(JSON_HEADERS), self.provider.upstream.denied_body(self.provider.label, reason))
+
+    def mark_used(self, fields: Mapping[str, str], at: _dt.datetime) -> None:
+        """A successful refresh at ``at`` that the fake skipped simulating (its event had expired)."""
+        grant = self._grant_of(fields)
+        if grant is not None and grant.last_used < at:
+            grant.last_used = at
+
+    # -- what tests do ---------------------------------------------------------------------------
+
+    def _grant(self, fields: Mapping[str, str]) -> _Grant:
+        grant = self._grant_of(fields)
+        if grant is None:
+            raise ValueError(f"{self.provider.label} knows no {self.token_field()} "
+                             f"{fields[self.token_field()]!r} (it was replaced or rotated away)")
+        return grant
+
+    def revoke(self, fields: Mapping[str, str]) -> None:
+        """The grower withdrew the grant, or the key or account was revoked."""
+        self._grant(fields).revoked = True
+
+    def rotate_secret(self, fields: Mapping[str, str]) -> str:
+        """The client secret, shared secret or password changed upstream; returns the new one."""
+        if self._secret(fields) is None:
+            raise ValueError(f"{self.provider.label} is a public client: its credentials have no secret to rotate; "
+                             "revoke the grant instead")
+        key = (self.environment(fields), self._client(fields))
+        if key not in self._secrets:
+            raise ValueError(f"{self.provider.label} knows no client {key[1]!r}")
+        secret = secrets.token_hex(24)
+        self._secrets[key] = secret
+        return secret
+
+    def withdraw(self, fields: Mapping[str, str], permission: str | None) -> None:
+        """Take back a scope (``permission``) or, with None, the whole access: calls answer 403."""
+        self._grant(fields).withdrawn.add(permission or WHOLE_ACCESS)
+
+    def restore(self, fields: Mapping[str, str], permission: str | None) -> None:
+        self._grant(fields).withdrawn.discard(permission or WHOLE_ACCESS)
+
+    def start_outage(self, environment: str, status_code: int) -> None:
+        if not (status_code == 429 or 500 <= status_code <= 599):
+            raise ValueError(f"an outage answers 5xx or 429, not {status_code}")
+        self._check_environment(environment)
+        self._outages[environment] = status_code
+
+    def end_outage(self, environment: str) -> None:
+        self._check_environment(environment)
+        self._outages.pop(environment, None)
+
+    def _check_environment(self, environment: str) -> None:
+        if environment not in self.provider.environments:
+            known = " or ".join(repr(e) for e in self.provider.environments)
+            raise ValueError(f"{self.provider.label} has no environment {environment!r}; it has {known}")
+
+
+def _outage_answer(status_code: int) -> Answer:
+    if status_code == 429:
+        return Answer(429, {"Content-Type": "application/json", "Retry-After": "60"},
+                      _compact({"error": "Too Many Requests"}))
+    return Answer(status_code, {"Content-Type": "text/plain"}, "Service Unavailable")

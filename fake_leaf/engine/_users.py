@@ -1,0 +1,200 @@
+"""Leaf users: create, read, replace, delete, and pages of them that cost the same at any size."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection, Iterable, Mapping
+
+from fake_leaf.engine import _errors as err
+from fake_leaf.engine._ids import new_id
+from fake_leaf.engine._lifecycle import Lifecycle
+from fake_leaf.engine._models import USER_FIELDS, LeafUser, _UserRecord
+
+SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
+MAX_PAGE_SIZE = 100
+
+
+def _user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
+    errors: list[err.FieldError] = []
+    fields: dict[str, str | None] = {}
+    for name in USER_FIELDS:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            errors.append(err.FieldError("leafUser", name, "TypeMismatch",
+                                         f"must be a string or null, got {type(value).__name__}"))
+        fields[name] = value if isinstance(value, str) else None
+    if errors:
+        raise err.InvalidInputError(errors)
+    return fields
+
+
+def _sort_value(user: _UserRecord, name: str) -> str | None:
+    return user.id if name == "id" else user.fields[name]
+
+
+class Users(Lifecycle):
+    """Each owner's users in creation order, with an exact-match index per field for the filters."""
+
+    def _owner_users(self, owner: str) -> dict[str, _UserRecord]:
+        try:
+            return self._users_by_owner[owner]
+        except KeyError:
+            raise ValueError(f"no API owner {owner!r}; add it with add_api_owner") from None
+
+    def _user(self, owner: str, leaf_user_id: str) -> _UserRecord:
+        user = self._users.get(leaf_user_id)
+        # another owner's user is answered exactly like one that does not exist
+        if user is None or user.owner != owner:
+            raise err.user_not_found(leaf_user_id)
+        return user
+
+    def _index(self, user: _UserRecord, add: bool) -> None:
+        by_field = self._user_index.setdefault(user.owner, {})
+        for name in USER_FIELDS:
+            by_value = by_field.setdefault(name, {})
+            value = user.fields[name]
+            if add:
+                by_value.setdefault(value, {})[user.id] = user
+            else:
+                same = by_value.get(value)
+                if same is not None:
+                    same.pop(user.id, None)
+                    if not same:
+                        del by_value[value]
+        self._user_versions[user.owner] = self._user_versions.get(user.owner, 0) + 1
+
+    def owner_of(self, leaf_user_id: str) -> str:
+        """The API owner of a Leaf user (for the control plane, which acts for every owner)."""
+        with self._lock:
+            user = self._users.get(leaf_user_id)
+            if user is None:
+                raise err.user_not_found(leaf_user_id)
+            return user.owner
+
+    def create_user(self, owner: str, body: Mapping[str, object]) -> LeafUser:
+        """Create a Leaf user from a body of Leaf fields (all optional strings, no ``id``)."""
+        with self._lock:
+            now = self._begin()
+            users = self._owner_users(owner)
+            if body.get("id") is not None:
+                raise err.id_exists()
+            user = _UserRecord(new_id(), owner, _user_fields(body))
+            self._users[user.id] = user
+            users[user.id] = user
+            self._index(user, add=True)
+            self._written(now)
+            return user.snapshot()
+
+    def get_user(self, owner: str, leaf_user_id: str) -> LeafUser:
+        with self._lock:
+            self._begin()
+            return self._user(owner, leaf_user_id).snapshot()
+
+    def replace_user(self, owner: str, body: Mapping[str, object]) -> LeafUser:
+        """PUT semantics: every user field is replaced; credentials follow ``put_without_credentials``."""
+        with self._lock:
+            now = self._begin()
+            leaf_user_id = body.get("id")
+            if leaf_user_id is None:
+                raise err.id_null()
+            if not isinstance(leaf_user_id, str):
+                raise err.InvalidInputError([err.FieldError("leafUser", "id", "TypeMismatch", "must be a string")])
+            user = self._user(owner, leaf_user_id)
+            fields = _user_fields(body)
+            self._index(user, add=False)
+            user.fields = fields
+            user._snapshot = None
+            self._index(user, add=True)
+            if self.options.put_without_credentials == "drop":
+                for provider in self.providers.values():
+                    if body.get(provider.user_field) is None and provider.name in user.credentials:
+                        self._forget(user.credentials.pop(provider.name))
+            self._written(now)
+            return user.snapshot()
+
+    def delete_user(self, owner: str, leaf_user_id: str) -> None:
+        """Delete a user; all of its credentials and their events go with it."""
+        with self._lock:
+            self._begin()
+            user = self._user(owner, leaf_user_id)
+            del self._users[user.id]
+            del self._users_by_owner[owner][user.id]
+            self._index(user, add=False)
+            for record in user.credentials.values():
+                self._forget(record)
+            user.credentials.clear()
+
+    def all_users(self, owner: str) -> list[LeafUser]:
+        """Every user of the owner, oldest first."""
+        with self._lock:
+            self._begin()
+            return [u.snapshot() for u in self._owner_users(owner).values()]
+
+    def list_users(
+        self,
+        owner: str,
+        *,
+        filters: Mapping[str, str] | None = None,
+        sort: Iterable[tuple[str, bool]] = (),
+        page: int = 0,
+        size: int = 20,
+    ) -> tuple[list[LeafUser], int]:
+        """One page of the owner's users and the total count.
+
+        ``filters`` match Leaf fields exactly; ``sort`` is (field, descending) pairs, the first
+        most significant; a null sorts after every value (before, descending). ``size`` is capped at 100.
+        """
+        filters = dict(filters or {})
+        order = tuple(sort)
+        for name in filters:
+            if name not in USER_FIELDS:
+                raise err.bad_query(name, f"cannot filter on {name!r}; filters are {', '.join(USER_FIELDS)}")
+        for name, _ in order:
+            if name not in SORTABLE_USER_FIELDS:
+                raise err.bad_query("sort", f"cannot sort on {name!r}; sortable fields are "
+                                    f"{', '.join(SORTABLE_USER_FIELDS)}")
+        if page < 0:
+            raise err.bad_query("page", f"must be 0 or more, got {page}")
+        if size < 1:
+            raise err.bad_query("size", f"must be 1 or more, got {size}")
+        size = min(size, MAX_PAGE_SIZE)
+        with self._lock:
+            self._begin()
+            matching = self._matching(owner, filters)
+            if order:
+                users = self._sorted(owner, order) if not filters else _sort(list(matching), order)
+                start = page * size
+                return [u.snapshot() for u in users[start:start + size]], len(users)
+            chosen = itertools.islice(matching, page * size, (page + 1) * size)
+            return [u.snapshot() for u in chosen], len(matching)
+
+    def _matching(self, owner: str, filters: dict[str, str]) -> Collection[_UserRecord]:
+        users = self._owner_users(owner)
+        if not filters:
+            return users.values()
+        index = self._user_index.get(owner, {})
+        candidates = [index.get(name, {}).get(value, {}) for name, value in filters.items()]
+        smallest = min(candidates, key=len)
+        if len(candidates) == 1:
+            return smallest.values()
+        return [u for u in smallest.values() if all(u.fields[k] == v for k, v in filters.items())]
+
+    def _sorted(self, owner: str, order: tuple[tuple[str, bool], ...]) -> list[_UserRecord]:
+        """All the owner's users in ``order``, kept until the owner's users change."""
+        version = self._user_versions.get(owner, 0)
+        cached = self._sorted_cache.get((owner, order))
+        if cached is None or cached[0] != version:
+            cached = (version, _sort(list(self._owner_users(owner).values()), order))
+            self._sorted_cache = {k: v for k, v in self._sorted_cache.items() if k[0] != owner or k[1] == order}
+            self._sorted_cache[(owner, order)] = cached
+        return cached[1]
+
+
+def _sort(users: list[_UserRecord], order: tuple[tuple[str, bool], ...]) -> list[_UserRecord]:
+    for name, descending in reversed(order):  # stable sorts, least significant first
+        present = [u for u in users if _sort_value(u, name) is not None]
+        absent = [u for u in users if _sort_value(u, name) is None]
+        present.sort(key=lambda u: str(_sort_value(u, name)), reverse=descending)
+        users = present + absent if not descending else absent + present
+    return users
+

@@ -1,0 +1,135 @@
+"""What every handler shares, below the route table and the router: the call, a route, an answer.
+
+Handlers and the control plane import this module only; the router (``_app.py``) and the table
+(``_routes.py``) import them. So nothing in ``http/`` imports in a circle.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
+from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
+from fake_leaf.http._serialize import dumps
+from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
+
+USER_MANAGEMENT = "/services/usermanagement/api"
+CONTROL = "/_fake-leaf"  # the control plane: the test's side, outside Leaf's paths
+JSON_TYPE = "application/json"
+
+
+def is_control(template: str | None) -> bool:
+    """Whether a route is the control plane's (the test's side: never faulted, not journaled)."""
+    return template is not None and template.startswith(CONTROL)
+
+
+class BodyError(FakeLeafError):
+    """The body could not be read as a JSON object."""
+
+
+class ControlTarget(Protocol):
+    """What the control plane drives beyond the engine: the router's faults, journal and routes."""
+
+    faults: FaultRegistry
+
+    @property
+    def routes(self) -> Sequence[Route]: ...
+
+    def inject(self, fault: Fault) -> InjectedFault: ...
+
+    def journal_entries(self, method: str | None = None, path: str | None = None,
+                        leaf_user_id: str | None = None) -> list[JournalEntry]: ...
+
+
+@dataclass(eq=False, repr=False)
+class Call:
+    """What a handler gets: the request, its path parameters and the engine."""
+
+    request: HttpRequest
+    path: str  # the path Leaf would report in a problem body
+    params: dict[str, str]
+    backend: LeafBackend
+    base_url: str
+    provider: Provider | None = None
+    owner: str = ""
+    app: ControlTarget | None = None  # for the control plane, which also drives faults and the journal
+
+    def json_body(self) -> dict[str, object]:
+        try:
+            text = self.request.body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BodyError(f"it is not UTF-8 ({e.reason} at byte {e.start})") from None
+        if not text.strip():
+            raise BodyError("the body is empty")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise BodyError(f"it is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+        except RecursionError:
+            raise BodyError("it is nested too deeply") from None
+        if not isinstance(data, dict):
+            raise BodyError(f"got a JSON {type(data).__name__.replace('dict', 'object')}, not an object")
+        return data
+
+    def optional_json_body(self) -> dict[str, object]:
+        """The JSON object, or {} for an empty body (control actions whose body is optional)."""
+        return self.json_body() if self.request.body.strip() else {}
+
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.request.query, keep_blank_values=True)
+
+    def control(self) -> ControlTarget:
+        assert self.app is not None, "the router passes itself to every call"
+        return self.app
+
+    def the_provider(self) -> Provider:
+        assert self.provider is not None, "credential routes are built with their provider"
+        return self.provider
+
+
+Handler = Callable[[Call], HttpResponse]
+
+
+@dataclass(eq=False, repr=False)
+class Route:
+    """One line of the route table: method, path template, handler, and what the OpenAPI document says."""
+
+    method: str
+    template: str  # a path with {leafUserId}-style parameters
+    handler: Handler
+    authenticated: bool = True
+    provider: Provider | None = None
+    summary: str = ""
+    success: int = 200
+    no_content_too: bool = False  # also answers 204 (a control action with nothing to say)
+    request: str | None = None  # a schema name
+    body_optional: bool = False
+    response: str | None = None  # a schema name, "[Name]" for an array of them, None for no body
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # schemas other than a string
+    query_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)  # answers beyond the usual, with why
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compile(self.template)
+
+
+_compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    if template not in _compiled:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        _compiled[template] = re.compile(f"^{regex}/?$")  # a trailing slash works like none
+    return _compiled[template]
+
+
+def ok(status: int, data: object, headers: dict[str, str] | None = None) -> HttpResponse:
+    all_headers = {"Content-Type": JSON_TYPE}
+    all_headers.update(headers or {})
+    return HttpResponse(status, all_headers, dumps(data))
