@@ -11,7 +11,7 @@ from functools import partial
 from typing import TypeVar
 
 from fake_leaf.engine._backend import LeafBackend
-from fake_leaf.engine._errors import hide_refusals
+from fake_leaf.engine._errors import UnsupportedControlError, hide_refusals
 from fake_leaf.engine._models import Credentials, CredentialStatus
 from fake_leaf.engine._upstream import SimulatedUpstream
 from fake_leaf.engine.providers import Provider
@@ -76,7 +76,8 @@ class UpstreamControls:
     @refresh_token_rotation.setter
     def refresh_token_rotation(self, on: bool) -> None:
         if not self.provider.oauth2:
-            raise ValueError(f"{self.provider.label}'s upstream is not OAuth2: it has no refresh tokens to rotate")
+            raise UnsupportedControlError(f"{self.provider.label}'s upstream is not OAuth2: "
+                                          "it has no refresh tokens to rotate")
 
         def switch(up: SimulatedUpstream) -> None:
             up.refresh_token_rotation = on

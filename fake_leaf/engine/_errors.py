@@ -37,6 +37,10 @@ class BadCredentialsError(FakeLeafError):
         super().__init__(f"Bad credentials: no API owner {username!r} with that password")
 
 
+class UnsupportedControlError(FakeLeafError, ValueError):
+    """A test asked an upstream for something it cannot do (rotate a public client's secret, say)."""
+
+
 class NotFoundError(FakeLeafError):
     """The thing asked for does not exist for this API owner."""
 

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
 
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
@@ -182,7 +183,7 @@ class SimulatedUpstream:
     def _grant(self, fields: Mapping[str, str]) -> _Grant:
         grant = self._grant_of(fields)
         if grant is None:
-            raise ValueError(f"{self.provider.label} knows no {self.token_field()} "
+            raise UnsupportedControlError(f"{self.provider.label} knows no {self.token_field()} "
                              f"{fields[self.token_field()]!r} (it was replaced or rotated away)")
         return grant
 
@@ -193,11 +194,11 @@ class SimulatedUpstream:
     def rotate_secret(self, fields: Mapping[str, str]) -> str:
         """The client secret, shared secret or password changed upstream; returns the new one."""
         if self._secret(fields) is None:
-            raise ValueError(f"{self.provider.label} is a public client: its credentials have no secret to rotate; "
-                             "revoke the grant instead")
+            raise UnsupportedControlError(f"{self.provider.label} is a public client: its credentials have no "
+                                          "secret to rotate; revoke the grant instead")
         key = (self.environment(fields), self._client(fields))
         if key not in self._secrets:
-            raise ValueError(f"{self.provider.label} knows no client {key[1]!r}")
+            raise UnsupportedControlError(f"{self.provider.label} knows no client {key[1]!r}")
         secret = secrets.token_hex(24)
         self._secrets[key] = secret
         return secret
@@ -211,7 +212,7 @@ class SimulatedUpstream:
 
     def start_outage(self, environment: str, status_code: int) -> None:
         if not (status_code == 429 or 500 <= status_code <= 599):
-            raise ValueError(f"an outage answers 5xx or 429, not {status_code}")
+            raise UnsupportedControlError(f"an outage answers 5xx or 429, not {status_code}")
         self._check_environment(environment)
         self._outages[environment] = status_code
 
@@ -222,7 +223,7 @@ class SimulatedUpstream:
     def _check_environment(self, environment: str) -> None:
         if environment not in self.provider.environments:
             known = " or ".join(repr(e) for e in self.provider.environments)
-            raise ValueError(f"{self.provider.label} has no environment {environment!r}; it has {known}")
+            raise UnsupportedControlError(f"{self.provider.label} has no environment {environment!r}; it has {known}")
 
 
 def _outage_answer(status_code: int) -> Answer:
