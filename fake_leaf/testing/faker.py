@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from faker.providers import BaseProvider
 
+from fake_leaf.engine import Provider
+from fake_leaf.engine.providers import PROVIDERS
+from fake_leaf.testing import _samples
+
 SCOPES = ("ag1", "ag2", "ag3", "eq1", "eq2", "files", "org1", "org2", "work1", "work2", "offline_access")
 FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
 
@@ -58,3 +62,13 @@ class LeafProvider(BaseProvider):
             "refreshToken": self.john_deere_refresh_token(),
             "clientEnvironment": client_environment,
         }
+
+    def credentials_body(self, provider: Provider | str = "JohnDeere", client_environment: str | None = None
+                         ) -> dict[str, str]:
+        """A valid POST body for any provider's credentials (a ``Provider``, its name or its slug)."""
+        if isinstance(provider, str):
+            named = [p for p in PROVIDERS if provider in (p.name, p.slug)]
+            if not named:
+                raise ValueError(f"no provider {provider!r}; the providers are {', '.join(p.name for p in PROVIDERS)}")
+            provider = named[0]
+        return _samples.credentials_body(provider, self.generator.random, client_environment=client_environment)

@@ -70,3 +70,23 @@ def test_leaf_user_ids_cover_existing_missing_and_another_owners() -> None:
             found_kind, user_id = find(strategy, lambda pair, k=kind: pair[0] == k)  # type: ignore[misc]
             r = requests.get(f"{leaf.user_management_url}/users/{user_id}", headers=leaf.headers)
             assert r.status_code == status, (found_kind, user_id)
+
+
+def test_faker_makes_a_valid_body_for_every_provider() -> None:
+    import pytest
+    from faker import Faker
+
+    from fake_leaf import PROVIDERS, FakeLeaf
+    from fake_leaf.testing.faker import LeafProvider
+
+    faker = Faker()
+    faker.add_provider(LeafProvider)
+    faker.seed_instance(4)
+    with FakeLeaf() as leaf:
+        user = leaf.create_user(name="Ada")
+        for provider in PROVIDERS:
+            body = faker.credentials_body(provider.slug)
+            assert set(body) == {f.name for f in provider.body_fields}
+            assert leaf.create_credentials(provider, user.id, **body).fields == body
+    with pytest.raises(ValueError, match="no provider 'Nowhere'"):
+        faker.credentials_body("Nowhere")
