@@ -1,5 +1,7 @@
 """fake-leaf: an in-memory fake of Leaf Agriculture's user-management API for tests."""
 
+from typing import TYPE_CHECKING
+
 from fake_leaf._clock import ManualClock, ShiftedClock
 from fake_leaf._fake import DEFAULT_BASE_URL, FakeLeaf
 from fake_leaf.engine import (
@@ -49,3 +51,20 @@ __all__ = [
     "ShiftedClock",
     "UpstreamControls",
 ]
+
+if TYPE_CHECKING:
+    __version__: str
+else:
+    # Resolved on first use, so that `import fake_leaf` never pays for reading the package metadata.
+    # Hidden from type checkers: a misspelt name imported from fake_leaf must stay an error.
+    def __getattr__(name: str) -> str:
+        if name != "__version__":
+            raise AttributeError(f"module 'fake_leaf' has no attribute {name!r}")
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("fake-leaf")
+        except PackageNotFoundError:  # a source tree that is not installed
+            found = "0+unknown"
+        globals()["__version__"] = found
+        return found

@@ -1,14 +1,22 @@
-"""``fake-leaf serve`` (the fake over HTTP), ``fake-leaf openapi`` (its OpenAPI document) and ``fake-leaf demo``."""
+"""The fake-leaf command: serve the fake over HTTP, print its OpenAPI document, or run a demo."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import requests
 
+import fake_leaf
 from fake_leaf import FakeLeaf
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+# the conventional statuses of a process ended by SIGPIPE and by SIGINT (128 + the signal's number)
+EXIT_CLOSED_PIPE = 141
+EXIT_INTERRUPTED = 130
 
 
 def _show(label: str, r: requests.Response) -> None:
@@ -67,20 +75,38 @@ def openapi(server_url: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fake-leaf", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser("serve", help="serve the fake over HTTP until interrupted")
-    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve_parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fake-leaf", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="fake-leaf, a fake of Leaf Agriculture's API for tests. From the command line: serve it over "
+                    "HTTP (for clients in any language), print its OpenAPI document, or run a short demo.",
+        epilog=f"examples:\n"
+               f"  fake-leaf serve                   serve on http://{DEFAULT_HOST}:{DEFAULT_PORT} until Ctrl+C\n"
+               f"  fake-leaf serve --port 0          serve on a free port (the banner says which)\n"
+               f"  fake-leaf openapi > leaf.json     save the OpenAPI document of what the fake serves\n"
+               f"  fake-leaf COMMAND --help          the options of one command")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {fake_leaf.__version__}")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    serve_parser = commands.add_parser("serve", help="serve the fake over HTTP until interrupted",
+                                       description="Serve the fake over HTTP until interrupted (Ctrl+C).")
+    serve_parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)")
+    serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                              help="port to listen on (default %(default)s; 0 picks a free one and prints it)")
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
     serve_parser.add_argument("--rate-limit-per-minute", type=int, default=None, metavar="N",
                               help="turn on Leaf's rate limit: N requests a minute per API owner (Leaf's is 1000)")
-    openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves")
-    openapi_parser.add_argument("--server-url", default="http://127.0.0.1:8080",
-                                help="the URL written in the document's servers (default http://127.0.0.1:8080)")
-    commands.add_parser("demo", help="run a short scenario against an in-process fake and print it")
-    args = parser.parse_args(argv)
+    openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves",
+                                         description="Print the OpenAPI 3 document of what the fake serves.")
+    openapi_parser.add_argument("--server-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+                                help="the URL written in the document's servers (default %(default)s, where "
+                                     "fake-leaf serve listens by default)")
+    commands.add_parser("demo", help="run a short scenario against an in-process fake and print it",
+                        description="Run a short scenario against an in-process fake and print each request "
+                                    "and answer.")
+    return parser
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
         if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
             parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
@@ -88,6 +114,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "openapi":
         return openapi(args.server_url)
     return demo()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a bare `fake-leaf` asks what it can do: the help, and nothing failed
+        parser.print_help()
+        return 0
+    try:
+        status = _run(parser, args)
+        sys.stdout.flush()  # output that fitted in a closed pipe's buffer fails here, not at exit
+        return status
+    except BrokenPipeError:  # `fake-leaf openapi | head -1`: the reader has all it wanted
+        _discard_stdout()
+        return EXIT_CLOSED_PIPE
+    except KeyboardInterrupt:
+        # Ctrl+C is how `serve` ends, whenever it comes (the banner, the serving loop): a success. It
+        # interrupts the other commands.
+        return 0 if args.command == "serve" else EXIT_INTERRUPTED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush at exit cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

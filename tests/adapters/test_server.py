@@ -127,8 +127,11 @@ def test_links_and_locations_name_the_server_a_client_reached() -> None:
 
 @contextlib.contextmanager
 def _fake_leaf_serve(*options: str, lines: int) -> Iterator[list[str]]:
-    """``fake-leaf serve --quiet *options`` in a subprocess; yields the first ``lines`` lines it prints."""
-    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", *options],
+    """``fake-leaf serve --quiet *options`` in a subprocess; yields the first ``lines`` lines it prints.
+
+    On a free port unless the options name one: serve's default port may be taken on a shared machine.
+    """
+    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", "--port", "0", *options],
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

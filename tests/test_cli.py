@@ -1,0 +1,136 @@
+"""The fake-leaf command's own behaviour: help, version, closed pipes, Ctrl+C.
+
+In-process through ``main([...])`` where that shows the behaviour; the installed script in a
+subprocess only where a real pipe or a real signal is the point.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import fake_leaf
+import fake_leaf.__main__ as cli
+from fake_leaf.__main__ import main
+
+SCRIPT = str(Path(sys.executable).with_name("fake-leaf"))
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone away, as under `fake-leaf openapi | head -1`."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_fake_leaf_version_is_the_installed_distributions() -> None:
+    assert fake_leaf.__version__ == metadata.version("fake-leaf")
+
+
+def test_fake_leaf_version_falls_back_when_fake_leaf_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_installed(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.delattr(fake_leaf, "__version__", raising=False)  # forget the value read earlier
+    monkeypatch.setattr(metadata, "version", not_installed)
+    assert fake_leaf.__version__ == "0+unknown"
+
+
+def test_an_unknown_attribute_of_fake_leaf_is_still_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="FakeLeef"):
+        fake_leaf.FakeLeef  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_dash_dash_version_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"fake-leaf {metadata.version('fake-leaf')}\n"
+
+
+def test_a_bare_fake_leaf_prints_the_help_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: fake-leaf")
+    assert all(command in out for command in ("serve", "openapi", "demo", "--version"))
+    assert err == ""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"], ["openapi", "--help"], ["demo", "--help"]])
+def test_the_help_is_plain_text(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    out = capsys.readouterr().out
+    assert out.startswith("usage: fake-leaf")
+    assert "``" not in out
+
+
+def test_a_closed_pipe_ends_the_command_quietly_with_sigpipes_status(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["openapi"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_fake_leaf_openapi_into_a_closed_pipe_prints_no_traceback() -> None:
+    process = subprocess.Popen([SCRIPT, "openapi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.close()  # before the script can write anything: every write meets a closed pipe
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, err) == (141, "")
+
+
+def _interrupted(*args: Any) -> int:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_at_any_moment_of_serve_ends_it_quietly(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli, "serve", _interrupted)  # as if it came during the banner
+    assert main(["serve", "--port", "0"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_ctrl_c_interrupts_another_command_quietly_with_sigints_status(monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli, "openapi", _interrupted)
+    assert main(["openapi"]) == 130
+    assert capsys.readouterr().err == ""
+
+
+def test_ctrl_c_while_serving_stops_the_server_quietly() -> None:
+    # the child must not inherit an ignored SIGINT (as under some test runners' workers)
+    process = subprocess.Popen([SCRIPT, "serve", "--port", "0", "--quiet"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(6)]
+        assert banner[-1] == "Press Ctrl+C to stop.\n"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert "Traceback" not in err
+    assert process.returncode == 0
+
+
+def test_openapis_default_server_is_where_serve_listens_by_default(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    listens: list[tuple[str, int]] = []
+    monkeypatch.setattr(cli, "serve", lambda host, port, *rest: listens.append((host, port)) or 0)
+    assert main(["serve"]) == 0
+    assert main(["openapi"]) == 0
+    [(host, port)] = listens
+    assert json.loads(capsys.readouterr().out)["servers"] == [{"url": f"http://{host}:{port}"}]
+    assert port != 0, "a fixed default port, so that a client can be configured once"
