@@ -12,7 +12,7 @@ from typing import Any
 from fake_leaf.engine import CredentialStatus, Provider
 from fake_leaf.engine._models import USER_FIELDS
 from fake_leaf.http._context import Route, is_control
-from fake_leaf.http._faults import Fault
+from fake_leaf.http._faults import HTTP_ERROR_STATUSES, Fault
 from fake_leaf.http._handlers import credentials_schema
 from fake_leaf.http._serialize import _camel
 from fake_leaf.http._types import JournalEntry
@@ -138,6 +138,19 @@ def _operation(route: Route) -> dict[str, Any]:
         responses["401"] = _problem("a missing, malformed, unknown or expired token")
     for status, why in route.errors.items():
         responses[str(status)] = _problem(why)
+    if not is_control(route.template):  # the control plane is the test's own: never limited, never faulted
+        if route.authenticated:
+            responses["429"] = {
+                "description": "Leaf's rate limit, when it is turned on (RateLimit, --rate-limit-per-minute)",
+                "headers": {"Retry-After": {"description": "seconds until a request may pass, when it is sent",
+                                            "schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["error", "message", "status_code"],
+                    "properties": {"error": STRING, "message": STRING,
+                                   "status_code": {"type": "integer", "const": 429}}}}}}
+        for status in HTTP_ERROR_STATUSES:
+            responses[str(status)] = _problem("a fault injected on Leaf's side (FakeLeaf.inject, "
+                                              "POST /_fake-leaf/faults)")
     operation: dict[str, Any] = {"summary": route.summary, "responses": responses,
                                  "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z]', '_', route.template)}"}
     parameters = [{"name": n, "in": "path", "required": True, "schema": route.path_params.get(n, STRING)}

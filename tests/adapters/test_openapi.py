@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from fake_leaf import FakeLeaf, NotFoundError, ShiftedClock
+from fake_leaf import FakeLeaf, NotFoundError, RateLimit, ShiftedClock
 from fake_leaf.adapters._server import LeafServer
 from fake_leaf.engine import PROVIDERS
 from fake_leaf.http._openapi import openapi_document
@@ -44,6 +44,34 @@ def test_fake_leaf_openapi_prints_the_same_document() -> None:
     printed = json.loads(out)
     assert printed == openapi_document(build_routes(), list(PROVIDERS), "http://leaf.test:9")
     assert printed["servers"] == [{"url": "http://leaf.test:9"}]
+
+
+def test_leafs_routes_document_the_rate_limit_and_injected_faults_and_the_control_plane_neither() -> None:
+    document = openapi_document(build_routes(), list(PROVIDERS), LEAF.base_url)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            answers = set(operation["responses"])
+            if path.startswith("/_fake-leaf"):
+                assert not answers & {"429", "500", "502", "503", "504"}, (method, path)
+            else:
+                assert {"500", "502", "503", "504"} <= answers, (method, path)
+                assert ("429" in answers) == ("security" in operation), (method, path)
+
+
+def test_a_real_429_and_an_injected_503_match_what_the_document_says() -> None:
+    document = openapi_document(build_routes(), list(PROVIDERS), LEAF.base_url)
+    answers = document["paths"]["/services/usermanagement/api/users"]["get"]["responses"]
+    with FakeLeaf(rate_limit=RateLimit(requests=1)) as leaf:
+        url = f"{leaf.user_management_url}/users"
+        leaf.inject("http_error", status=503, times=1)
+        injected = requests.get(url, headers=leaf.headers)
+        requests.get(url, headers=leaf.headers)
+        limited = requests.get(url, headers=leaf.headers)
+    assert (injected.status_code, injected.headers["Content-Type"]) == (503, "application/problem+json")
+    assert set(answers["503"]["content"]) == {"application/problem+json"}
+    assert limited.status_code == 429
+    schema = answers["429"]["content"]["application/json"]["schema"]
+    assert set(limited.json()) == set(schema["required"]) == set(schema["properties"])
 
 
 def _a_user_with_credentials() -> str:
