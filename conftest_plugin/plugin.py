@@ -21,6 +21,7 @@ from fake_leaf import FakeLeaf, ManualClock, RateLimit, ShiftedClock
 if TYPE_CHECKING:
     from faker import Faker
 
+    from fake_leaf.adapters._receiver import WebhookReceiver
     from fake_leaf.adapters._server import LeafServer
 
 MARKER = "fake_leaf"
@@ -140,6 +141,20 @@ def leaf_clock(fake_leaf: FakeLeaf) -> ShiftedClock | ManualClock:
         pytest.fail("leaf_clock needs the fake's clock to be a ShiftedClock (the default) or a ManualClock; "
                     f"this test gave clock={clock!r}", pytrace=False)
     return clock
+
+
+@pytest.fixture
+def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -> Iterator[WebhookReceiver]:
+    """A URL for a webhook that records what arrives (``received``) and can fail (``fail_next(n)``).
+
+    In-process it is a ``responses`` callback beside the fake; in a test using ``leaf_server`` it is
+    a small HTTP server on 127.0.0.1 (register the webhook through the server, so it sends real POSTs).
+    """
+    from fake_leaf.adapters._receiver import HttpReceiver, InProcessReceiver
+
+    over_http = "leaf_server" in request.fixturenames
+    with HttpReceiver() if over_http else InProcessReceiver(fake_leaf) as receiver:
+        yield receiver
 
 
 @pytest.fixture

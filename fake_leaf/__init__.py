@@ -21,6 +21,7 @@ from fake_leaf.engine import (
     Provider,
 )
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
+from fake_leaf.engine._webhooks import WebhookDelivery, verify_signature
 from fake_leaf.http import JournalEntry
 from fake_leaf.http._faults import Fault, InjectedFault
 from fake_leaf.http._limits import RateLimit
@@ -50,6 +51,8 @@ __all__ = [
     "RateLimit",
     "ShiftedClock",
     "UpstreamControls",
+    "WebhookDelivery",
+    "verify_signature",
 ]
 
 if TYPE_CHECKING:

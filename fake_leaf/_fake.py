@@ -14,6 +14,7 @@ import responses
 
 from fake_leaf._clock import Clock, utc_now
 from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
+from fake_leaf.adapters._senders import SENDERS
 from fake_leaf.engine import (
     JOHN_DEERE,
     PROVIDERS,
@@ -29,8 +30,10 @@ from fake_leaf.engine import (
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._tokens import REMEMBER_ME_TOKEN_LIFETIME
+from fake_leaf.engine._webhooks import WebhookDelivery
 from fake_leaf.http import JournalEntry, LeafApp
 from fake_leaf.http._context import USER_MANAGEMENT
+from fake_leaf.http._delivery import DEFAULT_TIMEOUT
 from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
 from fake_leaf.http._limits import RateLimit
 
@@ -78,6 +81,7 @@ class FakeLeaf:
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
         providers: Sequence[Provider] = PROVIDERS,
+        webhook_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if on_duplicate_credentials not in ("reject", "replace"):
             raise ValueError("on_duplicate_credentials must be 'reject' or 'replace', "
@@ -94,6 +98,9 @@ class FakeLeaf:
         self._rate_limit = rate_limit
         self._faults = tuple(faults)
         self._providers = tuple(providers)
+        if not 0 < webhook_timeout <= 600:  # also refuses NaN
+            raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
+        self._webhook_timeout = float(webhook_timeout)
         self._interceptor: ResponsesInterceptor | None = None
         self.reset()
 
@@ -108,6 +115,8 @@ class FakeLeaf:
         self._app = LeafApp(self._backend, self.base_url, self._rate_limit)
         for fault in self._faults:
             self._app.inject(fault)
+        self._app.deliveries.senders.update(SENDERS)
+        self._app.deliveries.timeout = self._webhook_timeout
         self._interceptor = ResponsesInterceptor(self._app, self._requests_mock)
         if JOHN_DEERE.name in self._backend.providers:
             self.john_deere = JohnDeereControls(self._backend, self.username, JOHN_DEERE)
@@ -314,6 +323,22 @@ class FakeLeaf:
     def alerts(self) -> list[Alert]:
         """The alerts Leaf sent (``credentialsUnauthenticated``, ``credentialsLimitedPermission``), oldest first."""
         return self._backend.alerts()
+
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every attempt to deliver to a webhook, oldest first: URL, body bytes, headers, answer or error.
+
+        Deliveries and retries that are due by the fake's now are sent first, so moving the clock
+        (freezegun, time-machine, ``leaf_clock``) and then reading this shows them.
+        """
+        self._app.deliveries.run_due()
+        return self._backend.webhooks.deliveries()
+
+    def _requests_mock_in_use(self) -> responses.RequestsMock:
+        """The RequestsMock the active fake is registered in (for callbacks beside it, such as receivers)."""
+        mock = self._interceptor.requests_mock if self._interceptor is not None else None
+        if mock is None:
+            raise RuntimeError("this FakeLeaf is not active: enter it (with FakeLeaf() as leaf:) first")
+        return mock
 
     # -- other transports --------------------------------------------------------------------
 

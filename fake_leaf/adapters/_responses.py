@@ -70,6 +70,11 @@ class ResponsesInterceptor:
     def active(self) -> bool:
         return bool(self._routes)
 
+    @property
+    def requests_mock(self) -> responses.RequestsMock | None:
+        """The mock the app is registered in while active."""
+        return (self._own_mock or self.shared_mock) if self.active else None
+
     def start(self) -> None:
         if self.active:
             raise RuntimeError("this FakeLeaf is already active; leave it before entering it again")

@@ -45,7 +45,7 @@ class WsgiApp:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         request = HttpRequest(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers, body,
-                              base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}")
+                              base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}", transport="http")
         response = self._app_source().handle(request)
         if response.delay:
             time.sleep(response.delay)

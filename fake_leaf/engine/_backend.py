@@ -7,10 +7,13 @@ state: every public method is atomic.
 
 from __future__ import annotations
 
+import functools
+
 from fake_leaf.engine._credentials import CredentialsPart
 from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._tokens import Tokens
 from fake_leaf.engine._users import Users
+from fake_leaf.engine._webhooks import Webhooks
 
 __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
@@ -18,7 +21,13 @@ __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake
 class LeafBackend(Tokens, Users, CredentialsPart):
     """All of one fake's state and its rules. Create one per fake; share it only on purpose."""
 
+    @functools.cached_property
+    def webhooks(self) -> Webhooks:
+        """The alerts service: it reads the alert log from a cursor."""
+        return Webhooks(self)
+
     def clear(self) -> None:
         """Forget every Leaf user, credential, event and alert, and the upstreams' state; owners stay."""
         with self._lock:
             self._new_world()
+            self.webhooks.clear()

@@ -123,6 +123,7 @@ class Lifecycle(EngineState):
             self._alerts.append(Alert(
                 type=_ALERT_TYPES[status], credential=record.fields[provider.identifying_field],
                 provider=provider.name, credential_id=record.id, leaf_user_id=record.leaf_user_id, status=status,
+                api_owner=self._users[record.leaf_user_id].owner,
                 timestamp=at, message=f"The {provider.label} credentials of Leaf user {record.leaf_user_id} are "
                                       f"now {status.value}: {cause}",
             ))

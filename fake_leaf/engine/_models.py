@@ -94,6 +94,7 @@ class Alert:
     status: CredentialStatus
     timestamp: _dt.datetime
     message: str
+    api_owner: str = ""  # whose webhooks it goes to
 
 
 @dataclass(eq=False, repr=False)

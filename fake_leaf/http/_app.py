@@ -12,10 +12,12 @@ from urllib.parse import unquote
 from fake_leaf.engine import FakeLeafError, LeafBackend
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
+from fake_leaf.http._delivery import Deliverer
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import authenticate_owner
 from fake_leaf.http._limits import RateLimit, RateLimiter
 from fake_leaf.http._routes import build_routes
+from fake_leaf.http._serialize import alert_json
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 JOURNAL_LENGTH = 10_000
@@ -32,6 +34,8 @@ class LeafApp:
         self.faults = FaultRegistry()
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LENGTH)
+        backend.webhooks.alert_payload = alert_json
+        self.deliveries = Deliverer(backend.webhooks)  # the adapters give it their senders
         # routes sharing a template share a pattern: match the path once, then pick the method
         self._by_template: dict[str, dict[str, Route]] = {}
         for r in self.routes:
@@ -72,10 +76,18 @@ class LeafApp:
                 and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        response = self._handle(request)
+        # after the engine's lock is released: a receiver may call back into the fake
+        self.deliveries.run_due()
+        return response
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
         method = request.method.upper()
         template, params = self._match(path)
         control = is_control(template)  # the test's side: never faulted, not journaled
+        if control:  # what the control plane reads includes every delivery due by now
+            self.deliveries.run_due()
         fault = None if control else self.faults.firing(method, template, after=False)
         if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
             response = _faulted(fault, path)

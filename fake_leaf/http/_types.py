@@ -16,6 +16,7 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     base_url: str | None = None  # where the client reached the fake, when the transport knows it
+    transport: str = "in-process"  # "http" over a socket: a webhook registered so is delivered so
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -1,0 +1,390 @@
+"""Leaf's alerts service as state: webhooks per API owner, the delivery queue, attempts, failed calls.
+
+It decides *what* to deliver and *when* (on the fake's clock); it never sends. Whoever sends takes
+the due attempts (``take_due``), sends them without holding the engine's lock, and hands back what
+happened (``record``). Alerts come from the engine's alert log, read from a cursor, so this module
+does not care where or how an alert is raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fake_leaf.engine import _errors as err
+from fake_leaf.engine._ids import new_id
+
+if TYPE_CHECKING:
+    from fake_leaf.engine._backend import LeafBackend
+    from fake_leaf.engine._models import Alert
+
+SIGNATURE_HEADER = "X-Leaf-Signature"
+CONFIRMATION = {"message": "confirmation of webhook upon registration"}
+# after the first failure, Leaf retries 1, 30, 60 and 240 minutes later; then it gives up
+RETRY_DELAYS: tuple[_dt.timedelta, ...] = tuple(_dt.timedelta(minutes=m) for m in (1, 30, 60, 240))
+MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
+KEPT_ATTEMPTS = 10_000  # deliveries and failed calls kept for reading, like the request journal
+MAX_URL_LENGTH = 2048
+
+# The event names of Leaf's alerts service. Any may be registered; the fake emits the credential ones.
+CREDENTIAL_EVENTS: tuple[str, ...] = ("credentialsUnauthenticated", "credentialsLimitedPermission")
+EVENTS: tuple[str, ...] = (
+    *CREDENTIAL_EVENTS,
+    "fieldCreated", "fieldUpdated", "mergedFieldCreated", "mergedFieldUpdated",
+    "fieldBoundaryCreated", "fieldBoundaryUpdated",
+    "batchUploadProcessingFinished", "uploadedFileProcessingFinished", "uploadedFileProcessingFailed",
+    "providerFileProcessingFinished", "providerFileProcessingFailed",
+    "mergedFileProcessingFinished", "mergedFileProcessingFailed",
+    "automergedFileProcessingFinished", "automergedFileProcessingFailed",
+    "operationCreated", "operationUpdated", "operationProcessingFinished",
+    "newSatelliteImage", "satelliteSubscriptionFailed",
+    "newIrrigationActivity", "newFieldIrrigationActivity",
+    "newMachine", "updatedMachine", "deletedMachine", "newImplement", "updatedImplement",
+)
+_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::\d{1,5})?$")
+
+
+def leaf_body(payload: Mapping[str, object]) -> bytes:
+    """The exact bytes Leaf sends and signs: one line, ``", "`` and ``": "``, non-ASCII escaped.
+
+    A receiver that parses the body and serialises it again with Python's ``json.dumps``
+    defaults gets these very bytes, so its signature check passes too.
+    """
+    return json.dumps(dict(payload)).encode("ascii")
+
+
+def sign(body: bytes, secret: str) -> str:
+    """``X-Leaf-Signature``: standard base64 of HMAC-SHA256 over the body, keyed with the secret as UTF-8."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
+def verify_signature(raw_body: bytes | str, secret: str, header: str | None) -> bool:
+    """Whether ``header`` (``X-Leaf-Signature``) signs ``raw_body`` with ``secret``: the check a receiver makes.
+
+    ``raw_body`` must be the bytes as received, before any parsing. Constant-time; a missing or
+    malformed header is ``False``, never an exception.
+    """
+    if not isinstance(header, str) or not isinstance(secret, str):
+        return False
+    body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
+    try:
+        received = base64.b64decode(header.strip(), validate=True)
+    except (ValueError, TypeError):
+        return False
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return hmac.compare_digest(expected, received)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A registered webhook, as Leaf echoes it: ``{id, events, name, secret, url}``."""
+
+    id: str
+    api_owner: str
+    name: str
+    url: str
+    secret: str
+    events: tuple[str, ...]
+    transport: str  # how deliveries leave: the transport the webhook was registered through
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt to deliver to a webhook: what was sent, and the answer or the error.
+
+    ``status`` and ``response`` are the receiver's answer; ``connection_error`` says why there was
+    none (refused, timed out, no mock for the URL). ``attempt`` counts from 1 (5 at most).
+    """
+
+    delivery_id: str  # the same for every attempt of one message
+    webhook_id: str
+    api_owner: str
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+    attempt: int
+    event: str | None  # the alert's type; None for the registration's confirmation
+    sent_at: _dt.datetime  # the fake's time the attempt was due (checks and retries keep their own times)
+    status: int | None = None
+    response: str | None = None
+    connection_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The receiver answered 2xx."""
+        return self.status is not None and 200 <= self.status < 300
+
+    def json(self) -> Any:
+        """The body, parsed."""
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class FailedCall:
+    """A failed attempt as Leaf's ``/webhooks/failed-calls`` lists it."""
+
+    api_owner: str
+    created_at: _dt.datetime
+    url: str
+    request_body: str
+    status: int | None
+    response: str | None
+    connection_error: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the sender saw: an answer (``status``, ``response``) or ``connection_error``."""
+
+    status: int | None = None
+    response: str | None = None
+    connection_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingAttempt:
+    """An attempt that is due, taken for sending: send ``body`` with ``headers`` to ``url``."""
+
+    delivery_id: str
+    webhook_id: str
+    api_owner: str
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+    attempt: int
+    event: str | None
+    due: _dt.datetime
+    first_failure: _dt.datetime | None
+    transport: str
+
+
+@dataclass(eq=False, repr=False)
+class _Owner:
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    failed_calls: deque[FailedCall] = field(default_factory=lambda: deque(maxlen=KEPT_ATTEMPTS))
+
+
+class Webhooks:
+    """The alerts service of one backend, guarded by the backend's lock."""
+
+    def __init__(self, backend: LeafBackend) -> None:
+        self._backend = backend
+        self._lock = backend.atomic()
+        self._owners: dict[str, _Owner] = {}
+        self._queue: list[tuple[_dt.datetime, int, PendingAttempt]] = []  # a heap by due time
+        self._sequence = itertools.count()
+        self._alert_cursor = 0  # how many of the backend's alerts have become deliveries
+        self._deliveries: deque[WebhookDelivery] = deque(maxlen=KEPT_ATTEMPTS)
+        self._registered = 0  # webhooks in all owners: no webhook, no alert to read
+        # the alert's wire shape is the HTTP layer's; the router hands it over (the engine imports no HTTP)
+        self.alert_payload: Callable[[Alert], Mapping[str, object]] | None = None
+
+    def clear(self) -> None:
+        """Forget every webhook, pending delivery, attempt and failed call (the alert log is cleared too)."""
+        with self._lock:
+            self._owners.clear()
+            self._queue.clear()
+            self._alert_cursor = 0
+            self._deliveries.clear()
+            self._registered = 0
+
+    def _owner(self, api_owner: str) -> _Owner:
+        return self._owners.setdefault(api_owner, _Owner())
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def register(self, api_owner: str, body: Mapping[str, object], transport: str = "in-process") -> Webhook:
+        """POST /webhooks: validate, refuse an event another webhook listens to, queue the confirmation."""
+        name, url, secret, events = _validate(body)
+        with self._lock:
+            now = self._backend.now()
+            self._collect_alerts()  # alerts raised before this webhook existed are not its business
+            owner = self._owner(api_owner)
+            for other in owner.webhooks.values():
+                taken = [e for e in events if e in other.events]
+                if taken:
+                    raise err.BusinessRuleError(
+                        "eventRegisteredTwice", "webhook",
+                        f"event {taken[0]!r} is already registered by webhook {other.id!r} ({other.name!r}); "
+                        "an event goes to one webhook of an API owner: delete that one first, or leave the "
+                        "event out")
+            webhook = Webhook(new_id(), api_owner, name, url, secret, events, transport)
+            owner.webhooks[webhook.id] = webhook
+            self._registered += 1
+            self._enqueue(webhook, CONFIRMATION, None, now)
+            return webhook
+
+    def list_webhooks(self, api_owner: str) -> list[Webhook]:
+        """The owner's webhooks, oldest first."""
+        with self._lock:
+            return list(self._owner(api_owner).webhooks.values())
+
+    def get_webhook(self, api_owner: str, webhook_id: str) -> Webhook:
+        with self._lock:
+            webhook = self._owner(api_owner).webhooks.get(webhook_id)
+            if webhook is None:  # another owner's webhook is answered like one that does not exist
+                raise err.NotFoundError(f"webhook {webhook_id!r} does not exist (for this API owner)")
+            return webhook
+
+    def delete_webhook(self, api_owner: str, webhook_id: str) -> None:
+        """DELETE /webhooks/{id}: alerts raised before now are still delivered; later ones are not."""
+        with self._lock:
+            self.get_webhook(api_owner, webhook_id)
+            self._collect_alerts()
+            del self._owner(api_owner).webhooks[webhook_id]
+            self._registered -= 1
+            # its retries have nowhere to go once it is gone
+            self._queue = [item for item in self._queue if item[2].webhook_id != webhook_id]
+            heapq.heapify(self._queue)
+
+    def failed_calls(self, api_owner: str) -> list[FailedCall]:
+        """Every failed attempt to deliver to the owner's webhooks, oldest first."""
+        with self._lock:
+            return list(self._owner(api_owner).failed_calls)
+
+    def deliveries(self) -> list[WebhookDelivery]:
+        """Every attempt made, whatever the owner, in the order they were made."""
+        with self._lock:
+            return list(self._deliveries)
+
+    # -- delivering ------------------------------------------------------------------------
+
+    def take_due(self) -> list[PendingAttempt]:
+        """Turn new alerts into deliveries, then take every attempt due by now, in due order."""
+        with self._lock:
+            if not self._registered and not self._queue:
+                return []  # the common case: nothing registered, so nothing to read either
+            now = self._backend.now()
+            self._collect_alerts()
+            due: list[PendingAttempt] = []
+            while self._queue and self._queue[0][0] <= now:
+                due.append(heapq.heappop(self._queue)[2])
+            return due
+
+    def record(self, pending: PendingAttempt, outcome: Outcome) -> WebhookDelivery:
+        """What happened to one attempt: list it, and on failure list a failed call and queue the retry."""
+        delivery = WebhookDelivery(
+            pending.delivery_id, pending.webhook_id, pending.api_owner, pending.url, pending.body,
+            pending.headers, pending.attempt, pending.event, pending.due, outcome.status, outcome.response,
+            outcome.connection_error)
+        with self._lock:
+            self._deliveries.append(delivery)
+            if delivery.ok:
+                return delivery
+            self._owner(pending.api_owner).failed_calls.append(FailedCall(
+                pending.api_owner, pending.due, pending.url, pending.body.decode("utf-8", "replace"),
+                outcome.status, outcome.response, outcome.connection_error))
+            first_failure = pending.first_failure or pending.due
+            webhook = self._owner(pending.api_owner).webhooks.get(pending.webhook_id)
+            if pending.attempt < MAX_ATTEMPTS and webhook is not None:
+                retry = PendingAttempt(
+                    pending.delivery_id, pending.webhook_id, pending.api_owner, pending.url, pending.body,
+                    pending.headers, pending.attempt + 1, pending.event,
+                    first_failure + RETRY_DELAYS[pending.attempt - 1], first_failure, pending.transport)
+                heapq.heappush(self._queue, (retry.due, next(self._sequence), retry))
+            return delivery
+
+    def _enqueue(self, webhook: Webhook, payload: Mapping[str, object], event: str | None,
+                 due: _dt.datetime) -> None:
+        body = leaf_body(payload)
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, webhook.secret)}
+        pending = PendingAttempt(new_id(), webhook.id, webhook.api_owner, webhook.url, body, headers, 1, event, due,
+                                 None, webhook.transport)
+        heapq.heappush(self._queue, (due, next(self._sequence), pending))
+
+    def _collect_alerts(self) -> None:
+        """Read the alert log from the cursor: each new alert goes to its owner's webhook for its event."""
+        if self.alert_payload is None:
+            return  # nobody said yet how an alert reads on the wire: the alerts wait in the log
+        alerts = self._backend.alerts()  # catches the state up to now, so due checks raise theirs first
+        if self._alert_cursor > len(alerts):  # the log was cleared behind our back
+            self._alert_cursor = 0
+        new = alerts[self._alert_cursor:]
+        self._alert_cursor = len(alerts)
+        for alert in new:
+            owner = self._owners.get(alert.api_owner)
+            if owner is None:
+                continue
+            for webhook in owner.webhooks.values():
+                if alert.type in webhook.events:
+                    self._enqueue(webhook, self.alert_payload(alert), alert.type, alert.timestamp)
+
+
+def _validate(body: Mapping[str, object]) -> tuple[str, str, str, tuple[str, ...]]:
+    """The registration body, described once: each broken field named with what was expected."""
+    errors: list[err.FieldError] = []
+
+    def text(name: str) -> str:
+        value = body.get(name)
+        if value is None:
+            errors.append(err.FieldError("webhook", name, "NotBlank", "is required"))
+        elif not isinstance(value, str):
+            errors.append(err.FieldError("webhook", name, "TypeMismatch", f"must be a string, got {_kind(value)}"))
+        elif not value.strip():
+            errors.append(err.FieldError("webhook", name, "NotBlank", "must not be blank"))
+        else:
+            return value
+        return ""
+
+    name, url, secret = text("name"), text("url"), text("secret")
+    if url:
+        reason = _url_problem(url)
+        if reason:
+            errors.append(err.FieldError("webhook", "url", "URL", reason))
+    events: list[str] = []
+    raw = body.get("events")
+    if raw is None:
+        errors.append(err.FieldError("webhook", "events", "NotEmpty",
+                                     f"is required: a list of event names, such as {list(CREDENTIAL_EVENTS)}"))
+    elif not isinstance(raw, list) or not raw:
+        errors.append(err.FieldError("webhook", "events", "NotEmpty" if raw == [] else "TypeMismatch",
+                                     f"must be a non-empty list of event names, got {_kind(raw)}"))
+    else:
+        for event in raw:
+            if not isinstance(event, str):
+                errors.append(err.FieldError("webhook", "events", "TypeMismatch",
+                                             f"must hold event names (strings), got {_kind(event)}"))
+            elif event not in EVENTS:
+                errors.append(err.FieldError("webhook", "events", "UnknownEvent",
+                                             f"{event!r} is not an event of Leaf's alerts service; "
+                                             f"the events are {', '.join(EVENTS)}"))
+            elif event in events:
+                errors.append(err.FieldError("webhook", "events", "Duplicate", f"lists {event!r} twice"))
+            else:
+                events.append(event)
+    if errors:
+        raise err.InvalidInputError(errors)
+    return name, url, secret, tuple(events)
+
+
+def _url_problem(url: str) -> str | None:
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return f"must be an absolute http:// or https:// URL, got {url[:100]!r}"
+    if len(url) > MAX_URL_LENGTH:
+        return f"must be at most {MAX_URL_LENGTH} characters, got {len(url)}"
+    if not url.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return f"must be ASCII without spaces or control characters (percent-encode them), got {url[:100]!r}"
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in host:
+        return f"must not carry a user or password before the host, got {url[:100]!r}"
+    if not _HOST.match(host) or (":" in host.rsplit("]", 1)[-1] and not 0 < int(host.rsplit(":", 1)[1]) < 65536):
+        return f"must name a host (and optionally a port from 1 to 65535), got {host[:100]!r} in {url[:100]!r}"
+    return None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
