@@ -11,6 +11,7 @@ from typing import Any
 
 from fake_leaf.engine import CredentialStatus, Provider
 from fake_leaf.engine._models import USER_FIELDS
+from fake_leaf.engine._webhooks import EVENTS, WebhookDelivery
 from fake_leaf.http._context import Route, is_control
 from fake_leaf.http._faults import HTTP_ERROR_STATUSES, Fault
 from fake_leaf.http._handlers import credentials_schema
@@ -65,6 +66,25 @@ def dataclass_schema(cls: type, *, camel: bool = False, extra: dict[str, Any] | 
     return {"type": "object", "properties": properties}
 
 
+def _webhook_schemas() -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1, "pattern": r"\S"}
+    events = {"type": "array", "items": {"type": "string", "enum": list(EVENTS)}}
+    return {
+        "WebhookInput": {"type": "object", "required": ["name", "url", "secret", "events"], "properties": {
+            "name": text, "secret": text, "url": {"type": "string", "pattern": r"^https?://"},
+            "events": {**events, "minItems": 1, "uniqueItems": True}}},
+        "Webhook": {"type": "object", "required": ["id", "events", "name", "secret", "url"], "properties": {
+            "id": STRING, "events": events, "name": STRING, "secret": STRING, "url": STRING}},
+        "FailedCalls": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["apiOwner", "createdAt", "url", "requestBody"], "properties": {
+                "apiOwner": STRING, "url": STRING, "requestBody": STRING,
+                "createdAt": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"},
+                "status": {"type": "integer"}, "response": STRING, "connectionError": STRING}}}}},
+        "WebhookDelivery": {**dataclass_schema(WebhookDelivery, camel=True, extra={"sentAt": TIMESTAMP}),
+                            "required": [_camel(f.name) for f in dataclasses.fields(WebhookDelivery)]},
+    }
+
+
 def _schemas(providers: list[Provider]) -> dict[str, Any]:
     user_props: dict[str, Any] = {"id": {"type": "string"}, **{f: NULLABLE_STRING for f in USER_FIELDS}}
     schemas: dict[str, Any] = {
@@ -103,6 +123,7 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
                          "required": [_camel(f.name) for f in dataclasses.fields(JournalEntry)]},
         "ProviderInfo": {"type": "object", "required": ["name", "slug", "pathSegment", "userField", "upstream"]},
     }
+    schemas.update(_webhook_schemas())
     for p in providers:
         schemas.update(_credentials_schemas(p))
         schemas["LeafUser"]["properties"][p.user_field] = {"oneOf": [

@@ -15,6 +15,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from fake_leaf import FakeLeaf, NotFoundError, RateLimit, ShiftedClock
+from fake_leaf.adapters._receiver import HttpReceiver
 from fake_leaf.adapters._server import LeafServer
 from fake_leaf.engine import PROVIDERS
 from fake_leaf.http._openapi import openapi_document
@@ -24,9 +25,12 @@ LEAF = FakeLeaf(clock=ShiftedClock())
 SCHEMA = schemathesis.openapi.from_dict(openapi_document(build_routes(), list(PROVIDERS), LEAF.base_url))
 
 
+RECEIVER = HttpReceiver()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[LeafServer]:
-    with LEAF.server() as running:
+    with LEAF.server() as running, RECEIVER:
         yield running
 
 
@@ -93,6 +97,8 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(case: sch
     params = case.path_parameters or {}
     if "leafUserId" in params and len(str(params["leafUserId"])) % 2 == 0:
         params["leafUserId"] = _a_user_with_credentials()
+    if isinstance(case.body, dict) and "url" in case.body and case.path.endswith("/webhooks"):
+        case.body["url"] = RECEIVER.url  # a registration's confirmation goes out at once: never to a random host
     try:
         response = case.call(base_url=server.url, headers=LEAF.headers)
     finally:
