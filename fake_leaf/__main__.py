@@ -103,7 +103,40 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="run a short scenario against an in-process fake and print it",
                         description="Run a short scenario against an in-process fake and print each request "
                                     "and answer.")
+    verify_parser = commands.add_parser(
+        "verify", help="compare a Leaf-compatible API (your Leaf sandbox) with the fake",
+        description="Run the contract scenarios against a Leaf-compatible URL and against the fake, print each "
+                    "difference, and delete what the run created. Exit 0: no difference; 1: differences; 2: "
+                    "refused or unreachable.")
+    verify_parser.add_argument("--base-url", required=True, help="where Leaf is, e.g. https://api.withleaf.io")
+    verify_parser.add_argument("--username", required=True, help="the API owner's login")
+    verify_parser.add_argument("--password", default=os.environ.get("LEAF_PASSWORD"),
+                               help="its password (default: the LEAF_PASSWORD environment variable)")
+    verify_parser.add_argument("--allow-existing-users", action="store_true",
+                               help="run even if the account has Leaf users or webhooks (they are not touched)")
+    verify_parser.add_argument("--webhook-url", default="https://example.invalid/fake-leaf-verify",
+                               help="the URL registered in the webhook scenarios (it receives the confirmation)")
+    for name in ("client-key", "client-secret", "refresh-token", "environment"):
+        verify_parser.add_argument(f"--john-deere-{name}", default=None,
+                                   help="John Deere values for the credential scenarios (all three, or skipped)")
     return parser
+
+
+def verify_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from fake_leaf.adapters._verify import verify
+
+    if not args.password:
+        parser.error("verify needs --password (or the LEAF_PASSWORD environment variable)")
+    values = {"clientKey": args.john_deere_client_key, "clientSecret": args.john_deere_client_secret,
+              "refreshToken": args.john_deere_refresh_token}
+    if any(values.values()) and not all(values.values()):
+        parser.error("give all of --john-deere-client-key, --john-deere-client-secret and "
+                     "--john-deere-refresh-token, or none (the credential scenarios are then skipped)")
+    john_deere = None
+    if all(values.values()):
+        john_deere = {**values, "clientEnvironment": args.john_deere_environment or "STAGE"}
+    return verify(args.base_url, args.username, args.password, allow_existing_users=args.allow_existing_users,
+                  john_deere=john_deere, webhook_url=args.webhook_url, out=sys.stdout)
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -113,6 +146,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute)
     if args.command == "openapi":
         return openapi(args.server_url)
+    if args.command == "verify":
+        return verify_command(args, parser)
     return demo()
 
 

@@ -1,0 +1,98 @@
+"""``fake-leaf verify``: no difference against the fake's own server, and it catches an altered one."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
+
+import pytest
+
+from fake_leaf import FakeLeaf
+from fake_leaf.__main__ import main
+from fake_leaf.adapters._receiver import HttpReceiver
+from fake_leaf.adapters._server import LeafServer
+from fake_leaf.adapters._verify import verify
+from fake_leaf.adapters._wsgi import WsgiApp
+
+OWNER, PASSWORD = "sandbox@owner.test", "sandbox-password"
+JOHN_DEERE = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"}
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[HttpReceiver]:
+    with HttpReceiver() as running:  # the webhook scenarios' URL: a local one, never the network
+        yield running
+
+
+def run(url: str, receiver: HttpReceiver, **options: Any) -> tuple[int, str]:
+    out = io.StringIO()
+    code = verify(url, OWNER, PASSWORD, john_deere=JOHN_DEERE, webhook_url=receiver.url, out=out, **options)
+    return code, out.getvalue()
+
+
+def test_verify_finds_no_difference_with_fake_leaf_serve_and_leaves_nothing_behind(receiver: HttpReceiver) -> None:
+    leaf = FakeLeaf(username=OWNER, password=PASSWORD)
+    with leaf.server() as server:
+        code, output = run(server.url, receiver)
+    assert code == 0, output
+    assert "0 difference(s)" in output and "DIFF" not in output
+    assert leaf.list_users() == []
+    assert leaf.journal(method="DELETE", path="/services/alerts/api/alerts/webhooks/{webhookId}")[0].status == 204
+    assert len(leaf.journal(method="POST", path="/services/usermanagement/api/users")) == 1
+
+
+def _altered(app: WsgiApp) -> Callable[..., Iterable[bytes]]:
+    """A Leaf that drifted: ``externalId`` is spelt ``external_id``, and deleting a webhook answers 200."""
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]]) -> None:
+            captured["status"], captured["headers"] = status, headers
+        body = b"".join(app(environ, capture))
+        status = captured["status"]
+        if environ["REQUEST_METHOD"] == "DELETE" and "/webhooks/" in environ["PATH_INFO"] and status.startswith("204"):
+            status = "200 OK"
+        body = body.replace(b'"externalId"', b'"external_id"')
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+    return middleware
+
+
+def test_verify_catches_a_renamed_field_and_a_changed_status(receiver: HttpReceiver) -> None:
+    leaf = FakeLeaf(username=OWNER, password=PASSWORD)
+    with LeafServer(cast(WsgiApp, _altered(leaf.wsgi_app()))) as server:
+        code, output = run(server.url, receiver)
+    assert code == 1
+    assert "body.external_id: Leaf has it (a string), fake-leaf does not" in output
+    assert "body.externalId: fake-leaf has it (a string), Leaf does not" in output
+    assert "DELETE /services/alerts/api/alerts/webhooks/{hook} (delete the webhook)\n" \
+           "          - status: Leaf answered 200, fake-leaf 204" in output
+    assert leaf.list_users() == []  # cleaned up all the same
+
+
+def test_verify_refuses_an_account_with_users_unless_allowed(receiver: HttpReceiver) -> None:
+    leaf = FakeLeaf(username=OWNER, password=PASSWORD)
+    existing = leaf.create_user(name="A real grower")
+    with leaf.server() as server:
+        code, output = run(server.url, receiver)
+        assert code == 2 and "refusing to run" in output and "--allow-existing-users" in output
+        assert leaf.list_users() == [existing]
+        code, output = run(server.url, receiver, allow_existing_users=True)
+    assert code == 0, output
+    assert leaf.list_users() == [existing]
+
+
+def test_the_cli_runs_verify_and_says_why_it_cannot_log_in(receiver: HttpReceiver,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    leaf = FakeLeaf(username=OWNER, password=PASSWORD)
+    with leaf.server() as server:
+        args = ["verify", "--base-url", server.url, "--username", OWNER, "--webhook-url", receiver.url]
+        assert main([*args, "--password", PASSWORD]) == 0
+        assert main([*args, "--password", "wrong"]) == 2
+    output = capsys.readouterr().out
+    assert "0 difference(s)" in output
+    assert "cannot log in" in output and "check --username and --password" in output
+    assert PASSWORD not in output and json.dumps(PASSWORD) not in output
