@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_core, bench_lifecycle, bench_plugin, bench_server
+from bench import bench_core, bench_lifecycle, bench_plugin, bench_server, bench_webhooks
 
 
 def main() -> int:
@@ -19,6 +19,7 @@ def main() -> int:
     ok = bench_lifecycle.main(args.rounds) and ok
     ok = bench_plugin.main(args.rounds) and ok
     ok = bench_server.main(args.rounds) and ok
+    ok = bench_webhooks.main(args.rounds) and ok
     return 0 if ok else 1
 
 
