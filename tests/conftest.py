@@ -41,4 +41,5 @@ def state_of(leaf: FakeLeaf) -> list[Any]:
         except NotFoundError:
             creds, events = None, None
         snapshot.append((user, creds, events))
+    snapshot.append(leaf._backend.webhooks.list_webhooks(leaf.username))
     return snapshot

@@ -22,13 +22,15 @@ methods = st.one_of(st.sampled_from(("GET", "POST", "PUT", "DELETE", "PATCH", "H
 segments = st.one_of(
     st.sampled_from((USER_ID, "john-deere-credentials", "events", "users", "", "..", ".", "%00", "%2F", "%E2%82%AC",
                      "%ZZ", "%", "00000000-0000-0000-0000-000000000000", "john-deere-credential", "outage",
-                     "advance", "check", "withdraw-scope", "revoke-refresh-token", "reset", "alerts")),
+                     "advance", "check", "withdraw-scope", "revoke-refresh-token", "reset", "alerts", "failed-calls",
+                     "webhook-deliveries")),
     st.text(max_size=20).filter(lambda s: "/" not in s and "?" not in s and "#" not in s),
 )
 paths = st.builds(lambda prefix, rest, slash: prefix + "".join("/" + s for s in rest) + ("/" if slash else ""),
                   st.sampled_from(("/services/usermanagement/api/users", "/services/usermanagement/api",
                                    "/api/authenticate", "", "/services", "/users", "/_fake-leaf",
-                                   "/_fake-leaf/john-deere", "/_fake-leaf/clock")),
+                                   "/_fake-leaf/john-deere", "/_fake-leaf/clock",
+                                   "/services/alerts/api/alerts/webhooks", "/services/alerts/api/alerts")),
                   st.lists(segments, max_size=4), st.booleans())
 authorizations = st.one_of(
     st.none(), st.just(TOKEN), st.text(max_size=30), st.text(max_size=30).map(lambda t: f"Bearer {t}"),
@@ -40,7 +42,10 @@ bodies = st.one_of(
     st.sampled_from((b"{", b"nul", b"\xff\xfe{}", b"[" * 50_000, b"{\"a\":" * 20_000, b"{}", b"[]", b"null",
                      json.dumps({"id": None, "name": 5}).encode(),
                      json.dumps({"username": [], "password": {}}).encode(),
-                     json.dumps({"clientKey": "k" * 1_000_000, "clientSecret": "s", "refreshToken": "r"}).encode())),
+                     json.dumps({"clientKey": "k" * 1_000_000, "clientSecret": "s", "refreshToken": "r"}).encode(),
+                     json.dumps({"name": "n", "url": "https://r.test/", "secret": "s",
+                                 "events": ["credentialsUnauthenticated"]}).encode(),
+                     json.dumps({"name": [], "url": "https://[::1", "secret": "", "events": [None, 1]}).encode())),
 )
 
 

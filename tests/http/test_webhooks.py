@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+import time_machine
 from freezegun import freeze_time
 
 from fake_leaf import FakeLeaf, ManualClock, verify_signature
@@ -346,6 +347,15 @@ def test_freezegun_moves_the_retries(rsps: responses.RequestsMock) -> None:
         frozen.tick(dt.timedelta(seconds=1))
         requests.get(alerts_url(leaf), headers=leaf.headers)
         assert len(receiver.bodies) == 2
+
+
+def test_time_machine_moves_the_retries(rsps: responses.RequestsMock) -> None:
+    receiver = Receiver(statuses=[500, 500])
+    rsps.add_callback("POST", RECEIVER, callback=receiver)
+    with time_machine.travel(START, tick=False) as traveller, FakeLeaf(requests_mock=rsps) as leaf:
+        register(leaf, hook())
+        traveller.shift(dt.timedelta(minutes=30))
+        assert [d.status for d in leaf.webhook_deliveries()] == [500, 500, 200]
 
 
 # -- never under the lock --------------------------------------------------------------------------
