@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +36,20 @@ class _MocksOnly(HTTPAdapter):
 
 
 def in_process_sender(pending: PendingAttempt, timeout: float) -> Outcome:
-    """POST through `requests`, so the test's `responses` mocks receive it; unmocked is a refused connection."""
+    """POST through `requests`, so the test's `responses` mocks receive it; unmocked is a refused connection.
+
+    `responses` ignores timeouts, so the POST runs in a worker thread: a callback that hangs is a
+    failed call after ``timeout`` seconds, and the test goes on.
+    """
+    result: list[Outcome] = []
+    worker = threading.Thread(target=lambda: result.append(_post(pending, timeout)), daemon=True,
+                              name=f"fake-leaf delivery to {pending.url}")
+    worker.start()
+    worker.join(timeout)
+    return result[0] if result else Outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
+
+
+def _post(pending: PendingAttempt, timeout: float) -> Outcome:
     with requests.Session() as session:
         session.mount("http://", _MocksOnly())
         session.mount("https://", _MocksOnly())

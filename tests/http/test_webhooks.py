@@ -326,6 +326,24 @@ def test_a_receiver_that_raises_is_a_failed_call_not_an_error_in_the_test(fake: 
     assert "ReadTimeout" in (fake.webhook_deliveries()[0].connection_error or "")
 
 
+def test_a_receiver_that_hangs_is_a_failed_call_after_the_timeout(clock: ManualClock,
+                                                                 rsps: responses.RequestsMock) -> None:
+    release = threading.Event()
+
+    def hang(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        release.wait(5)
+        return 200, {}, ""
+
+    rsps.add_callback("POST", RECEIVER, callback=hang)
+    try:
+        with FakeLeaf(clock=clock, requests_mock=rsps, webhook_timeout=0.2) as leaf:
+            assert register(leaf, hook()).status_code == 201
+            delivery = leaf.webhook_deliveries()[0]
+    finally:
+        release.set()
+    assert delivery.connection_error == f"no answer from {RECEIVER} within 0.2 s"
+
+
 def test_deleting_a_webhook_cancels_its_retries(fake: FakeLeaf, clock: ManualClock,
                                                rsps: responses.RequestsMock) -> None:
     rsps.add("POST", RECEIVER, status=500)
