@@ -18,6 +18,7 @@ import time_machine
 from freezegun import freeze_time
 
 from fake_leaf import FakeLeaf, ManualClock, verify_signature
+from fake_leaf.http._serialize import alert_json
 from tests.conftest import CREDENTIALS_BODY
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
@@ -198,7 +199,7 @@ def test_an_alert_goes_to_the_webhook_of_its_event_only(fake: FakeLeaf, clock: M
     unauthenticated_user(fake)
     clock.advance(dt.timedelta(days=1))
     deliveries = fake.webhook_deliveries()
-    assert [json.loads(b) for b in receiver.bodies] == [CONFIRMATION, *fake.alerts()]
+    assert [json.loads(b) for b in receiver.bodies] == [CONFIRMATION, *map(alert_json, fake.alerts())]
     assert [json.loads(b) for b in limited.bodies] == [CONFIRMATION]
     alert = deliveries[-1]
     assert (alert.event, alert.attempt, alert.status, alert.url) == ("credentialsUnauthenticated", 1, 200, RECEIVER)
