@@ -16,7 +16,7 @@ from fake_leaf.adapters._server import LeafServer
 from fake_leaf.adapters._verify import verify
 from fake_leaf.adapters._wsgi import WsgiApp
 
-OWNER, PASSWORD = "sandbox@owner.test", "sandbox-password"
+OWNER, PASSWORD = "sandbox@owner.test", "sandbox-pässwort"
 JOHN_DEERE = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"}
 
 
