@@ -17,7 +17,8 @@ import responses
 import time_machine
 from freezegun import freeze_time
 
-from fake_leaf import FakeLeaf, ManualClock, verify_signature
+from fake_leaf import FakeLeaf, ManualClock, Provider, verify_signature
+from fake_leaf.engine import PROVIDERS
 from fake_leaf.http._serialize import alert_json
 from tests.conftest import CREDENTIALS_BODY
 
@@ -204,6 +205,20 @@ def test_an_alert_goes_to_the_webhook_of_its_event_only(fake: FakeLeaf, clock: M
     alert = deliveries[-1]
     assert (alert.event, alert.attempt, alert.status, alert.url) == ("credentialsUnauthenticated", 1, 200, RECEIVER)
     assert alert.sent_at == START + dt.timedelta(days=1)  # dated at the check that raised it
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.slug)
+def test_an_alert_of_every_provider_is_delivered_naming_it(fake: FakeLeaf, clock: ManualClock, receiver: Receiver,
+                                                           provider: Provider) -> None:
+    register(fake, hook(events=("credentialsLimitedPermission",)))
+    user = fake.create_user(name="Ada")
+    fake.create_credentials(provider, user.id, **{f.name: f.choices[0] if f.choices else f"{f.name}-value"
+                                                  for f in provider.body_fields if f.required})
+    fake.upstream(provider).withdraw_permission(user.id)
+    clock.advance(dt.timedelta(days=1))
+    fake.webhook_deliveries()
+    delivered = json.loads(receiver.bodies[-1])
+    assert (delivered["type"], delivered["provider"]) == ("credentialsLimitedPermission", provider.name)
 
 
 def test_an_alert_for_another_owners_user_is_not_delivered(fake: FakeLeaf, clock: ManualClock,
