@@ -113,3 +113,14 @@ def id_null() -> BusinessRuleError:
 
 def bad_query(parameter: str, reason: str) -> InvalidInputError:
     return InvalidInputError([FieldError("query", parameter, "Invalid", reason)])
+
+
+def event_registered_twice(event: str, webhook_id: str, webhook_name: str) -> BusinessRuleError:
+    return BusinessRuleError(
+        "eventRegisteredTwice", "webhook",
+        f"event {event!r} is already registered by webhook {webhook_id!r} ({webhook_name!r}); an event goes to "
+        "one webhook of an API owner: delete that one first, or leave the event out")
+
+
+def webhook_not_found(webhook_id: str) -> NotFoundError:
+    return NotFoundError(f"webhook {webhook_id!r} does not exist (for this API owner)")

@@ -213,11 +213,7 @@ class Webhooks:
             for other in owner.webhooks.values():
                 taken = [e for e in events if e in other.events]
                 if taken:
-                    raise err.BusinessRuleError(
-                        "eventRegisteredTwice", "webhook",
-                        f"event {taken[0]!r} is already registered by webhook {other.id!r} ({other.name!r}); "
-                        "an event goes to one webhook of an API owner: delete that one first, or leave the "
-                        "event out")
+                    raise err.event_registered_twice(taken[0], other.id, other.name)
             webhook = Webhook(new_id(), api_owner, name, url, secret, events, transport)
             owner.webhooks[webhook.id] = webhook
             self._registered += 1
@@ -233,7 +229,7 @@ class Webhooks:
         with self._lock:
             webhook = self._owner(api_owner).webhooks.get(webhook_id)
             if webhook is None:  # another owner's webhook is answered like one that does not exist
-                raise err.NotFoundError(f"webhook {webhook_id!r} does not exist (for this API owner)")
+                raise err.webhook_not_found(webhook_id)
             return webhook
 
     def delete_webhook(self, api_owner: str, webhook_id: str) -> None:
