@@ -18,15 +18,13 @@ import json
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
-
-if TYPE_CHECKING:
-    from fake_leaf.engine._backend import LeafBackend
-    from fake_leaf.engine._models import Alert
+from fake_leaf.engine._models import Alert
 
 SIGNATURE_HEADER = "X-Leaf-Signature"
 CONFIRMATION = {"message": "confirmation of webhook upon registration"}
@@ -174,10 +172,20 @@ class _Owner:
     failed_calls: deque[FailedCall] = field(default_factory=lambda: deque(maxlen=KEPT_ATTEMPTS))
 
 
+class AlertLog(Protocol):
+    """What the alerts service reads of the engine: its time, its lock and its alert log."""
+
+    def now(self) -> _dt.datetime: ...
+
+    def atomic(self) -> AbstractContextManager[bool]: ...
+
+    def alerts(self) -> list[Alert]: ...
+
+
 class Webhooks:
     """The alerts service of one backend, guarded by the backend's lock."""
 
-    def __init__(self, backend: LeafBackend) -> None:
+    def __init__(self, backend: AlertLog) -> None:
         self._backend = backend
         self._lock = backend.atomic()
         self._owners: dict[str, _Owner] = {}
