@@ -58,8 +58,3 @@ def main(rounds: int = 15) -> bool:
     print(f"(webhook benchmarks took {time.perf_counter() - started:.1f} s)")
     return all(r.ok for r in results)
 
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(0 if main() else 1)
