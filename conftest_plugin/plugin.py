@@ -2,30 +2,46 @@
 
 One main fixture (``fake_leaf``), options through one marker (``@pytest.mark.fake_leaf(...)``, the
 same keyword arguments as ``FakeLeaf(...)``) and suite-wide defaults through ini options.
+
+Every pytest run of a project that has fake-leaf installed loads this module, so it imports nothing
+heavy: ``fake_leaf``, ``requests`` and faker are imported by the first fixture that needs them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import random
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import requests
 
-from fake_leaf import FakeLeaf, ManualClock, RateLimit, ShiftedClock
+from ._sample import SampleData
 
 if TYPE_CHECKING:
+    import requests
     from faker import Faker
 
+    from fake_leaf import FakeLeaf, ManualClock, RateLimit, ShiftedClock
     from fake_leaf.adapters._receiver import WebhookReceiver
     from fake_leaf.adapters._server import LeafServer
 
 MARKER = "fake_leaf"
-OPTIONS: tuple[str, ...] = tuple(p for p in inspect.signature(FakeLeaf).parameters)
+# FakeLeaf's keyword arguments, spelt out so that startup needs no import of fake_leaf
+# (a test keeps them equal to FakeLeaf.__init__'s)
+OPTIONS: tuple[str, ...] = ("base_url", "requests_mock", "clock", "on_duplicate_credentials",
+                            "put_without_credentials", "check_interval", "refresh_token_rotation", "rate_limit",
+                            "faults", "username", "password", "providers")
+
+
+def _rate_limit(text: str) -> RateLimit:
+    from fake_leaf import RateLimit
+
+    return RateLimit(int(text))
+
+
 # ini name -> (FakeLeaf option, how to read the ini text)
 INI: dict[str, tuple[str, Callable[[str], Any]]] = {
     "fake_leaf_base_url": ("base_url", str),
@@ -34,10 +50,13 @@ INI: dict[str, tuple[str, Callable[[str], Any]]] = {
     "fake_leaf_check_interval_hours": ("check_interval", lambda text: dt.timedelta(hours=float(text))),
     "fake_leaf_refresh_token_rotation": ("refresh_token_rotation",
                                          lambda text: text.strip().lower() in ("1", "true", "yes", "on")),
-    "fake_leaf_rate_limit_per_minute": ("rate_limit", lambda text: RateLimit(int(text))),
+    "fake_leaf_rate_limit_per_minute": ("rate_limit", _rate_limit),
 }
 _SEED_KEY = pytest.StashKey[int]()
-_LEAF_KEY = pytest.StashKey[FakeLeaf]()
+_LEAF_KEY = pytest.StashKey["FakeLeaf"]()
+# each fake's sample data, seeded for its test by the fake_leaf fixture
+_SAMPLES: weakref.WeakKeyDictionary[FakeLeaf, SampleData] = weakref.WeakKeyDictionary()
+_FAKER_KEY = pytest.StashKey["Faker"]()  # one per session, reseeded for each test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,6 +111,8 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def fake_leaf(request: pytest.FixtureRequest) -> Iterator[FakeLeaf]:
     """An active FakeLeaf for one test; nothing patched and no state kept after it."""
+    from fake_leaf import FakeLeaf, ShiftedClock
+
     options = _options(request)
     options.setdefault("clock", ShiftedClock())
     try:
@@ -99,6 +120,7 @@ def fake_leaf(request: pytest.FixtureRequest) -> Iterator[FakeLeaf]:
     except (TypeError, ValueError) as e:
         pytest.fail(f"fake_leaf options {options!r} were refused: {e}", pytrace=False)
     request.node.stash[_LEAF_KEY] = leaf
+    _SAMPLES[leaf] = SampleData(_test_seed(request))
     with leaf:
         yield leaf
 
@@ -118,6 +140,8 @@ def leaf_token(fake_leaf: FakeLeaf) -> str:
 @pytest.fixture
 def leaf_session(fake_leaf: FakeLeaf) -> Iterator[requests.Session]:
     """A ``requests.Session`` that sends a valid bearer token with every request."""
+    import requests
+
     with requests.Session() as session:
         session.auth = fake_leaf.auth
         yield session
@@ -136,11 +160,27 @@ def leaf_clock(fake_leaf: FakeLeaf) -> ShiftedClock | ManualClock:
 
     It follows freezegun and time-machine too: under them, the fake's time is theirs plus the offset.
     """
+    from fake_leaf import ManualClock, ShiftedClock
+
     clock = fake_leaf.clock
     if not isinstance(clock, (ShiftedClock, ManualClock)):
         pytest.fail("leaf_clock needs the fake's clock to be a ShiftedClock (the default) or a ManualClock; "
                     f"this test gave clock={clock!r}", pytrace=False)
     return clock
+
+
+def _test_seed(request: pytest.FixtureRequest) -> int:
+    """The test's own seed: the run's seed and the test's id, so a test's data does not depend on the others."""
+    digest = hashlib.sha256(f"{request.config.stash[_SEED_KEY]}:{request.node.nodeid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _faker_class() -> type[Faker] | None:
+    try:
+        from faker import Faker
+    except ImportError:
+        return None
+    return Faker
 
 
 @pytest.fixture
@@ -159,64 +199,84 @@ def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -
 
 @pytest.fixture
 def leaf_faker(request: pytest.FixtureRequest) -> Faker:
-    """A Faker with fake-leaf's provider, seeded from the run's seed and the test's id."""
-    from faker import Faker
+    """A Faker with fake-leaf's provider, seeded from the run's seed and the test's id (needs faker)."""
+    faker = request.config.stash.get(_FAKER_KEY, None)
+    if faker is None:  # building a Faker costs milliseconds (~27 providers): once per session
+        faker_class = _faker_class()
+        if faker_class is None:
+            pytest.fail('leaf_faker needs faker, which is not installed: pip install "fake-leaf[testing]" '
+                        "(the other fixtures work without it)", pytrace=False)
+        from fake_leaf.testing.faker import LeafProvider
 
-    from fake_leaf.testing.faker import LeafProvider
-
-    faker = Faker()
-    faker.add_provider(LeafProvider)
-    run_seed = request.config.stash[_SEED_KEY]
-    digest = hashlib.sha256(f"{run_seed}:{request.node.nodeid}".encode()).digest()
-    faker.seed_instance(int.from_bytes(digest[:8], "big"))
+        faker = faker_class()
+        faker.add_provider(LeafProvider)
+        request.config.stash[_FAKER_KEY] = faker
+    faker.seed_instance(_test_seed(request))
+    faker.unique.clear()
     return faker
 
 
-def _created(response: requests.Response, what: str) -> dict[str, Any]:
+def _sample_of(leaf: FakeLeaf) -> SampleData:
+    sample = _SAMPLES.get(leaf)
+    if sample is None:  # a fake_leaf fixture of the project's own: data that repeat, though not with the seed
+        sample = _SAMPLES[leaf] = SampleData(0)
+    return sample
+
+
+def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str | None = None) -> dict[str, Any]:
     __tracebackhide__ = True
-    if response.status_code != 201:
-        pytest.fail(f"fake-leaf refused to create {what}: {response.request.method} {response.request.url} "
-                    f"-> {response.status_code} {response.text}", pytrace=False)
-    body: dict[str, Any] = response.json()
-    return body
+    from fake_leaf import FakeLeafError
+
+    try:
+        return leaf._create_as_json(body, leaf_user_id)
+    except FakeLeafError as e:
+        pytest.fail(f"fake-leaf refused to create {what}: {e}", pytrace=False)
 
 
+def _make_user(leaf: FakeLeaf, fields: dict[str, Any]) -> dict[str, Any]:
+    __tracebackhide__ = True
+    return _create(leaf, {**_sample_of(leaf).leaf_user(), **fields}, "a Leaf user")
+
+
+def _make_credentials(leaf: FakeLeaf, leaf_user_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    __tracebackhide__ = True
+    body = {**_sample_of(leaf).john_deere_credentials_body(), **fields}
+    return _create(leaf, body, f"John Deere credentials for Leaf user {leaf_user_id!r}", leaf_user_id)
+
+
+# The factories and the two ready-made fixtures ask only for fake_leaf (no request, no other fixture):
+# each fixture a test pulls in costs it tens of microseconds.
 @pytest.fixture
-def make_leaf_user(fake_leaf: FakeLeaf, leaf_session: requests.Session,
-                   leaf_faker: Faker) -> Callable[..., dict[str, Any]]:
-    """``make_leaf_user(name=..., ...)``: POST /users with sample data, your fields winning; the JSON."""
+def make_leaf_user(fake_leaf: FakeLeaf) -> Callable[..., dict[str, Any]]:
+    """``make_leaf_user(name=..., ...)``: a Leaf user from sample data, your fields winning; the JSON of POST /users."""
     def make(**fields: Any) -> dict[str, Any]:
-        body = {**leaf_faker.leaf_user(), **fields}
-        return _created(leaf_session.post(f"{fake_leaf.user_management_url}/users", json=body), "a Leaf user")
+        __tracebackhide__ = True
+        return _make_user(fake_leaf, fields)
     return make
 
 
 @pytest.fixture
-def make_john_deere_credentials(fake_leaf: FakeLeaf, leaf_session: requests.Session, leaf_faker: Faker,
-                                make_leaf_user: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """``make_john_deere_credentials(leaf_user_id=None, **fields)``: POST sample credentials; the JSON.
+def make_john_deere_credentials(fake_leaf: FakeLeaf) -> Callable[..., dict[str, Any]]:
+    """``make_john_deere_credentials(leaf_user_id=None, **fields)``: sample credentials; the JSON of the POST.
 
     Without a user id it makes a new Leaf user first.
     """
     def make(leaf_user_id: str | None = None, **fields: Any) -> dict[str, Any]:
-        user_id = leaf_user_id or make_leaf_user()["id"]
-        body = {**leaf_faker.john_deere_credentials_body(), **fields}
-        url = f"{fake_leaf.user_management_url}/users/{user_id}/john-deere-credentials"
-        return _created(leaf_session.post(url, json=body), "John Deere credentials")
+        __tracebackhide__ = True
+        return _make_credentials(fake_leaf, leaf_user_id or _make_user(fake_leaf, {})["id"], fields)
     return make
 
 
 @pytest.fixture
-def leaf_user(make_leaf_user: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """A Leaf user made through the fake, as the API returned it."""
-    return make_leaf_user()
+def leaf_user(fake_leaf: FakeLeaf) -> dict[str, Any]:
+    """A Leaf user made in the fake, as ``POST /users`` answers it."""
+    return _make_user(fake_leaf, {})
 
 
 @pytest.fixture
-def john_deere_credentials(leaf_user: dict[str, Any],
-                           make_john_deere_credentials: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """John Deere credentials (status OK) of ``leaf_user``, as the API returned them."""
-    return make_john_deere_credentials(leaf_user["id"])
+def john_deere_credentials(fake_leaf: FakeLeaf, leaf_user: dict[str, Any]) -> dict[str, Any]:
+    """John Deere credentials (status OK) of ``leaf_user``, as the POST answers them."""
+    return _make_credentials(fake_leaf, leaf_user["id"], {})
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -114,5 +114,5 @@ def test_readme_example_passes_as_printed(pytester: pytest.Pytester, block: str)
     tests = re.findall(r"^(?:def test_\w+|Test\w+ = )", block, re.MULTILINE)  # functions, state machines
     assert tests, "every Python example in the README shows at least one test"
     pytester.makepyfile(test_readme_example=block)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")  # in-process: a subprocess would cost seconds per block
     result.assert_outcomes(passed=len(tests))

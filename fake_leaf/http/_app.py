@@ -7,9 +7,10 @@ import json
 import math
 import re
 from collections import deque
+from typing import NamedTuple
 from urllib.parse import unquote
 
-from fake_leaf.engine import FakeLeafError, LeafBackend
+from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
@@ -24,25 +25,51 @@ JOURNAL_LENGTH = 10_000
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
+class _RouteTable(NamedTuple):
+    routes: tuple[Route, ...]
+    # routes sharing a template share a pattern: match the path once, then pick the method
+    by_template: dict[str, dict[str, Route]]
+    patterns: list[tuple[re.Pattern[str], dict[str, Route]]]
+
+
+_tables: dict[tuple[str, ...], tuple[tuple[Provider, ...], _RouteTable]] = {}
+
+
+def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
+    """Built once per provider set and shared (read-only) by every app: a fixture makes an app per test.
+
+    Looked up by the providers' names and checked by identity: hashing 15 frozen providers field by
+    field would cost more than the lookup saves.
+    """
+    key = tuple(p.name for p in providers)
+    cached = _tables.get(key)
+    if cached is not None and all(a is b for a, b in zip(cached[0], providers, strict=True)):
+        return cached[1]
+    routes = tuple(build_routes(providers))
+    by_template: dict[str, dict[str, Route]] = {}
+    for r in routes:
+        by_template.setdefault(r.template, {})[r.method] = r
+    patterns = [(methods[next(iter(methods))].pattern, methods) for methods in by_template.values()]
+    table = _RouteTable(routes, by_template, patterns)
+    _tables[key] = (providers, table)
+    return table
+
+
 class LeafApp:
     """Serves one backend under one base URL; the adapters only translate to and from it."""
 
     def __init__(self, backend: LeafBackend, base_url: str, rate_limit: RateLimit | None = None) -> None:
         self.backend = backend
         self.base_url = base_url.rstrip("/")
-        self.routes = build_routes(backend.providers.values())
+        table = _route_table(tuple(backend.providers.values()))
+        self.routes = list(table.routes)
         self.faults = FaultRegistry()
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LENGTH)
         backend.webhooks.alert_payload = alert_json
         self.deliveries = Deliverer(backend.webhooks)  # the adapters give it their senders
-        # routes sharing a template share a pattern: match the path once, then pick the method
-        self._by_template: dict[str, dict[str, Route]] = {}
-        for r in self.routes:
-            self._by_template.setdefault(r.template, {})[r.method] = r
-        self._patterns: list[tuple[re.Pattern[str], dict[str, Route]]] = [
-            (methods[next(iter(methods))].pattern, methods) for methods in self._by_template.values()
-        ]
+        self._by_template = table.by_template
+        self._patterns = table.patterns
 
     def implemented(self) -> list[str]:
         """'METHOD /path' for every route, as the not-implemented message lists them."""

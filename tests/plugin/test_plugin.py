@@ -1,19 +1,46 @@
-"""The pytest plugin, as a user's fresh project sees it (pytester, plugin loaded from its entry point)."""
+"""The pytest plugin, as a user's fresh project sees it (pytester, plugin loaded from its entry point).
+
+The runs are in-process (``pytester.runpytest``), a tenth of the cost of a subprocess each, except
+the one that must start from nothing: what loading the plugin imports can only be seen in a fresh
+interpreter.
+"""
 
 from __future__ import annotations
 
+import inspect
+import sys
+from importlib import metadata
+from types import ModuleType
+
 import pytest
+
+from fake_leaf import FakeLeaf
 
 pytest_plugins = ["pytester"]
 
 
-def test_a_fresh_project_can_use_every_fixture(pytester: pytest.Pytester) -> None:
+def _plugin_module() -> ModuleType:
+    """The module pytest loads for the ``fake_leaf`` entry point, whatever its installed name."""
+    (entry_point,) = metadata.entry_points(group="pytest11", name="fake_leaf")
+    module: ModuleType = entry_point.load()
+    return module
+
+
+def test_a_fresh_project_can_use_every_fixture_and_startup_imports_nothing_heavy(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyfile(test_client="""
-        import datetime as dt
-        import requests
+        import sys
+
+        HEAVY = ("fake_leaf", "responses", "requests", "faker", "hypothesis")
+
+        def test_a_run_that_uses_no_fixture_has_imported_nothing_heavy():
+            assert [m for m in HEAVY if m in sys.modules] == []
 
         def test_everything(fake_leaf, leaf_base_url, leaf_token, leaf_session, leaf_clock, leaf_faker,
                             leaf_user, john_deere_credentials, make_leaf_user, make_john_deere_credentials):
+            import datetime as dt
+            import requests
+
             assert leaf_base_url == "https://api.withleaf.io"
             r = requests.get(f"{leaf_base_url}/services/usermanagement/api/users",
                              headers={"Authorization": f"Bearer {leaf_token}"})
@@ -25,6 +52,7 @@ def test_a_fresh_project_can_use_every_fixture(pytester: pytest.Pytester) -> Non
             assert leaf_session.get(url).json() == john_deere_credentials
             ada = make_leaf_user(name="Ada")
             assert ada["name"] == "Ada" and "@" in ada["email"]
+            assert leaf_session.get(f"{fake_leaf.user_management_url}/users/{ada['id']}").json() == ada
             other = make_john_deere_credentials(clientEnvironment="PRODUCTION")
             assert other["clientEnvironment"] == "PRODUCTION"
             leaf_clock.advance(dt.timedelta(days=31))
@@ -32,8 +60,18 @@ def test_a_fresh_project_can_use_every_fixture(pytester: pytest.Pytester) -> Non
             assert len(leaf_session.get(f"{url}/events").json()) == 60
             assert leaf_faker.john_deere_scopes()[-1] == "offline_access"
     """)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
-    result.assert_outcomes(passed=1)
+    # no other plugin, so that whatever is imported was imported by fake-leaf's (loaded by its entry point name)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.run(sys.executable, "-m", "pytest", "-p", "fake_leaf", "-p", "no:cacheprovider",
+                          "-o", "addopts=", "-v", "test_client.py")
+    result.stdout.fnmatch_lines(["*test_a_run_that_uses_no_fixture_has_imported_nothing_heavy PASSED*",
+                                 "*test_everything PASSED*"])
+    result.assert_outcomes(passed=2)
+
+
+def test_the_marker_options_are_fake_leafs_keyword_arguments() -> None:
+    # the plugin spells them out so that loading it imports no fake_leaf; this keeps the copy true
+    assert _plugin_module().OPTIONS == tuple(inspect.signature(FakeLeaf).parameters)
 
 
 STATE_TESTS = """
@@ -57,11 +95,16 @@ STATE_TESTS = """
 
 @pytest.mark.parametrize("args", [("-p", "randomly", "-p", "no:cacheprovider", "--randomly-seed=1"),
                                   ("-p", "randomly", "--randomly-seed=2"),
-                                  ("-p", "no:randomly", "-n", "2")])
-def test_state_never_leaks_between_tests(pytester: pytest.Pytester, args: tuple[str, ...]) -> None:
+                                  ("-p", "xdist", "-p", "fake_leaf", "-n", "2")])
+def test_state_never_leaks_between_tests(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                         args: tuple[str, ...]) -> None:
+    if "-n" in args:  # each worker is a fresh interpreter: load only the plugins under test, not every one installed
+        monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makepyfile(test_state=STATE_TESTS)
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest(*args)
     result.assert_outcomes(passed=12)
+    if "-n" in args:
+        result.stdout.fnmatch_lines(["*2 workers*"])
 
 
 MARKER_TESTS = """
@@ -97,7 +140,7 @@ MARKER_TESTS = """
 def test_marker_options_merge_closest_first_and_ini_defaults_apply(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nfake_leaf_refresh_token_rotation = true\n")
     pytester.makepyfile(test_markers=MARKER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=4)
 
 
@@ -113,7 +156,7 @@ def test_a_misspelt_option_fails_naming_the_known_options(pytester: pytest.Pytes
         def test_bad_value(fake_leaf):
             pass
     """)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*unknown option(s) base_ur; the options are base_url, requests_mock, clock*"])
     result.stdout.fnmatch_lines(["*on_duplicate_credentials must be 'reject' or 'replace', got 'overwrite'*"])
@@ -122,7 +165,7 @@ def test_a_misspelt_option_fails_naming_the_known_options(pytester: pytest.Pytes
 def test_an_unreadable_ini_value_fails_naming_the_option(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nfake_leaf_rate_limit_per_minute = lots\n")
     pytester.makepyfile(test_ini="def test_it(fake_leaf):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ini option fake_leaf_rate_limit_per_minute = 'lots' cannot be read:*"])
 
@@ -137,7 +180,7 @@ def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pyt
         def test_engine_refusal(fake_leaf):
             fake_leaf.get_user("no-such-user")
     """)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*fake-leaf requests*",
@@ -153,11 +196,11 @@ def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -
         def test_show(leaf_user):
             print("USER", leaf_user["name"], leaf_user["email"])
     """)
-    runs = [pytester.runpytest_subprocess("-p", "no:randomly", "-s", "--fake-leaf-seed=42") for _ in range(2)]
+    runs = [pytester.runpytest("-p", "no:randomly", "-s", "--fake-leaf-seed=42") for _ in range(2)]
     names = [[line for line in r.stdout.lines if "USER" in line] for r in runs]
     assert names[0] == names[1] and names[0]
     runs[0].stdout.fnmatch_lines(["fake-leaf: sample data seed 42 (repeat with --fake-leaf-seed=42)"])
-    other = pytester.runpytest_subprocess("-p", "no:randomly", "-s", "--fake-leaf-seed=43")
+    other = pytester.runpytest("-p", "no:randomly", "-s", "--fake-leaf-seed=43")
     assert [line for line in other.stdout.lines if "USER" in line] != names[0]
 
 
@@ -174,7 +217,7 @@ def test_leaf_clock_works_inside_freezegun(pytester: pytest.Pytester) -> None:
                 leaf_clock.advance(dt.timedelta(hours=12))
                 assert leaf_session.get(url).json()["status"] == "UNAUTHENTICATED"
     """)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1)
 
 
@@ -199,7 +242,7 @@ def test_faults_and_rate_limits_through_the_marker_and_ini(pytester: pytest.Pyte
             with pytest.raises(requests.ConnectionError):
                 leaf_session.get(f"{fake_leaf.user_management_url}/users")
     """)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=3)
 
 
@@ -212,5 +255,77 @@ def test_leaf_server_serves_the_same_fake_over_http(pytester: pytest.Pytester) -
                           headers={"Authorization": f"Bearer {leaf_token}"})
             assert r.status_code == 200 and r.json()["id"] == leaf_user["id"]
     """)
-    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
+SAMPLE_TESTS = """
+    import pytest
+
+    def test_the_fixtures_make_realistic_data(leaf_user, john_deere_credentials, make_leaf_user,
+                                              make_john_deere_credentials):
+        first, last = leaf_user["name"].split(" ")
+        assert leaf_user["email"].startswith(f"{first.lower()}.{last.lower()}")
+        assert leaf_user["phone"].startswith("+1 ") and leaf_user["address"].count(", ") == 2
+        assert "Farm #" in leaf_user["externalId"]
+        assert john_deere_credentials["clientKey"].startswith("0oa") and len(john_deere_credentials["clientKey"]) == 20
+        assert len(john_deere_credentials["refreshToken"]) == 43
+        assert make_leaf_user(name="Ada")["name"] == "Ada"
+        assert make_john_deere_credentials()["status"] == "OK"
+
+    def test_leaf_faker(leaf_faker):
+        pass
+"""
+
+
+def test_the_fixtures_work_without_faker_and_leaf_faker_says_how_to_get_it(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import sys
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def no_faker(monkeypatch):
+            monkeypatch.setitem(sys.modules, "faker", None)  # `import faker` fails, as if it were not installed
+    """)
+    pytester.makepyfile(test_sample=SAMPLE_TESTS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    assert 'leaf_faker needs faker, which is not installed: pip install "fake-leaf[testing]"' in result.stdout.str()
+    assert "During handling" not in result.stdout.str()  # the message alone, not the ImportError behind it
+
+
+def test_leaf_faker_gives_a_test_the_same_values_whatever_ran_before_it(pytester: pytest.Pytester) -> None:
+    # one Faker serves the whole run, reseeded for each test: a test's values depend on the seed and its id only
+    pytester.makepyfile(test_faker="""
+        def test_first(leaf_faker):
+            print("FIRST", leaf_faker.name(), leaf_faker.unique.random_int(1, 3))
+
+        def test_second(leaf_faker):
+            print("SECOND", leaf_faker.name(), leaf_faker.john_deere_client_key(), leaf_faker.unique.random_int(1, 3))
+    """)
+    both = pytester.runpytest("-p", "no:randomly", "-s", "--fake-leaf-seed=7")
+    alone = pytester.runpytest("-p", "no:randomly", "-s", "--fake-leaf-seed=7", "test_faker.py::test_second")
+    both.assert_outcomes(passed=2)
+    def printed(result: pytest.RunResult, what: str) -> list[str]:
+        return [line[line.index(what):].rstrip(".") for line in result.stdout.lines if what in line]
+
+    second = printed(both, "SECOND")
+    assert second and second == printed(alone, "SECOND")
+    first = printed(both, "FIRST")
+    assert first and first[0].split()[1:-1] != second[0].split()[1:-2]
+
+
+def test_the_fixtures_data_is_neither_journaled_nor_faulted_nor_rate_limited(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfake_leaf_rate_limit_per_minute = 1\n")
+    pytester.makepyfile(test_journal="""
+        import pytest
+        from fake_leaf import Fault
+
+        @pytest.mark.fake_leaf(faults=[Fault("http_error", status=503, times=1)])
+        def test_the_client_meets_the_fault(fake_leaf, leaf_session, leaf_user, john_deere_credentials):
+            url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
+            assert [leaf_session.get(url).status_code for _ in range(3)] == [503, 200, 429]
+            assert [(e.method, e.status) for e in fake_leaf.journal()] == [("GET", 503), ("GET", 200), ("GET", 429)]
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1)

@@ -1,0 +1,59 @@
+"""The fixtures' sample data: plain but realistic values from one seeded ``random.Random``.
+
+It needs nothing beyond the standard library, so the fixtures work without faker, and a seed gives
+the same data whether or not faker is installed. Phone numbers are in the fictional 555-01xx range,
+e-mail addresses under the reserved example domains.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+
+FIRST_NAMES = ("Ada", "Ben", "Carla", "Dale", "Elena", "Frank", "Grace", "Hank", "Iris", "Jake", "Kara", "Luis",
+               "Maya", "Nate", "Olga", "Paul", "Rosa", "Sam", "Tess", "Walt")
+LAST_NAMES = ("Andersen", "Becker", "Carlson", "Dietrich", "Eriksen", "Fischer", "Garcia", "Hansen", "Johnson",
+              "Krause", "Larsen", "Miller", "Nielsen", "Olson", "Peterson", "Schmidt", "Thompson", "Vogel",
+              "Weber", "Yoder")
+FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
+ROADS = ("County Road {n}", "Highway {n}", "Prairie Lane", "Section Line Road", "{n}th Street", "Township Road {n}")
+# (town, state, the first three digits of its ZIP codes)
+TOWNS = (("Ames", "IA", "500"), ("Hastings", "NE", "689"), ("Salina", "KS", "674"), ("Champaign", "IL", "618"),
+         ("Brookings", "SD", "570"), ("Fargo", "ND", "581"), ("Mankato", "MN", "560"), ("Lafayette", "IN", "479"))
+AREA_CODES = ("515", "402", "785", "217", "605", "701", "507", "765")
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class SampleData:
+    """POST bodies for a Leaf user and John Deere credentials, drawn from ``random.Random(seed)``."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+
+    def _token(self, length: int) -> str:
+        """``length`` characters of the URL-safe base64 alphabet, as OAuth2 secrets and tokens look."""
+        return base64.urlsafe_b64encode(self._random.randbytes(length)).decode("ascii")[:length]
+
+    def leaf_user(self) -> dict[str, str]:
+        """name, email, phone, address and externalId, like a grower's record."""
+        r = self._random
+        first, last = r.choice(FIRST_NAMES), r.choice(LAST_NAMES)
+        town, state, zip_prefix = r.choice(TOWNS)
+        road = r.choice(ROADS).format(n=r.randint(4, 99))
+        return {
+            "name": f"{first} {last}",
+            "email": f"{first.lower()}.{last.lower()}{r.randint(1, 99)}@{r.choice(EMAIL_DOMAINS)}",
+            "phone": f"+1 {r.choice(AREA_CODES)}-555-01{r.randint(0, 99):02d}",
+            "address": f"{r.randint(100, 29999)} {road}, {town}, {state} {zip_prefix}{r.randint(0, 99):02d}",
+            "externalId": f"{r.choice(LAST_NAMES)} {r.choice(FARM_WORDS)} Farm #{r.randint(1, 9999)}",
+        }
+
+    def john_deere_credentials_body(self) -> dict[str, str]:
+        """A valid POST body: a client key shaped like John Deere's (0oa + 17), a secret, a refresh token."""
+        return {
+            "clientKey": "0oa" + "".join(self._random.choices(ALPHANUMERIC, k=17)),
+            "clientSecret": self._token(40),
+            "refreshToken": self._token(43),
+            "clientEnvironment": "STAGE",
+        }
