@@ -1,4 +1,4 @@
-"""pytest fixtures for fake-leaf. They only wire the public ``fake_leaf`` API into pytest.
+"""pytest fixtures for fake-leaf. They only wire ``fake_leaf`` into pytest.
 
 One main fixture (``fake_leaf``), options through one marker (``@pytest.mark.fake_leaf(...)``, the
 same keyword arguments as ``FakeLeaf(...)``) and suite-wide defaults through ini options.
@@ -199,7 +199,11 @@ def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -
 
 @pytest.fixture
 def leaf_faker(request: pytest.FixtureRequest) -> Faker:
-    """A Faker with fake-leaf's provider, seeded from the run's seed and the test's id (needs faker)."""
+    """A Faker with fake-leaf's provider, seeded from the run's seed and the test's id (needs faker).
+
+    One Faker serves the whole run, reseeded (and its ``unique`` cleared) for each test: a provider a
+    test adds to it stays for the tests after it.
+    """
     faker = request.config.stash.get(_FAKER_KEY, None)
     if faker is None:  # building a Faker costs milliseconds (~27 providers): once per session
         faker_class = _faker_class()
