@@ -165,7 +165,10 @@ class Users(Lifecycle):
                 users = self._sorted(owner, order) if not filters else _sort(list(matching), order)
                 start = page * size
                 return [u.snapshot() for u in users[start:start + size]], len(users)
-            chosen = itertools.islice(matching, page * size, (page + 1) * size)
+            start = page * size
+            if start >= len(matching):  # past the end, however far (islice refuses numbers past sys.maxsize)
+                return [], len(matching)
+            chosen = itertools.islice(matching, start, start + size)
             return [u.snapshot() for u in chosen], len(matching)
 
     def _matching(self, owner: str, filters: dict[str, str]) -> Collection[_UserRecord]:

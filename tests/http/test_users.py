@@ -46,6 +46,13 @@ def test_paging_with_total_count_and_link_headers(leaf: FakeLeaf, http: requests
     assert seen == [f"user-{i:02d}" for i in range(45)]
 
 
+def test_a_page_far_past_the_end_is_empty_with_or_without_sort(leaf: FakeLeaf, http: requests.Session) -> None:
+    leaf.create_user(name="Ada")
+    for params in ({"page": str(2**90)}, {"page": str(2**90), "sort": "name,asc"}, {"page": "1", "name": "Ada"}):
+        r = http.get(f"{leaf.user_management_url}/users", params=params)
+        assert (r.status_code, r.json(), r.headers["X-Total-Count"]) == (200, [], "1"), params
+
+
 def test_link_keeps_the_filters_and_size_is_capped_at_100(leaf: FakeLeaf, http: requests.Session) -> None:
     for _ in range(120):
         leaf.create_user(name="same")
