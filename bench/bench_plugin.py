@@ -7,7 +7,9 @@
     pytest-httpx's ``httpx_mock`` with one response, the three alternating in one pytest session.
 
 Both are judged on CPU time (the process's own, or the child's), with wall time printed beside it:
-on a machine shared by several busy processes, wall time mostly measures the others.
+on a machine shared by several busy processes, wall time mostly measures the others. (b) is judged
+with only pytest, fake-leaf's plugin and pytest-httpx loaded, and printed again with every plugin
+installed.
 """
 
 from __future__ import annotations
@@ -127,16 +129,35 @@ def _test_source(with_httpx: bool) -> str:
     return "".join(parts)
 
 
-def fixtures_extra() -> dict[str, Extra]:
-    """For each kind of test (``fake``, ``httpx``), what it costs over the same round's empty test."""
+def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
+    """For each kind of test (``fake``, ``httpx``), what it costs over the same round's empty test.
+
+    ``only_these_plugins``: load no plugin but fake-leaf's and pytest-httpx (a project with just
+    these two); otherwise every plugin installed here, some of which hook every fixture's setup.
+    """
     with_httpx = importlib.util.find_spec("pytest_httpx") is not None
+    plugins: list[str] = []
+    if only_these_plugins:
+        module = _plugin_module("fake_leaf")
+        assert module is not None, "fake-leaf's pytest plugin is not installed (pip install -e .)"
+        plugins = ["-p", module] + (["-p", "pytest_httpx"] if with_httpx else [])
+    else:
+        plugins = ["-p", "no:randomly", "-p", "no:faker", "-p", "no:xdist"]
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "test_fixture_cost.py"
+        path = Path(tmp) / ("test_fixture_cost_alone.py" if only_these_plugins else "test_fixture_cost.py")
         path.write_text(_test_source(with_httpx))
         timer = _Timer()
-        code = pytest.main([str(path), "-p", "no:terminal", "-p", "no:randomly", "-p", "no:cacheprovider",
-                            "-p", "no:faker", "-p", "no:xdist", "-o", "addopts=", "--rootdir", tmp],
-                           plugins=[timer])
+        if only_these_plugins:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        try:
+            code = pytest.main([str(path), "-p", "no:terminal", "-p", "no:cacheprovider", *plugins,
+                                "-o", "addopts=", "--rootdir", tmp], plugins=[timer])
+        finally:
+            if autoload is None:
+                os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+            else:
+                os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         assert code == 0, f"the benchmark's tests failed ({code})"
     extra = {}
     for kind in ["fake", "httpx"] if with_httpx else ["fake"]:
@@ -146,15 +167,22 @@ def fixtures_extra() -> dict[str, Extra]:
 
 
 def main(rounds: int) -> bool:
-    extra = fixtures_extra()
-    fake = extra["fake"]
-    print(f"{'per test: ' + FIXTURES + ' / an empty test':<66} {fake.text(FIXTURES_LIMIT_MS)}")
-    if "httpx" in extra:
-        httpx = extra["httpx"]
-        print(f"{'per test: httpx_mock with one response / an empty test':<66} {httpx.text()}")
-        print(f"{'  fake-leaf fixtures / httpx_mock (CPU)':<66} {fake.cpu_ms / httpx.cpu_ms:7.2f}x")
-    else:
-        print("pytest-httpx is not installed, so httpx_mock was not measured side by side: pip install pytest-httpx")
+    fixtures_ok = True
+    for alone in (True, False):
+        extra = fixtures_extra(alone)
+        where = "pytest + fake-leaf + pytest-httpx only" if alone else "every plugin installed here"
+        fake = extra["fake"]
+        # the limit is judged where only the plugins measured are loaded: others' hooks are not fake-leaf's cost
+        limit = FIXTURES_LIMIT_MS if alone else None
+        print(f"{'per test (' + where + '): ' + FIXTURES + ' / empty':<66} {fake.text(limit)}")
+        fixtures_ok = fixtures_ok and (fake.ok(FIXTURES_LIMIT_MS) or not alone)
+        if "httpx" in extra:
+            httpx = extra["httpx"]
+            print(f"{'per test (' + where + '): httpx_mock, one response / empty':<66} {httpx.text()}")
+            print(f"{'  fake-leaf fixtures / httpx_mock (CPU)':<66} {fake.cpu_ms / httpx.cpu_ms:7.2f}x")
+        else:
+            print("pytest-httpx is not installed, so httpx_mock was not measured side by side: "
+                  "pip install pytest-httpx")
 
     startup_rounds = max(rounds, 25)  # two fresh interpreters a round: noisy, so more rounds
     module = _plugin_module("fake_leaf")
@@ -164,7 +192,7 @@ def main(rounds: int) -> bool:
     faker_module = _plugin_module("faker")
     if faker_module is not None:
         print(f"{'  for comparison, faker own plugin / none':<66} {startup_extra(startup_rounds, faker_module).text()}")
-    return fake.ok(FIXTURES_LIMIT_MS) and startup.ok(STARTUP_LIMIT_MS)
+    return fixtures_ok and startup.ok(STARTUP_LIMIT_MS)
 
 
 if __name__ == "__main__":
