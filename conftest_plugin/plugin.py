@@ -248,8 +248,8 @@ def _make_credentials(leaf: FakeLeaf, leaf_user_id: str, fields: dict[str, Any])
     return _create(leaf, body, f"John Deere credentials for Leaf user {leaf_user_id!r}", leaf_user_id)
 
 
-# The factories and the two ready-made fixtures ask only for fake_leaf (no request, no other fixture):
-# each fixture a test pulls in costs it tens of microseconds.
+# The factories and the two ready-made fixtures need no `request` and no factory fixture in between:
+# each fixture a test pulls in costs it about 0.1 ms of pytest's own work.
 @pytest.fixture
 def make_leaf_user(fake_leaf: FakeLeaf) -> Callable[..., dict[str, Any]]:
     """``make_leaf_user(name=..., ...)``: a Leaf user from sample data, your fields winning; the JSON of POST /users."""

@@ -329,3 +329,20 @@ def test_the_fixtures_data_is_neither_journaled_nor_faulted_nor_rate_limited(pyt
     """)
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+def test_a_factory_given_a_bad_field_fails_the_test_saying_which_and_why(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_refused="""
+        def test_bad_user(make_leaf_user):
+            make_leaf_user(email=5)
+
+        def test_bad_credentials(fake_leaf, leaf_user, make_john_deere_credentials):
+            make_john_deere_credentials(leaf_user["id"], clientEnvironment="stage")
+            assert False, "not reached"
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*fake-leaf refused to create a Leaf user: email: must be a string or null, got int*"])
+    result.stdout.fnmatch_lines(["*fake-leaf refused to create John Deere credentials for Leaf user '*': "
+                                 "clientEnvironment: must be one of STAGE or PRODUCTION*got 'stage'*"])
+    assert "not reached" not in result.stdout.str()
