@@ -33,7 +33,7 @@ MARKER = "fake_leaf"
 # (a test keeps them equal to FakeLeaf.__init__'s)
 OPTIONS: tuple[str, ...] = ("base_url", "requests_mock", "clock", "on_duplicate_credentials",
                             "put_without_credentials", "check_interval", "refresh_token_rotation", "rate_limit",
-                            "faults", "username", "password", "providers")
+                            "faults", "username", "password", "providers", "webhook_timeout")
 
 
 def _rate_limit(text: str) -> RateLimit:
