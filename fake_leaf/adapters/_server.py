@@ -137,6 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.parse_request():  # it has answered why (400, 431, 505 ...)
                 self.close_connection = True
                 return
+            if self.server.closing.is_set():  # a stopped server answers what it has read, then hangs up
+                self.close_connection = True
             body, in_sync, refusal = self._read_body()
         except TimeoutError:
             self.close_connection = True
