@@ -18,7 +18,6 @@ from fake_leaf.adapters._server import LeafServer
 
 def _bare_app(body: bytes) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
     return app

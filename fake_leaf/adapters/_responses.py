@@ -125,7 +125,8 @@ class ResponsesInterceptor:
         body = _body_bytes(prepared.body)
         # what a server would make of these headers: the same refusals as over HTTP, state untouched
         framed = framing(prepared.headers.get("Content-Length"), prepared.headers.get("Transfer-Encoding"))
-        refusal = framed.refusal(path or "/") or framed.short(len(body), path or "/")
+        # a body too large is the router's to refuse (and journal): here the whole body is in memory anyway
+        refusal = framed.refusal(path or "/") if framed.malformed else framed.short(len(body), path or "/")
         if refusal is not None:
             return refusal.status, refusal.headers, b"" if prepared.method == "HEAD" else refusal.body
         if framed.length is not None:
