@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlsplit
 from fake_leaf.http import HttpResponse
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
-from fake_leaf.http._framing import framing
 from fake_leaf.http._context import USER_MANAGEMENT
+from fake_leaf.http._framing import framing
 
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
-from fake_leaf.http._framing import framing
 from fake_leaf.http._context import CONTROL
+from fake_leaf.http._framing import framing
 
 StartResponse = Callable[..., Any]
 CONTROL_TOKEN_HEADER = "X-Fake-Leaf-Control-Token"
