@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import queue
+import selectors
 import socket
 import socketserver
 import sys
@@ -71,6 +72,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     block_on_close = False  # stop() must not wait for idle keep-alive connections
     allow_reuse_address = True
     request_queue_size = BACKLOG
+    timeout = 0.5  # handle_request's wait, should a ready connection vanish before it is accepted
 
     def __init__(self, address: tuple[str, int], app: WsgiCallable, *, request_timeout: float,
                  max_connections: int) -> None:
@@ -81,7 +83,30 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.quiet = True
         self._slots = threading.BoundedSemaphore(max_connections)
         self.closing = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__(address, _Handler)
+
+    def serve_until_closed(self) -> None:
+        """Accept connections until ``close()``: it wakes this loop at once, where a poll would wait."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self.closing.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self.socket and not self.closing.is_set():
+                        self.handle_request()  # ready: it accepts at once (or gives up after ``timeout``)
+
+    def close(self) -> None:
+        self.closing.set()
+        try:
+            self._wake_writer.send(b"x")
+        except OSError:
+            pass
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # excess connections wait, unaccepted, in the kernel's backlog until a slot frees
@@ -401,11 +426,13 @@ class LeafServer:
         self._server.url = self.url
         self._server.quiet = quiet
         self._log_handler: _BoundedStderr | None = None
+        self._set_level = False
         if not quiet:
             self._log_handler = _BoundedStderr()
             log.addHandler(self._log_handler)
-            if log.level == logging.NOTSET:
+            if log.level == logging.NOTSET:  # the access lines are INFO: let them through, unless told otherwise
                 log.setLevel(logging.INFO)
+                self._set_level = True
         self._thread: threading.Thread | None = None
 
     @property
@@ -418,7 +445,7 @@ class LeafServer:
         return f"{self.url}{USER_MANAGEMENT}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.1)
+        self._server.serve_until_closed()
 
     def start(self, timeout: float = 5.0) -> LeafServer:
         """Serve in a thread; return once it accepts connections, or raise saying why not."""
@@ -436,9 +463,8 @@ class LeafServer:
                 time.sleep(0.01)
 
     def stop(self) -> None:
-        self._server.closing.set()
+        self._server.close()
         if self._thread is not None:
-            self._server.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
@@ -446,6 +472,8 @@ class LeafServer:
             log.removeHandler(self._log_handler)
             self._log_handler.close()
             self._log_handler = None
+            if self._set_level:
+                log.setLevel(logging.NOTSET)
 
     def __enter__(self) -> LeafServer:
         return self.start()
