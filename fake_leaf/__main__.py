@@ -46,7 +46,7 @@ def demo() -> int:
     return 0
 
 
-def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None, *,
+def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None,
           control_token: str | None = None, request_timeout: float = 10.0, max_connections: int = 64) -> int:
     from fake_leaf import RateLimit, ShiftedClock
     from fake_leaf.adapters._wsgi import CONTROL_TOKEN_HEADER
@@ -191,8 +191,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
         if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
             parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
-        return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, control_token=args.control_token,
-                     request_timeout=args.request_timeout, max_connections=int(args.max_connections))
+        return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, args.control_token,
+                     args.request_timeout, int(args.max_connections))
     if args.command == "openapi":
         return openapi(args.server_url)
     if args.command == "verify":
