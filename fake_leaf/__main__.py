@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import math
 import os
 import sys
+from collections.abc import Callable
 
 import requests
 
@@ -43,19 +46,25 @@ def demo() -> int:
     return 0
 
 
-def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None) -> int:
+def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None,
+          control_token: str | None = None, request_timeout: float = 10.0, max_connections: int = 64) -> int:
     from fake_leaf import RateLimit, ShiftedClock
+    from fake_leaf.adapters._wsgi import CONTROL_TOKEN_HEADER
 
     rate_limit = RateLimit(rate_limit_per_minute) if rate_limit_per_minute is not None else None
     leaf = FakeLeaf(clock=ShiftedClock(), rate_limit=rate_limit)
-    server = leaf.server(host, port, quiet=quiet)
+    server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
+                         request_timeout=request_timeout, max_connections=max_connections)
     token = leaf.token
+    needs = f" (send the header {CONTROL_TOKEN_HEADER})" if control_token else ""
+    if not _is_loopback(host):  # before the banner: whoever reads the banner has been warned
+        print(_exposure_warning(host, server.url, bool(control_token)), file=sys.stderr, flush=True)
     print(f"fake-leaf serving the Leaf API at {server.url}\n"
           f"  login:  POST {server.url}/api/authenticate "
           f'{{"username": "{leaf.username}", "password": "{leaf.password}"}}\n'
           f"  token:  {token}\n"
           f"  try:    curl -H 'Authorization: Bearer {token}' {server.user_management_url}/users\n"
-          f"  openapi: {server.url}/_fake-leaf/openapi.json   control plane: {server.url}/_fake-leaf/...\n"
+          f"  openapi: {server.url}/_fake-leaf/openapi.json   control plane: {server.url}/_fake-leaf/...{needs}\n"
           f"Press Ctrl+C to stop.", flush=True)
     try:
         server.serve_forever()
@@ -64,6 +73,38 @@ def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None =
     finally:
         server.stop()
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: it may resolve to any interface
+        return False
+
+
+def _exposure_warning(host: str, url: str, protected: bool) -> str:
+    if protected:
+        return (f"NOTE: fake-leaf listens on {host}, which other machines may reach at {url}. Its control plane "
+                "(/_fake-leaf) needs the control token; Leaf's own paths take the default API owner's login above.")
+    return (f"WARNING: fake-leaf listens on {host}, which other machines may reach at {url}, and its control plane "
+            "/_fake-leaf needs no token there. Anyone who reaches the port can reset the fake, move its clock, "
+            "inject faults, and read the journal, which holds every request body: posted passwords, client "
+            "secrets and refresh tokens. Start it with --control-token TOKEN (or the environment variable "
+            "FAKE_LEAF_CONTROL_TOKEN) to require that token on /_fake-leaf, or serve on 127.0.0.1.")
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+    return parse
 
 
 def openapi(server_url: str) -> int:
@@ -95,6 +136,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
     serve_parser.add_argument("--rate-limit-per-minute", type=int, default=None, metavar="N",
                               help="turn on Leaf's rate limit: N requests a minute per API owner (Leaf's is 1000)")
+    serve_parser.add_argument("--control-token", default=os.environ.get("FAKE_LEAF_CONTROL_TOKEN"), metavar="TOKEN",
+                              help="require the header 'X-Fake-Leaf-Control-Token: TOKEN' on every /_fake-leaf "
+                                   "request (default: $FAKE_LEAF_CONTROL_TOKEN; unset: no token needed)")
+    serve_parser.add_argument("--request-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
+                              help="seconds a client has to send a whole request, headers and body (default 10)")
+    serve_parser.add_argument("--max-connections", type=_positive(int), default=64, metavar="N",
+                              help="connections served at once; more wait in the listen backlog (default 64)")
     openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves",
                                          description="Print the OpenAPI 3 document of what the fake serves.")
     openapi_parser.add_argument("--server-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
@@ -143,7 +191,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
         if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
             parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
-        return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute)
+        return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, args.control_token,
+                     args.request_timeout, int(args.max_connections))
     if args.command == "openapi":
         return openapi(args.server_url)
     if args.command == "verify":

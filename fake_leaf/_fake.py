@@ -356,20 +356,30 @@ class FakeLeaf:
 
     # -- other transports --------------------------------------------------------------------
 
-    def wsgi_app(self) -> WsgiApp:
-        """This fake as a WSGI application (for ``httpx.WSGITransport``, or any WSGI server)."""
+    def wsgi_app(self, *, base_url: str | None = None, control_token: str | None = None) -> WsgiApp:
+        """This fake as a WSGI application (for ``httpx.WSGITransport``, or any WSGI server).
+
+        ``base_url``: where ``Location`` and ``Link`` point (default: the URL the server says it
+        serves, else this fake's ``base_url``; never the client's ``Host`` header). ``control_token``:
+        every ``/_fake-leaf`` request must send it in the header ``X-Fake-Leaf-Control-Token``.
+        """
         from fake_leaf.adapters._wsgi import WsgiApp
 
-        return WsgiApp(lambda: self._app)
+        return WsgiApp(lambda: self._app, base_url=base_url, control_token=control_token)
 
-    def server(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True) -> LeafServer:
+    def server(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True,
+               control_token: str | None = None, request_timeout: float = 10.0,
+               max_connections: int = 64) -> LeafServer:
         """This fake over real HTTP: ``with leaf.server() as server: ... server.url``.
 
         Port 0 picks a free port; entering waits until it accepts connections (or raises).
+        ``control_token``: see ``wsgi_app``. ``request_timeout``: seconds a client has to send a whole
+        request. ``max_connections``: connections served at once (more wait in the listen backlog).
         """
         from fake_leaf.adapters._server import LeafServer
 
-        return LeafServer(self.wsgi_app(), host, port, quiet=quiet)
+        return LeafServer(self.wsgi_app(control_token=control_token), host, port, quiet=quiet,
+                          request_timeout=request_timeout, max_connections=max_connections)
 
     # -- activation ------------------------------------------------------------------------
 

@@ -6,21 +6,28 @@ import re
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 import responses
 from requests.adapters import HTTPAdapter
 
 from fake_leaf.http import HttpRequest, LeafApp
+from fake_leaf.http._framing import framing
 
-METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 _TAKES_PRECEDENCE = "a response the test registered for this URL takes precedence over fake-leaf"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def host_pattern(base_url: str) -> re.Pattern[str]:
-    """Every URL under ``base_url`` (its path, query and fragment), and nothing else."""
-    return re.compile(f"^{re.escape(base_url)}(?:[/?#].*)?$", re.DOTALL)
+    """Every URL on the host of ``base_url``, whatever its scheme, port, user info or path.
+
+    The whole host is the fake's: a scheme or port typo must be refused here, never looked up in DNS.
+    """
+    host = urlsplit(base_url).hostname or ""
+    name = rf"\[{re.escape(host)}\]" if ":" in host else rf"{re.escape(host)}\.?"  # a trailing dot is the same host
+    return re.compile(rf"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?{name}(?::[0-9]*)?(?:[/?#].*)?$",
+                      re.DOTALL | re.IGNORECASE)
 
 
 def _body_bytes(body: object) -> bytes:
@@ -38,21 +45,22 @@ def _body_bytes(body: object) -> bytes:
 
 
 class _LeafRoute(responses.CallbackResponse):
-    """One registration per method. In a mock the test owns, the test's own mocks win."""
+    """One registration for every method (an unknown one too: the router answers it). The test's own mocks win."""
 
-    def __init__(self, method: str, pattern: re.Pattern[str], interceptor: ResponsesInterceptor) -> None:
-        super().__init__(method, pattern, callback=interceptor.callback, content_type=None)
+    def __init__(self, pattern: re.Pattern[str], interceptor: ResponsesInterceptor) -> None:
+        super().__init__("ANY", pattern, callback=interceptor.callback, content_type=None)
         self._interceptor = interceptor
 
     def matches(self, request: Any) -> tuple[bool, str]:
-        matched, reason = super().matches(request)
+        if not self._url_matches(self.url, str(request.url)):
+            return False, "URL does not match"
         mock = self._interceptor.shared_mock
-        if matched and mock is not None:
+        if mock is not None:
             # two matches would make responses pop (consume) the first one: step aside instead
             for other in mock.registered():
                 if not isinstance(other, _LeafRoute) and other.matches(request)[0]:
                     return False, _TAKES_PRECEDENCE
-        return matched, reason
+        return True, ""
 
 
 class ResponsesInterceptor:
@@ -61,7 +69,10 @@ class ResponsesInterceptor:
     def __init__(self, app: LeafApp, requests_mock: responses.RequestsMock | None = None) -> None:
         self.app = app
         self.shared_mock = requests_mock
-        self._base_path = urlsplit(app.base_url).path.rstrip("/")
+        base = urlsplit(app.base_url)
+        self._scheme = base.scheme.lower()
+        self._port = base.port or _DEFAULT_PORTS.get(self._scheme)
+        self._base_path = base.path.rstrip("/")
         self._pattern = host_pattern(app.base_url)
         self._own_mock: responses.RequestsMock | None = None
         self._routes: list[_LeafRoute] = []
@@ -82,7 +93,7 @@ class ResponsesInterceptor:
         if mock is None:
             # Hand every other URL to whatever served requests before us (the test's own
             # `responses` mock, or the network), so fake-leaf only ever takes its own host.
-            not_ours = re.compile(f"^(?!{self._pattern.pattern[1:]})", re.DOTALL)
+            not_ours = re.compile(f"^(?!{self._pattern.pattern[1:]})", self._pattern.flags)
             mock = responses.RequestsMock(
                 assert_all_requests_are_fired=False,
                 passthru_prefixes=(not_ours,),  # type: ignore[arg-type]  # responses takes patterns too
@@ -92,7 +103,7 @@ class ResponsesInterceptor:
                 target="requests.adapters:HTTPAdapter.send",
             )
             self._own_mock = mock
-        self._routes = [_LeafRoute(m, self._pattern, self) for m in METHODS]
+        self._routes = [_LeafRoute(self._pattern, self)]
         for route in self._routes:
             mock.add(route)
         if self._own_mock is not None:
@@ -110,15 +121,25 @@ class ResponsesInterceptor:
 
     def callback(self, prepared: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         url = urlsplit(str(prepared.url))
+        self._refuse_other_origins(prepared, url)
         path = url.path
-        if self._base_path and path.startswith(self._base_path):
+        if self._base_path:
             path = path[len(self._base_path):]
+        body = _body_bytes(prepared.body)
+        # what a server would make of these headers: the same refusals as over HTTP, state untouched
+        framed = framing(prepared.headers.get("Content-Length"), prepared.headers.get("Transfer-Encoding"))
+        # a body too large is the router's to refuse (and journal): here the whole body is in memory anyway
+        refusal = framed.refusal(path or "/") if framed.malformed else framed.short(len(body), path or "/")
+        if refusal is not None:
+            return refusal.status, refusal.headers, b"" if prepared.method == "HEAD" else refusal.body
+        if framed.length is not None:
+            body = body[:framed.length]  # over HTTP the rest would start the next request
         request = HttpRequest(
             method=str(prepared.method),
             path=path,
             query=url.query,
             headers=dict(prepared.headers),
-            body=_body_bytes(prepared.body),
+            body=body,
         )
         response = self.app.handle(request)
         read_timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
@@ -136,6 +157,27 @@ class ResponsesInterceptor:
             raise requests.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): "
                                        f"{prepared.method} {url.geturl()}", request=prepared)
         return response.status, response.headers, response.body
+
+
+    def _refuse_other_origins(self, prepared: requests.PreparedRequest, url: SplitResult) -> None:
+        """The fake's host under another scheme, port or path prefix: refused here, never sent to the network."""
+        scheme = url.scheme.lower()
+        try:
+            port = url.port or _DEFAULT_PORTS.get(scheme)
+        except ValueError:
+            port = None
+        if scheme != self._scheme:
+            why = f"the scheme is {scheme}, but fake-leaf serves {self.app.base_url} (a typo for {self._scheme}?)"
+        elif port != self._port:
+            why = f"port {port} is not the port of {self.app.base_url}, which fake-leaf serves"
+        elif self._base_path and not (url.path == self._base_path or url.path.startswith(self._base_path + "/")):
+            why = f"the path is outside {self.app.base_url}, which fake-leaf serves"
+        else:
+            return
+        raise requests.ConnectionError(
+            f"fake-leaf refused {prepared.method} {url.geturl()}: {why}. The whole host {url.hostname} belongs to "
+            "the fake while it is active, so nothing was sent to the network (no DNS lookup either); pass "
+            "FakeLeaf(base_url=...) if the fake should answer there", request=prepared)
 
 
 def _read_timeout(timeout: object) -> float | None:

@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
+import hmac
 import select
 import socket
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-from fake_leaf.http import HttpRequest, LeafApp
+from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
+from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
+from fake_leaf.http._context import CONTROL
+from fake_leaf.http._framing import framing
 
 StartResponse = Callable[..., Any]
-_REASONS = {0: "Dropped"}
+CONTROL_TOKEN_HEADER = "X-Fake-Leaf-Control-Token"
+# a WSGI server may put the URL it serves at here; fake-leaf's own server does
+BASE_URL_KEY = "fake_leaf.base_url"
 
 
 class WsgiApp:
-    """A WSGI application over ``app_source()`` (a callable, so a reset fake is picked up)."""
+    """A WSGI application over ``app_source()`` (a callable, so a reset fake is picked up).
 
-    def __init__(self, app_source: Callable[[], LeafApp]) -> None:
+    ``base_url``: where absolute URLs (``Location``, ``Link``) point; by default the URL the server
+    says it serves, else the fake's own base URL, never the client's ``Host`` header.
+    ``control_token``: when set, every ``/_fake-leaf`` request must carry it in ``X-Fake-Leaf-Control-Token``.
+    """
+
+    def __init__(self, app_source: Callable[[], LeafApp], *, base_url: str | None = None,
+                 control_token: str | None = None) -> None:
+        if control_token is not None and not control_token:
+            raise ValueError("control_token must not be empty (None turns the check off)")
         self._app_source = app_source
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self._control_token = control_token.encode() if control_token is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        from http import HTTPStatus
-
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:  # refused unread (the server closes each connection after its answer)
-            start_response("413 Content Too Large" if length > MAX_BODY else "400 Bad Request",
-                           [("Content-Type", "text/plain")])
-            return [f"fake-leaf takes bodies of at most {MAX_BODY} bytes with a numeric Content-Length\n".encode()]
-        body = environ["wsgi.input"].read(length) if length else b""
         raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         if raw_path:
             path = raw_path.split("?", 1)[0]
@@ -43,9 +49,20 @@ class WsgiApp:
                    if key.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
-        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-        request = HttpRequest(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers, body,
-                              base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}", transport="http")
+        method = environ["REQUEST_METHOD"]
+        refusal = self._refuse_control(path, headers)
+        framed = framing(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
+        refusal = refusal or framed.refusal(path)  # refused unread: a server closes such a connection
+        body = b""
+        if refusal is None:
+            body = _read(environ["wsgi.input"], MAX_BODY + 1 if framed.chunked else framed.length or 0)
+            refusal = framed.short(len(body), path)
+        if refusal is not None:
+            if method.upper() == "HEAD":
+                refusal.body = b""
+            return _respond(start_response, refusal)
+        request = HttpRequest(method, path, environ.get("QUERY_STRING", ""), headers, body,
+                              base_url=self.base_url or environ.get(BASE_URL_KEY), transport="http")
         response = self._app_source().handle(request)
         if response.delay:
             time.sleep(response.delay)
@@ -53,9 +70,33 @@ class WsgiApp:
             _drop(environ, wait_for_client=response.fault == "read_timeout")
             start_response("503 Service Unavailable", [])
             return []
-        status = f"{response.status} {HTTPStatus(response.status).phrase}"
-        start_response(status, list(response.headers.items()))
-        return [response.body]
+        return _respond(start_response, response)
+
+    def _refuse_control(self, path: str, headers: dict[str, str]) -> HttpResponse | None:
+        if self._control_token is None or not (path == CONTROL or path.startswith(f"{CONTROL}/")):
+            return None
+        sent = next((v for k, v in headers.items() if k.lower() == CONTROL_TOKEN_HEADER.lower()), None)
+        # WSGI hands headers over as latin-1 text: its bytes are the client's, UTF-8 for a non-ASCII token
+        if sent is not None and hmac.compare_digest(sent.encode("latin-1", "replace"), self._control_token):
+            return None
+        return problems.control_token_required(sent is not None, CONTROL_TOKEN_HEADER, path)
+
+
+def _read(stream: Any, length: int) -> bytes:
+    """Up to ``length`` bytes: fewer when the client stopped sending first."""
+    chunks = []
+    while length > 0:
+        chunk = stream.read(length)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
+
+
+def _respond(start_response: StartResponse, response: HttpResponse) -> list[bytes]:
+    start_response(f"{response.status} {HTTPStatus(response.status).phrase}", list(response.headers.items()))
+    return [response.body]
 
 
 def _drop(environ: dict[str, Any], wait_for_client: bool) -> None:

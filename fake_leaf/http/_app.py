@@ -132,14 +132,14 @@ class LeafApp:
             elif fault is not None:
                 response = _faulted(fault, path, response)
         if control:  # the journal is of what a client asked Leaf; control requests are the test's own
-            return response
+            return _for_method(method, response)
         self.journal.append(JournalEntry(
             method, path, request.query, response.status,
             _reason(response) if response.status >= 400 else None,
             route=template, leaf_user_id=params.get("leafUserId"), request_body=request.body,
             response_body=response.body, fault=fault.kind if fault is not None else None,
         ))
-        return response
+        return _for_method(method, response)
 
     def _match(self, path: str) -> tuple[str | None, dict[str, str]]:
         for pattern, methods in self._patterns:
@@ -155,9 +155,10 @@ class LeafApp:
         if template is None:
             return problems.not_implemented(method, path, self.implemented(), self._closest(method, path))
         methods = self._by_template[template]
-        route = methods.get(method)
+        route = methods.get("GET" if method == "HEAD" else method)
         if route is None:
-            return problems.method_not_allowed(method, path, sorted(methods))
+            allowed = sorted({*methods, *(["HEAD"] if "GET" in methods else [])})
+            return problems.method_not_allowed(method, path, allowed)
         call = Call(request, path.rstrip("/") or "/", params, self.backend, request.base_url or self.base_url,
                     route.provider, app=self)
         return self._run(route, call)
@@ -205,6 +206,14 @@ def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> H
         response.delay += fault.seconds
     elif fault.kind == "malformed_body":
         response.body = response.body[: max(1, len(response.body) // 2)] if response.body else b"{"
+    return response
+
+
+def _for_method(method: str, response: HttpResponse) -> HttpResponse:
+    """HEAD: the GET's status and headers, its Content-Length included, and no body, on every transport."""
+    if method == "HEAD" and response.body:
+        response.headers.setdefault("Content-Length", str(len(response.body)))
+        response.body = b""
     return response
 
 

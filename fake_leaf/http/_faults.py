@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import threading
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Literal
 FaultKind = Literal["http_error", "connection_error", "read_timeout", "delay", "malformed_body"]
 KINDS: tuple[str, ...] = ("http_error", "connection_error", "read_timeout", "delay", "malformed_body")
 HTTP_ERROR_STATUSES = (500, 502, 503, 504)
+MAX_DELAY_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,11 @@ class Fault:
             raise ValueError(f"times must be 1 or more (or None for until removed), got {self.times}")
         if self.rate is not None and not 0 <= self.rate <= 1:
             raise ValueError(f"rate must be between 0 and 1, got {self.rate}")
-        if self.seconds < 0:
-            raise ValueError(f"seconds must not be negative, got {self.seconds}")
+        if not math.isfinite(self.seconds):  # NaN would pass every comparison below and break the sleep
+            raise ValueError(f"seconds must be a finite number of seconds, got {self.seconds}")
+        if not 0 <= self.seconds <= MAX_DELAY_SECONDS:
+            raise ValueError(f"seconds must be from 0 to {MAX_DELAY_SECONDS} (an hour, past any client's timeout), "
+                             f"got {self.seconds}")
 
 
 class InjectedFault:

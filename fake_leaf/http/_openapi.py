@@ -151,10 +151,14 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {str(route.success): success, "404": _problem("not found, or not implemented")}
     if route.no_content_too:
         responses["204"] = {"description": "done, nothing to answer"}
+    # any request, with a body or not, can carry a Content-Length or a chunked body that cannot be read
+    framing = "a Content-Length that is not a plain number or promises more bytes than arrive, or a broken chunked body"
     if route.request:
-        responses["400"] = _problem("a control request the fake refuses" if is_control(route.template)
-                                    else "a body or field Leaf refuses")
-        responses["413"] = {"description": "the body is too large"}
+        refused = "a control request the fake refuses" if is_control(route.template) else "a body or field Leaf refuses"
+        responses["400"] = _problem(f"{refused}; or {framing}")
+    else:
+        responses["400"] = _problem(framing)
+    responses["413"] = {"description": "the body is too large"}
     if route.authenticated:
         responses["401"] = _problem("a missing, malformed, unknown or expired token")
     for status, why in route.errors.items():

@@ -115,6 +115,32 @@ def too_large(size: int, limit: int, path: str) -> HttpResponse:
     return problem(413, f"The request body has {size} bytes; fake-leaf takes at most {limit}", path)
 
 
+def bad_content_length(value: str, path: str) -> HttpResponse:
+    return problem(400, f"The request's Content-Length is {value!r}; fake-leaf expects a plain decimal number of "
+                   "bytes (digits only, as HTTP/1.1 defines it), so it cannot tell where the body ends", path)
+
+
+def short_body(declared: int, received: int, path: str) -> HttpResponse:
+    return problem(400, f"The request declared a Content-Length of {declared} bytes but its body had {received} "
+                   "bytes when the client stopped sending; send the whole body, or the length of the body sent",
+                   path)
+
+
+def bad_chunked_body(reason: str, path: str) -> HttpResponse:
+    return problem(400, f"The request's chunked body cannot be read: {reason}", path)
+
+
+def request_timeout(seconds: float, path: str) -> HttpResponse:
+    return problem(408, f"The request did not arrive whole within {seconds:g} s (headers and body together); "
+                   "fake-leaf closes the connection", path)
+
+
+def control_token_required(sent: bool, header: str, path: str) -> HttpResponse:
+    why = "the token sent does not match" if sent else "no token was sent"
+    return problem(401, f"The control plane of this fake-leaf needs the token it was started with ({why}): send "
+                   f"it in the header '{header}: <token>'", path, headers={"X-Fake-Leaf-Reason": why})
+
+
 def injected_error(status: int, path: str) -> HttpResponse:
     return problem(status, f"{HTTPStatus(status).phrase} (a fault injected by the test)", path)
 

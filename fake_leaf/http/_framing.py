@@ -1,0 +1,47 @@
+"""Where a request's body ends (Content-Length or chunked), judged alike by every transport."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fake_leaf.http import _problems as problems
+from fake_leaf.http._app import MAX_BODY
+from fake_leaf.http._types import HttpResponse
+
+_DIGITS = re.compile(r"[0-9]+")  # RFC 9110's 1*DIGIT: no sign, no underscore, no spaces inside
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How the client said its body is delimited."""
+
+    chunked: bool = False
+    length: int | None = None  # the declared Content-Length (None: none declared, or chunked)
+    malformed: str | None = None  # a Content-Length that is not a number of bytes, as received
+
+    def refusal(self, path: str) -> HttpResponse | None:
+        """The answer to give before reading the body at all, if any."""
+        if self.malformed is not None:
+            return problems.bad_content_length(self.malformed, path)
+        if self.length is not None and self.length > MAX_BODY:
+            return problems.too_large(self.length, MAX_BODY, path)
+        return None
+
+    def short(self, received: int, path: str) -> HttpResponse | None:
+        """The answer when fewer bytes arrived than the Content-Length promised."""
+        if self.length is not None and received < self.length:
+            return problems.short_body(self.length, received, path)
+        return None
+
+
+def framing(content_length: str | None, transfer_encoding: str | None) -> Framing:
+    """Read the two headers as HTTP/1.1 does: chunked wins over a Content-Length."""
+    if transfer_encoding is not None and transfer_encoding.split(",")[-1].strip().lower() == "chunked":
+        return Framing(chunked=True)
+    if content_length is None or content_length == "":
+        return Framing()
+    value = content_length.strip(" \t")
+    if not _DIGITS.fullmatch(value):
+        return Framing(malformed=content_length)
+    return Framing(length=int(value))

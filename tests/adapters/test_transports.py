@@ -1,0 +1,175 @@
+"""One answer on every transport: in-process, WSGI and over the server agree for any method and body framing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from fake_leaf import FakeLeaf, ManualClock
+
+START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+USERS = "/services/usermanagement/api/users"
+LOGIN = "/api/authenticate"
+BODY = b'{"name": "Ada Grower"}'
+
+# how the body travels: its own length, chunked, or a Content-Length header as given (a lie or malformed)
+Framing = str
+# (leaf, method, path, headers, body, framing) -> (status, response headers, body)
+Send = Callable[[FakeLeaf, str, str, dict[str, str], bytes, Framing], tuple[int, dict[str, str], bytes]]
+
+
+def _pieces(body: bytes) -> Iterator[bytes]:
+    yield body[:5]
+    yield body[5:]
+
+
+def in_process(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+               framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    data: Any = _pieces(body) if framing == "chunked" else body
+    prepared = requests.Request(method, leaf.base_url + path, headers=headers, data=data).prepare()
+    if framing not in ("length", "chunked"):
+        prepared.headers["Content-Length"] = framing
+    with leaf, requests.Session() as session:
+        r = session.send(prepared, timeout=5)
+        return r.status_code, dict(r.headers), r.content
+
+
+def wsgi(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+         framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    transport = httpx.WSGITransport(app=leaf.wsgi_app())
+    with httpx.Client(transport=transport, base_url=leaf.base_url) as client:
+        request = client.build_request(method, path, headers=headers,
+                                       content=_pieces(body) if framing == "chunked" else body)
+        if framing not in ("length", "chunked"):
+            request.headers["Content-Length"] = framing
+        r = client.send(request)
+        return r.status_code, dict(r.headers), r.content
+
+
+def raw_http(url: str, request: bytes, *, half_close: bool = True, timeout: float = 5) -> bytes:
+    """Send bytes as they are, then read the answer until the server closes."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        if half_close:  # the client has sent all it will send
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_answer(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    if headers.get("Transfer-Encoding") == "chunked":
+        raise AssertionError("the server is not expected to answer chunked")
+    return int(status_line.split(" ")[1]), headers, body
+
+
+def _encode(method: str, path: str, headers: dict[str, str], body: bytes, framing: Framing) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: fake-leaf.test", "Connection: close",
+             *(f"{k}: {v}" for k, v in headers.items())]
+    if framing == "chunked":
+        lines.append("Transfer-Encoding: chunked")
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in _pieces(body)) + b"0\r\n\r\n"
+    else:
+        lines.append(f"Content-Length: {len(body) if framing == 'length' else framing}")
+        payload = body
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+def over_the_server(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+                    framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    with leaf.server() as server:
+        return parse_answer(raw_http(server.url, _encode(method, path, headers, body, framing)))
+
+
+TRANSPORTS: dict[str, Send] = {"in-process": in_process, "wsgi": wsgi, "server": over_the_server}
+METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "TRACE", "PATCH", "PROPFIND", "FOO"]
+
+
+def _answers(method: str, path: str, body: bytes, framing: Framing) -> dict[str, tuple[int, dict[str, str], bytes]]:
+    answers = {}
+    for name, send in TRANSPORTS.items():
+        leaf = FakeLeaf(clock=ManualClock(START))
+        headers = {**leaf.headers, "Content-Type": "application/json"}
+        status, response_headers, response_body = send(leaf, method, path, headers, body, framing)
+        lowered = {k.lower(): v for k, v in response_headers.items()}
+        answers[name] = (status, lowered, UUID.sub(b"<uuid>", response_body))
+    return answers
+
+
+def _same_everywhere(answers: dict[str, tuple[int, dict[str, str], bytes]]) -> tuple[int, dict[str, str], bytes]:
+    reference = answers["in-process"]
+    for name, (status, _, body) in answers.items():
+        assert (status, body) == (reference[0], reference[2]), f"{name} differs from in-process"
+    return reference
+
+
+@pytest.mark.parametrize("path", [USERS, LOGIN])
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_gets_the_same_answer_in_process_through_wsgi_and_over_the_server(
+        method: str, path: str) -> None:
+    status, headers, body = _same_everywhere(_answers(method, path, BODY, "length"))
+    if method == "HEAD":
+        assert body == b""
+    if method not in {"GET", "HEAD", "POST", "PUT"} or (path == LOGIN and method != "POST"):
+        assert status == 405
+        assert "allow" in headers
+        if method != "HEAD":
+            assert json.loads(body)["detail"].startswith(f"Request method '{method}' is not supported here")
+
+
+@pytest.mark.parametrize("method", ["HEAD", "TRACE", "FOO"])
+def test_an_odd_method_on_a_path_the_fake_does_not_implement_is_the_same_404_everywhere(method: str) -> None:
+    status, _, body = _same_everywhere(_answers(method, "/services/usermanagement/api/nothing-here", b"", "length"))
+    assert status == 404
+    assert (body == b"") == (method == "HEAD")
+
+
+def test_a_head_answer_has_the_get_headers_and_no_body_on_every_transport() -> None:
+    for name, (status, headers, body) in _answers("HEAD", USERS, b"", "length").items():
+        assert (status, body) == (200, b""), name
+        assert headers["content-type"] == "application/json", name
+        assert headers["content-length"] == "2", name  # the length of the GET's body, []
+        assert "rel=\"first\"" in headers["link"], name
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_a_chunked_body_is_read_like_any_other(framing: Framing) -> None:
+    status, _, body = _same_everywhere(_answers("POST", USERS, BODY, framing))
+    assert status == 201
+    assert json.loads(body)["name"] == "Ada Grower"
+
+
+@pytest.mark.parametrize("declared", ["1_0", "+10", "-1", "abc", "0x10", "1e3", "10, 10"])
+def test_a_malformed_content_length_is_a_400_on_every_transport(declared: str) -> None:
+    status, _, body = _same_everywhere(_answers("POST", USERS, b'{"name": 1}', declared))
+    assert status == 400
+    assert declared.strip() in json.loads(body)["detail"]
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400_on_every_transport() -> None:
+    status, _, body = _same_everywhere(_answers("POST", USERS, BODY, str(len(BODY) + 10)))
+    assert status == 400
+    detail = json.loads(body)["detail"]
+    assert f"Content-Length of {len(BODY) + 10}" in detail and f"{len(BODY)} bytes" in detail
+
+
+def test_a_refused_body_leaves_no_user_behind() -> None:
+    for send in TRANSPORTS.values():
+        leaf = FakeLeaf(clock=ManualClock(START))
+        for framing in ["1_0", "+10", str(len(BODY) + 1)]:
+            assert send(leaf, "POST", USERS, leaf.headers, BODY, framing)[0] == 400
+        assert leaf.list_users() == []
