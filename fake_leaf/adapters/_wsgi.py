@@ -7,7 +7,6 @@ import select
 import socket
 import time
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -95,7 +94,7 @@ def _read(stream: Any, length: int) -> bytes:
 
 
 def _respond(start_response: StartResponse, response: HttpResponse) -> list[bytes]:
-    start_response(f"{response.status} {HTTPStatus(response.status).phrase}", list(response.headers.items()))
+    start_response(f"{response.status} {problems.reason_phrase(response.status)}", list(response.headers.items()))
     return [response.body]
 
 

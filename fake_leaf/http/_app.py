@@ -198,7 +198,7 @@ def _why_not(route: Route, method: str, segments: list[str]) -> str:
 
 def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> HttpResponse:
     if fault.kind == "http_error":
-        return problems.injected_error(fault.status, path)
+        return problems.injected_error(fault.status, path, fault.headers, fault.body)
     if fault.kind in ("connection_error", "read_timeout"):
         return HttpResponse(0, fault=fault.kind)
     assert response is not None

@@ -5,21 +5,29 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal["http_error", "connection_error", "read_timeout", "delay", "malformed_body"]
 KINDS: tuple[str, ...] = ("http_error", "connection_error", "read_timeout", "delay", "malformed_body")
-HTTP_ERROR_STATUSES = (500, 502, 503, 504)
+HTTP_ERROR_STATUSES = range(400, 600)  # any 4xx or 5xx, 429 included
 MAX_DELAY_SECONDS = 3600
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+# headers the transports set themselves (a WSGI server refuses hop-by-hop ones outright)
+_RESERVED_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+                               "trailers", "transfer-encoding", "upgrade", "content-length"})
 
 
 @dataclass(frozen=True)
 class Fault:
     """What to break and when.
 
-    ``kind``: ``http_error`` (``status`` 500, 502, 503 or 504 with Leaf's problem body),
+    ``kind``: ``http_error`` (any 4xx or 5xx ``status`` with Leaf's problem body; 429 with Leaf's
+    rate-limit body and no ``Retry-After``; ``headers`` are added to the answer's and ``body``
+    replaces it, e.g. ``headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}``),
     ``connection_error``, ``read_timeout`` (the exceptions ``requests`` raises), ``delay``
     (``seconds``, then the normal answer) or ``malformed_body`` (the normal status, a truncated body).
     ``method`` and ``path`` (a route as the fake lists it, e.g. ``"/users/{leafUserId}"``, or its
@@ -37,12 +45,20 @@ class Fault:
     rate: float | None = None
     seed: int = 0
     after: bool = False
+    headers: Mapping[str, str] | None = None
+    body: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; the kinds are {', '.join(KINDS)}")
-        if self.kind == "http_error" and self.status not in HTTP_ERROR_STATUSES:
-            raise ValueError(f"an http_error fault answers 500, 502, 503 or 504, not {self.status}")
+        if self.kind == "http_error" and (isinstance(self.status, bool) or self.status not in HTTP_ERROR_STATUSES):
+            raise ValueError(f"an http_error fault answers a 4xx or 5xx status (400 to 599), not {self.status!r}")
+        if self.kind != "http_error" and (self.headers is not None or self.body is not None):
+            raise ValueError(f"headers and body shape an http_error's answer; a {self.kind} fault has none to shape")
+        if self.headers is not None:
+            object.__setattr__(self, "headers", _checked_headers(self.headers))
+        if self.body is not None and not isinstance(self.body, str):
+            raise ValueError(f"body must be a string (sent as UTF-8), got {type(self.body).__name__}")
         if self.times is not None and self.times < 1:
             raise ValueError(f"times must be 1 or more (or None for until removed), got {self.times}")
         if self.rate is not None and not 0 <= self.rate <= 1:
@@ -52,6 +68,22 @@ class Fault:
         if not 0 <= self.seconds <= MAX_DELAY_SECONDS:
             raise ValueError(f"seconds must be from 0 to {MAX_DELAY_SECONDS} (an hour, past any client's timeout), "
                              f"got {self.seconds}")
+
+
+def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of the headers, or ValueError naming the one a transport could not send."""
+    if not isinstance(headers, Mapping):
+        raise ValueError(f"headers must be a mapping of names to strings, got {type(headers).__name__}")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ValueError(f"header name {name!r} is not an HTTP token (letters, digits and !#$%&'*+.^_`|~-)")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"header {name!r} is set by the transport itself; a fault cannot override it")
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0") or not value.isascii():
+            raise ValueError(f"header {name!r} must be an ASCII string without CR, LF or NUL, got {value!r}")
+        checked[name] = value
+    return checked
 
 
 class InjectedFault:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fake_leaf.engine import (
@@ -23,6 +24,14 @@ CONSTRAINT_VIOLATION = "https://www.jhipster.tech/problem/constraint-violation"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
+def reason_phrase(status: int) -> str:
+    """The reason phrase of a status, also for codes without a registered name (a test's 499)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Error" if status < 500 else "Server Error"
+
+
 def problem(
     status: int,
     detail: str,
@@ -35,7 +44,7 @@ def problem(
     """A JHipster problem document: ``message`` is ``error.<errorKey>`` or ``error.http.<status>``."""
     body: dict[str, object] = {
         "type": PROBLEM_WITH_MESSAGE,
-        "title": HTTPStatus(status).phrase,
+        "title": reason_phrase(status),
         "status": status,
         "detail": detail,
         "path": path,
@@ -141,8 +150,26 @@ def control_token_required(sent: bool, header: str, path: str) -> HttpResponse:
                    f"it in the header '{header}: <token>'", path, headers={"X-Fake-Leaf-Reason": why})
 
 
-def injected_error(status: int, path: str) -> HttpResponse:
-    return problem(status, f"{HTTPStatus(status).phrase} (a fault injected by the test)", path)
+# Leaf's published 429 body (its rate-limit draft), for a 429 a test injects
+LEAF_RATE_LIMIT_BODY = {
+    "error": "Request limit exceeded",
+    "message": "You have exceeded the maximum allowed requests of 1000 per minute. Please reduce your request "
+               "rate and try again after a short delay.",
+    "status_code": 429,
+}
+
+
+def injected_error(status: int, path: str, headers: Mapping[str, str] | None = None,
+                   body: str | None = None) -> HttpResponse:
+    """An injected http_error: Leaf's problem body (its 429 body for a 429), with the test's overrides."""
+    if status == 429:
+        response = HttpResponse(429, {"Content-Type": "application/json"}, json.dumps(LEAF_RATE_LIMIT_BODY).encode())
+    else:
+        response = problem(status, f"{reason_phrase(status)} (a fault injected by the test)", path)
+    response.headers.update(headers or {})
+    if body is not None:
+        response.body = body.encode("utf-8")
+    return response
 
 
 def rate_limited(limit: int, window: datetime.timedelta, retry_after: int) -> HttpResponse:

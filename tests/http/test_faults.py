@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import requests
@@ -154,3 +155,44 @@ def test_an_unmatched_request_names_the_closest_routes_and_why(leaf: FakeLeaf, h
     detail = r.json()["detail"]
     assert "Closest routes: GET /services/usermanagement/api/users/{leafUserId}/john-deere-credentials " \
            "(segment 6 is 'john-deere-credential', the route has 'john-deere-credentials')" in detail
+
+
+def test_an_injected_429_has_leafs_rate_limit_body_and_no_retry_after(leaf: FakeLeaf, http: requests.Session) -> None:
+    leaf.inject("http_error", status=429, times=1)
+    r = http.get(f"{leaf.user_management_url}/users")
+    assert r.status_code == 429
+    assert r.json()["error"] == "Request limit exceeded"
+    assert r.json()["status_code"] == 429
+    assert "Retry-After" not in r.headers
+    assert http.get(f"{leaf.user_management_url}/users").status_code == 200
+
+
+def test_an_injected_error_carries_the_tests_headers_and_body(leaf: FakeLeaf, http: requests.Session) -> None:
+    date = "Wed, 21 Oct 2026 07:28:00 GMT"
+    leaf.inject("http_error", status=429, headers={"Retry-After": date}, body="slow down", times=1)
+    r = http.get(f"{leaf.user_management_url}/users")
+    assert (r.status_code, r.headers["Retry-After"], r.text) == (429, date, "slow down")
+
+
+@pytest.mark.parametrize("status", [400, 404, 418, 499, 507, 599])
+def test_any_4xx_or_5xx_can_be_injected_on_every_transport(leaf: FakeLeaf, http: requests.Session,
+                                                           status: int) -> None:
+    leaf.inject("http_error", status=status)
+    assert http.get(f"{leaf.user_management_url}/users").status_code == status
+    with leaf.server() as server:
+        r = requests.get(f"{server.url}/services/usermanagement/api/users", headers=leaf.headers, timeout=5)
+    assert r.status_code == status
+    assert r.json()["status"] == status
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"status": 200}, "a 4xx or 5xx status (400 to 599), not 200"),
+    ({"status": 600}, "not 600"),
+    ({"headers": {"Bad Name": "x"}}, "is not an HTTP token"),
+    ({"headers": {"X-Split": "a\r\nSet-Cookie: x"}}, "without CR, LF or NUL"),
+    ({"headers": {"Transfer-Encoding": "chunked"}}, "set by the transport itself"),
+])
+def test_an_http_error_fault_that_could_not_be_sent_is_refused_naming_why(options: dict[str, object],
+                                                                           says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        Fault("http_error", **options)  # type: ignore[arg-type]
