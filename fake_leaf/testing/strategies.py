@@ -2,24 +2,53 @@
 
 Realistic values come from fake-leaf's Faker provider, seeded from hypothesis's own randomness so
 that every example replays and shrinks; raw text still reaches the edge cases (unicode, very long).
+Every strategy narrows by its parameters (``invalid_credentials_bodies(problems={"blank"})``), so a
+test never needs a ``.filter`` that throws most examples away.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from faker import Faker
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
-from fake_leaf.engine import JOHN_DEERE
+from fake_leaf.engine import JOHN_DEERE, Provider
 from fake_leaf.testing.faker import LeafProvider
 
+__all__ = [
+    "JOHN_DEERE_EVENTS",
+    "PROBLEMS",
+    "InvalidBody",
+    "credentials_bodies",
+    "fakers",
+    "invalid_credentials_bodies",
+    "john_deere_events",
+    "leaf_user_ids",
+    "leaf_users",
+    "time_moves",
+]
+
+S = TypeVar("S", bound=str)
 ENVIRONMENTS = ("STAGE", "PRODUCTION")
 JOHN_DEERE_EVENTS = ("revoke_refresh_token", "rotate_client_secret", "withdraw_scope", "restore_scope",
                      "disconnect_organization", "connect_organization", "start_outage", "end_outage")
+Problem = Literal["missing field", "blank", "wrong type", "bad environment", "not JSON", "not an object"]
+PROBLEMS: tuple[Problem, ...] = ("missing field", "blank", "wrong type", "bad environment", "not JSON",
+                                 "not an object")
+ValueKind = Literal["realistic", "unicode", "long"]
+VALUE_KINDS: tuple[ValueKind, ...] = ("realistic", "unicode", "long")
+UserValueKind = Literal["realistic", "text", "null", "absent"]
+USER_VALUE_KINDS: tuple[UserValueKind, ...] = ("realistic", "text", "null", "absent")
+# the Faker provider's realistic value for each of John Deere's fields
+_REALISTIC = {"clientKey": "john_deere_client_key", "clientSecret": "john_deere_client_secret",
+              "refreshToken": "john_deere_refresh_token"}
 
 
 def _faker(seed: int) -> Any:
@@ -29,38 +58,87 @@ def _faker(seed: int) -> Any:
     return faker
 
 
+_local = threading.local()
+
+
+def _realistic(method: str, seed: int) -> Any:
+    """``method`` of a Faker seeded with ``seed``: one Faker per thread, reseeded (a new one costs ms)."""
+    faker = getattr(_local, "faker", None)
+    if faker is None:
+        faker = _local.faker = _faker(0)
+    faker.seed_instance(seed)
+    return getattr(faker, method)()
+
+
+def _seeded(method: str) -> st.SearchStrategy[Any]:
+    return st.integers(min_value=0, max_value=2**32 - 1).map(lambda seed: _realistic(method, seed))
+
+
 def fakers() -> st.SearchStrategy[Any]:
     """A Faker with fake-leaf's provider, seeded by hypothesis."""
     return st.integers(min_value=0, max_value=2**32 - 1).map(_faker)
 
 
-def _non_blank(text: str) -> bool:
-    return bool(text.strip())
+def _subset(name: str, given: Collection[S] | None, allowed: tuple[S, ...]) -> tuple[S, ...]:
+    """The chosen options in their canonical order, or InvalidArgument naming the unknown ones."""
+    if given is None:
+        return allowed
+    if isinstance(given, str):  # {"blank"} meant, "blank" written: a string is a collection of letters
+        given = (given,)  # type: ignore[assignment]
+    unknown = sorted(set(given) - set(allowed))
+    if unknown or not given:
+        raise InvalidArgument(f"{name} must be a non-empty subset of {allowed}; got {sorted(given)!r}"
+                              + (f" (unknown: {unknown})" if unknown else ""))
+    return tuple(a for a in allowed if a in given)
 
 
-def _field_values(realistic: str) -> st.SearchStrategy[str]:
-    provider_values = fakers().map(lambda f: str(getattr(f, realistic)()))
-    return st.one_of(
-        provider_values,
-        st.text(min_size=1, max_size=40).filter(_non_blank),  # unicode
-        st.text(alphabet="abc", min_size=2000, max_size=5000),  # very long
-    )
+def _non_blank_text(max_size: int) -> st.SearchStrategy[str]:
+    """Unicode text with at least one non-space character, built so (no filter throws examples away)."""
+    visible = st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs"))
+    return st.tuples(st.text(max_size=max_size // 2), visible, st.text(max_size=max_size // 2)).map("".join)
+
+
+def _long_text() -> st.SearchStrategy[str]:
+    """2,000 to 5,000 characters: a short drawn pattern repeated (drawing each character costs seconds)."""
+    return st.tuples(_non_blank_text(8), st.integers(min_value=2000, max_value=5000)).map(
+        lambda p: (p[0] * (p[1] // len(p[0]) + 1))[:p[1]])
+
+
+def _field_values(field: str, kinds: tuple[ValueKind, ...]) -> st.SearchStrategy[str]:
+    realistic = _REALISTIC.get(field)
+    options: dict[ValueKind, st.SearchStrategy[str]] = {
+        "realistic": _seeded(realistic or "john_deere_client_secret").map(str),
+        "unicode": _non_blank_text(40),
+        "long": _long_text(),
+    }
+    return st.one_of([options[k] for k in kinds])
 
 
 @st.composite
-def credentials_bodies(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid John Deere credentials POST body (sometimes with unknown fields, ignored by Leaf)."""
-    body: dict[str, Any] = {
-        "clientKey": draw(_field_values("john_deere_client_key")),
-        "clientSecret": draw(_field_values("john_deere_client_secret")),
-        "refreshToken": draw(_field_values("john_deere_refresh_token")),
-    }
-    environment = draw(st.sampled_from((*ENVIRONMENTS, None)))
-    if environment is not None:
-        body["clientEnvironment"] = environment
-    if draw(st.booleans()):
+def _credentials_bodies(draw: st.DrawFn, provider: Provider, kinds: tuple[ValueKind, ...],
+                        unknown_fields: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for f in provider.body_fields:
+        if f.choices is not None:
+            value = draw(st.sampled_from((*f.choices, None)) if not f.required else st.sampled_from(f.choices))
+            if value is not None:
+                body[f.name] = value
+        elif f.required or draw(st.booleans()):
+            body[f.name] = draw(_field_values(f.name, kinds))
+    if unknown_fields and draw(st.booleans()):
         body[draw(st.sampled_from(("tokenId", "tokenSecretKey", "extra")))] = draw(st.text(max_size=10))
     return body
+
+
+def credentials_bodies(*, provider: Provider = JOHN_DEERE, values: Collection[ValueKind] | None = None,
+                       unknown_fields: bool = True) -> st.SearchStrategy[dict[str, Any]]:
+    """A valid credentials POST body for ``provider`` (John Deere's by default).
+
+    ``values``: which kinds of field values to draw, from ``"realistic"`` (the Faker provider's),
+    ``"unicode"`` (any non-blank text) and ``"long"`` (thousands of characters); all by default.
+    ``unknown_fields``: sometimes add a field Leaf ignores.
+    """
+    return _credentials_bodies(provider, _subset("values", values, VALUE_KINDS), unknown_fields)
 
 
 @dataclass(frozen=True)
@@ -68,24 +146,29 @@ class InvalidBody:
     """A request body Leaf must refuse with 400, and what is wrong with it."""
 
     raw: bytes
-    problem: str  # missing field, blank, wrong type, bad environment, not JSON, not an object
+    problem: Problem
     field: str | None = None
 
     def __repr__(self) -> str:
         return f"InvalidBody(problem={self.problem!r}, field={self.field!r}, raw={self.raw[:80]!r})"
 
 
-_REQUIRED = tuple(f.name for f in JOHN_DEERE.body_fields if f.required)
 _WRONG_TYPES = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(st.integers(), max_size=2),
                          st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+_BLANKS = ("", " ", "\t", "\n  ")
+
+
+def _not_a_choice(choices: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """Non-blank text that is none of ``choices`` (near misses first: case, abbreviations)."""
+    near = [c.lower() for c in choices] + [c.title() for c in choices] + [c[:4] for c in choices] + ["SANDBOX"]
+    return st.one_of(st.sampled_from(near), _non_blank_text(10).map(lambda t: t + "?" if t in choices else t))
 
 
 @st.composite
-def invalid_credentials_bodies(draw: st.DrawFn) -> InvalidBody:
-    """A credentials body with exactly one labelled fault."""
-    problem = draw(st.sampled_from(("missing field", "blank", "wrong type", "bad environment", "not JSON",
-                                    "not an object")))
-    body = draw(credentials_bodies())
+def _invalid_bodies(draw: st.DrawFn, provider: Provider, problems: tuple[Problem, ...],
+                    fields: tuple[str, ...] | None) -> InvalidBody:
+    problem = draw(st.sampled_from(problems))
+    body = draw(_credentials_bodies(provider, ("realistic",), True))
     if problem == "not JSON":
         text = draw(st.sampled_from(("{", "{'clientKey': 'x'}", "clientKey=x", "", "{\"a\": }", "nul")))
         raw = text.encode() if draw(st.booleans()) else b"\xff\xfe" + text.encode()
@@ -95,29 +178,61 @@ def invalid_credentials_bodies(draw: st.DrawFn) -> InvalidBody:
                                st.just(None), st.just([body])))
         return InvalidBody(json.dumps(value).encode(), problem)
     if problem == "bad environment":
-        env = draw(st.one_of(st.sampled_from(("stage", "production", "Stage", "PROD", "SANDBOX", "")),
-                             st.text(max_size=10).filter(lambda t: t not in ENVIRONMENTS)))
-        body["clientEnvironment"] = env
-        if env == "" or not env.strip():
-            problem = "blank"
-        return InvalidBody(json.dumps(body).encode(), problem, "clientEnvironment")
-    field = draw(st.sampled_from(_REQUIRED))
+        field = draw(st.sampled_from(_choice_fields(provider, fields)))
+        body[field] = draw(_not_a_choice(provider.field(field).choices or ()))
+        return InvalidBody(json.dumps(body).encode(), problem, field)
+    eligible = _required_fields(provider, fields) if problem == "missing field" else _string_fields(provider, fields)
+    field = draw(st.sampled_from(eligible))
     if problem == "missing field":
         del body[field]
     elif problem == "blank":
-        body[field] = draw(st.sampled_from(("", " ", "\t", "\n  ")))
+        body[field] = draw(st.sampled_from(_BLANKS))
     else:
         body[field] = draw(_WRONG_TYPES)
     return InvalidBody(json.dumps(body).encode(), problem, field)
 
 
+def _required_fields(provider: Provider, fields: tuple[str, ...] | None) -> tuple[str, ...]:
+    return tuple(f.name for f in provider.body_fields if f.required and (fields is None or f.name in fields))
+
+
+def _string_fields(provider: Provider, fields: tuple[str, ...] | None) -> tuple[str, ...]:
+    # a blank or wrong-typed optional field is refused too, so every field can carry these problems
+    return tuple(f.name for f in provider.body_fields if fields is None or f.name in fields)
+
+
+def _choice_fields(provider: Provider, fields: tuple[str, ...] | None) -> tuple[str, ...]:
+    return tuple(f.name for f in provider.body_fields if f.choices and (fields is None or f.name in fields))
+
+
+def invalid_credentials_bodies(*, problems: Collection[Problem] | None = None,
+                               fields: Collection[str] | None = None,
+                               provider: Provider = JOHN_DEERE) -> st.SearchStrategy[InvalidBody]:
+    """A credentials body with exactly one labelled fault, which Leaf refuses with 400.
+
+    ``problems``: which faults to draw, from ``PROBLEMS`` (all by default):
+    ``invalid_credentials_bodies(problems={"blank"})``. ``fields``: which fields may carry a
+    field's fault (every field of the provider by default).
+    """
+    chosen = _subset("problems", problems, PROBLEMS)
+    names = tuple(f.name for f in provider.body_fields)
+    wanted = _subset("fields", fields, names) if fields is not None else None
+    eligible = {"missing field": _required_fields(provider, wanted), "blank": _string_fields(provider, wanted),
+                "wrong type": _string_fields(provider, wanted), "bad environment": _choice_fields(provider, wanted)}
+    possible = tuple(p for p in chosen if eligible.get(p, True))
+    if not possible:
+        raise InvalidArgument(f"none of the problems {list(chosen)} can be put in the fields {list(wanted or names)} "
+                              f"of {provider.label}'s body (missing field needs a required field, bad environment "
+                              "a field with fixed choices)")
+    return _invalid_bodies(provider, possible, wanted)
+
+
 @st.composite
-def leaf_users(draw: st.DrawFn) -> dict[str, Any]:
-    """A POST /users body: realistic values or raw text, some fields left out or null."""
-    realistic: dict[str, Any] = draw(fakers()).leaf_user()
+def _leaf_users(draw: st.DrawFn, kinds: tuple[UserValueKind, ...]) -> dict[str, Any]:
+    realistic: dict[str, Any] = draw(_seeded("leaf_user"))
     body: dict[str, Any] = {}
     for name, value in realistic.items():
-        choice = draw(st.sampled_from(("realistic", "text", "null", "absent")))
+        choice = draw(st.sampled_from(kinds))
         if choice == "realistic":
             body[name] = value
         elif choice == "text":
@@ -125,6 +240,11 @@ def leaf_users(draw: st.DrawFn) -> dict[str, Any]:
         elif choice == "null":
             body[name] = None
     return body
+
+
+def leaf_users(*, values: Collection[UserValueKind] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """A POST /users body. ``values``: per field, any of ``"realistic"``, ``"text"``, ``"null"``, ``"absent"``."""
+    return _leaf_users(_subset("values", values, USER_VALUE_KINDS))
 
 
 def leaf_user_ids(existing: list[str] | tuple[str, ...] = (),
@@ -139,11 +259,24 @@ def leaf_user_ids(existing: list[str] | tuple[str, ...] = (),
     return st.one_of(options)
 
 
+_SECOND = dt.timedelta(seconds=1)
+# where Leaf's behaviour changes, measured from a credential's creation or a fresh login
+LANDMARKS: tuple[dt.timedelta, ...] = (
+    dt.timedelta(hours=12),  # John Deere's access token expires
+    dt.timedelta(hours=24),  # the background check; a Leaf token without rememberMe expires
+    dt.timedelta(days=30),  # an event leaves the log; a rememberMe token expires
+)
+
+
 def time_moves(max_days: int = 400) -> st.SearchStrategy[dt.timedelta]:
-    """Moves of the clock: minutes to hours, around the 24-hour checks, and jumps of months."""
+    """Moves of the clock, never zero: one second either side of where behaviour changes (12 h, 24 h,
+    30 days), minutes to hours, and jumps of days up to ``max_days``."""
+    if max_days < 1:
+        raise InvalidArgument(f"max_days must be 1 or more, got {max_days}")
+    around = [landmark + offset for landmark in LANDMARKS for offset in (-_SECOND, _SECOND)]
     return st.one_of(
-        st.integers(min_value=0, max_value=36 * 60).map(lambda m: dt.timedelta(minutes=m)),
-        st.sampled_from((dt.timedelta(hours=24), dt.timedelta(days=30), dt.timedelta(days=30, seconds=-1))),
+        st.sampled_from(around),
+        st.integers(min_value=1, max_value=36 * 60).map(lambda m: dt.timedelta(minutes=m)),
         st.integers(min_value=1, max_value=max_days).map(lambda d: dt.timedelta(days=d)),
     )
 

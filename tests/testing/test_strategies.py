@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import subprocess
 import sys
 from typing import Any
 
+import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from fake_leaf import FakeLeaf
-from fake_leaf.testing.strategies import InvalidBody, credentials_bodies, invalid_credentials_bodies, leaf_users
+from fake_leaf.testing import strategies
+from fake_leaf.testing.strategies import (
+    PROBLEMS,
+    InvalidBody,
+    credentials_bodies,
+    invalid_credentials_bodies,
+    leaf_users,
+    time_moves,
+)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -90,3 +103,61 @@ def test_faker_makes_a_valid_body_for_every_provider() -> None:
             assert leaf.create_credentials(provider, user.id, **body).fields == body
     with pytest.raises(ValueError, match="no provider 'Nowhere'"):
         faker.credentials_body("Nowhere")
+
+
+# every public strategy at its defaults, and the narrowing that once failed the health checks with .filter
+PUBLIC_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "credentials_bodies()": credentials_bodies(),
+    "invalid_credentials_bodies()": invalid_credentials_bodies(),
+    "invalid_credentials_bodies(problems={'blank'})": invalid_credentials_bodies(problems={"blank"}),
+    "leaf_users()": leaf_users(),
+    "leaf_user_ids(existing, other_owner)": strategies.leaf_user_ids(["a"], ["b"]),
+    "time_moves()": time_moves(),
+    "john_deere_events()": strategies.john_deere_events(),
+    "fakers()": strategies.fakers(),
+}
+
+
+def test_every_public_strategy_is_listed_here() -> None:
+    functions = {name for name in strategies.__all__ if callable(getattr(strategies, name))
+                 and name[0].islower()}
+    assert functions == {key.split("(")[0] for key in PUBLIC_STRATEGIES}
+
+
+@pytest.mark.parametrize("name", list(PUBLIC_STRATEGIES))
+def test_a_public_strategy_passes_hypothesis_health_checks_at_default_settings(name: str) -> None:
+    drawn: list[object] = []
+
+    @given(PUBLIC_STRATEGIES[name])
+    def draw(value: object) -> None:  # default settings: 100 examples, every health check on
+        drawn.append(value)
+
+    draw()
+    assert drawn, f"{name} drew nothing"
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_a_narrowed_invalid_body_has_exactly_the_asked_problem(problem: str, data: st.DataObject) -> None:
+    invalid = data.draw(invalid_credentials_bodies(problems={problem}))  # type: ignore[arg-type]
+    assert invalid.problem == problem
+
+
+@settings(max_examples=50, deadline=None)
+@given(move=time_moves())
+def test_time_moves_never_stand_still(move: object) -> None:
+    assert move > dt.timedelta(0)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda: invalid_credentials_bodies(problems={"blnk"}), "unknown: ['blnk']"),  # type: ignore[arg-type]
+    (lambda: invalid_credentials_bodies(problems=set()), "non-empty subset"),
+    (lambda: invalid_credentials_bodies(problems={"missing field"}, fields={"clientEnvironment"}),
+     "missing field needs a required field"),
+    (lambda: leaf_users(values={"weird"}), "unknown: ['weird']"),  # type: ignore[arg-type]
+    (lambda: time_moves(max_days=0), "max_days must be 1 or more"),
+])
+def test_a_parameter_a_strategy_cannot_honour_is_refused_naming_it(call: Any, says: str) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(says)):
+        call()
