@@ -1,30 +1,121 @@
-"""A hypothesis state machine to property-test *your* Leaf client against the fake.
+"""A hypothesis state machine that property-tests *your* Leaf integration against the fake.
 
-Subclass ``LeafClientStateMachine``, override the ``client_*`` methods with calls to your client,
-add your own ``@invariant``s, and run ``TestMyClient = MyMachine.TestCase``. Random sequences of
-API calls, John Deere events and time moves are run; the fake's own invariants are checked at
-every step.
+Subclass ``LeafClientStateMachine`` and override the ``client_*`` hooks that your client implements
+(each default calls the API plainly). The machine plays what Leaf and the provider do to a client:
+the provider's transitions, time moves that land where behaviour changes, Leaf's faults and its
+rate limit; after each step it compares what your client reported with the fake's truth, and on a
+failure hypothesis prints the shrunk steps, each followed by the fake's story of it.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-from typing import Any
+import email.utils
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import requests
+from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from fake_leaf import CredentialStatus, FakeLeaf, ManualClock, NotFoundError
-from fake_leaf.testing.strategies import credentials_bodies, john_deere_events, leaf_users, time_moves
+from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
+from fake_leaf.engine import JOHN_DEERE, Provider
+from fake_leaf.testing.strategies import credentials_bodies, leaf_users
+
+__all__ = ["DECISIONS", "Decision", "LeafClientStateMachine", "LeafRules", "UserRef"]
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
+Decision = Literal["nothing", "reconnect", "ask_for_scopes", "retry_later"]
+# what a client should do about each status (Leaf's docs: reconnect is the only cure for UNAUTHENTICATED)
+DECISIONS: dict[CredentialStatus, Decision] = {
+    CredentialStatus.OK: "nothing",
+    CredentialStatus.UNAUTHENTICATED: "reconnect",
+    CredentialStatus.MISSING_PERMISSION: "ask_for_scopes",
+    CredentialStatus.TEMPORARILY_UNAVAILABLE: "retry_later",
+}
+
+
+@dataclass(frozen=True)
+class LeafRules:
+    """Which of Leaf's and the provider's doings the machine plays; switch off what your client does
+    not handle yet: ``leaf_rules = LeafRules(leaf_faults=False)`` in your subclass."""
+
+    provider_transitions: bool = True  # revoked grants, rotated secrets, withdrawn scopes, outages
+    time_moves: bool = True  # to just before/after checks, token expiries and the 30-day event cut
+    leaf_faults: bool = True  # 5xx, connection errors, read timeouts, 429 with and without Retry-After
+    rate_limit: bool = True  # Leaf's rate limit switched on (2 requests a minute) and off
+    users_elsewhere: bool = True  # users made outside your client (1, 21 or 101: past a page)
+
+
+class UserRef(str):
+    """A Leaf user id that prints as the machine's name for it (``user1``) in the shrunk steps."""
+
+    name: str
+
+    def __new__(cls, leaf_user_id: str, name: str) -> UserRef:
+        ref = super().__new__(cls, leaf_user_id)
+        ref.name = name
+        return ref
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A provider transition for one user's credential, as the shrunk steps print it."""
+
+    name: str
+    user: UserRef
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.user!r})"
+
+
+# John Deere's transitions: each changes what the next background check finds
+JOHN_DEERE_CHANGES = ("revoke_refresh_token", "rotate_client_secret", "withdraw_scope", "restore_scope",
+                      "disconnect_organization", "connect_organization")
+_UNDOES = {"restore_scope": "withdraw_scope", "connect_organization": "disconnect_organization"}
+# a fault the machine injects for the next request: (kind, status, Retry-After)
+LEAF_FAULTS = ("500", "503", "connection_error", "read_timeout", "429", "429 Retry-After 7",
+               "429 Retry-After HTTP-date")
+LANDMARKS = ("just before the next check", "the next check", "just after the access token expires",
+             "just before the Leaf token expires", "the Leaf token expires", "just before the oldest event goes",
+             "the oldest event goes")
+RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1))
+_SECOND = dt.timedelta(seconds=1)
+_MAX_ATTEMPTS = 4
+
+
+class ClientMismatchError(AssertionError):
+    """What a client hook reported differs from the fake's truth."""
+
+
+@dataclass
+class _Story:
+    """What the fake did, for the final (shrunk) run's notes: what was seen already, to say only what is new."""
+
+    journal_seen: int = 0
+    events_seen: dict[str, set[str]] = field(default_factory=dict)
+    statuses: dict[str, str | None] = field(default_factory=dict)
+    alerts_seen: int = 0
+    clock: dt.datetime | None = None
+
 
 class LeafClientStateMachine(RuleBasedStateMachine):
-    """Drives a fresh ``FakeLeaf`` (on a ``ManualClock``) for each example."""
+    """Drives a fresh ``FakeLeaf`` (on a ``ManualClock``, ``self.clock``) for each example.
 
-    users = Bundle("leaf_users")
+    Override ``provider`` (a ``fake_leaf.engine`` provider) and ``leaf_rules`` as class attributes.
+    Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
+    """
+
+    provider: ClassVar[Provider] = JOHN_DEERE
+    leaf_rules: ClassVar[LeafRules] = LeafRules()
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,98 +123,562 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self.leaf = self.make_fake()
         self.leaf.start()
         self.session = requests.Session()
-        self.session.auth = self.leaf.auth
+        self.session.trust_env = False  # no proxy lookups in the environment: they cost more than the fake
+        self.users: list[UserRef] = []  # the users the client made and has not deleted
+        self.connected: set[str] = set()  # users with a credential at Leaf
+        self._serial = 0
+        self._changed: dict[str, set[str]] = {}  # user -> transitions in force
+        self._outage = False
+        self._rate_limited = False
+        self._pending_fault: Any = None
+        self._token_expiry: dt.datetime | None = None  # of the last token the fake handed out
+        self._journal_read = 0
+        self._landmarks_at: dict[str, dt.datetime] | None = None
+        self._story = _Story() if _final_run() else None
 
-    # -- what a subclass overrides -------------------------------------------------------------
+    # -- the hooks: override what your client does --------------------------------------------
 
     def make_fake(self) -> FakeLeaf:
         """The fake to test against; override to pass options. Use ``self.clock``."""
         return FakeLeaf(clock=self.clock)
 
+    def sleep(self, seconds: float) -> None:
+        """Wait by the fake's clock: give this to your client as its sleep (for backoff and Retry-After)."""
+        self.clock.advance(dt.timedelta(seconds=max(0.0, seconds)))
+
+    def client_login(self) -> None:
+        """Log in (``POST /api/authenticate``) and keep the token."""
+        r = self.session.post(f"{self.leaf.base_url}/api/authenticate", json={
+            "username": self.leaf.username, "password": self.leaf.password, "rememberMe": False})
+        r.raise_for_status()
+        self._token = str(r.json()["id_token"])
+
+    def client_renew_token(self) -> None:
+        """Get a new token when Leaf answers 401 (the default logs in again)."""
+        self.client_login()
+
     def client_create_user(self, body: dict[str, Any]) -> str:
-        """Create a Leaf user with your client; return its id."""
-        r = self.session.post(f"{self.leaf.user_management_url}/users", json=body)
+        """Create a Leaf user; return its id. ``body["externalId"]`` is unique: find the user by it when
+        the answer was lost."""
+        try:
+            r = self._request("POST", "/users", json=body, idempotent=False)
+        except requests.ReadTimeout:
+            r = self._request("GET", "/users", params={"externalId": body["externalId"]})
+            found = r.json()
+            if found:
+                return str(found[0]["id"])
+            r = self._request("POST", "/users", json=body, idempotent=False)
         r.raise_for_status()
         return str(r.json()["id"])
 
-    def client_connect_john_deere(self, leaf_user_id: str, body: dict[str, Any]) -> None:
-        """Attach John Deere credentials with your client (Leaf may refuse: a second credential)."""
-        self.session.post(f"{self.leaf.user_management_url}/users/{leaf_user_id}/john-deere-credentials", json=body)
-
-    def client_disconnect_john_deere(self, leaf_user_id: str) -> None:
-        self.session.delete(f"{self.leaf.user_management_url}/users/{leaf_user_id}/john-deere-credentials")
+    def client_get_user(self, leaf_user_id: str) -> dict[str, Any] | None:
+        """The user as Leaf returns it; None when there is none."""
+        r = self._request("GET", f"/users/{leaf_user_id}")
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        user: dict[str, Any] = r.json()
+        return user
 
     def client_delete_user(self, leaf_user_id: str) -> None:
-        self.session.delete(f"{self.leaf.user_management_url}/users/{leaf_user_id}")
+        """Delete a user (gone already is fine)."""
+        r = self._request("DELETE", f"/users/{leaf_user_id}")
+        if r.status_code != 404:
+            r.raise_for_status()
 
-    def client_credential_status(self, leaf_user_id: str) -> str | None:
-        """The credential status as your client reports it; None when there is no credential."""
-        r = self.session.get(f"{self.leaf.user_management_url}/users/{leaf_user_id}/john-deere-credentials")
-        return None if r.status_code == 404 else str(r.json()["status"])
+    def client_list_users(self) -> list[str]:
+        """The ids of every Leaf user of the API owner, every page."""
+        ids: list[str] = []
+        page = 0
+        while True:
+            r = self._request("GET", "/users", params={"page": page, "size": 100})
+            r.raise_for_status()
+            ids += [u["id"] for u in r.json()]
+            if len(ids) >= int(r.headers["X-Total-Count"]) or not r.json():
+                return ids
+            page += 1
 
-    # -- the rules ------------------------------------------------------------------------------
-
-    @rule(target=users, body=leaf_users())
-    def create_user(self, body: dict[str, Any]) -> str:
-        return self.client_create_user(body)
-
-    @rule(leaf_user_id=users, body=credentials_bodies())
-    def connect_john_deere(self, leaf_user_id: str, body: dict[str, Any]) -> None:
-        self.client_connect_john_deere(leaf_user_id, body)
-
-    @rule(leaf_user_id=users)
-    def disconnect_john_deere(self, leaf_user_id: str) -> None:
-        self.client_disconnect_john_deere(leaf_user_id)
-
-    @rule(leaf_user_id=consumes(users))
-    def delete_user(self, leaf_user_id: str) -> None:
-        self.client_delete_user(leaf_user_id)
-
-    @rule(leaf_user_id=users, event=john_deere_events(), status_code=st.sampled_from((503, 429)))
-    def john_deere_event(self, leaf_user_id: str, event: str, status_code: int) -> None:
-        jd = self.leaf.john_deere
+    def client_connect(self, leaf_user_id: str, body: dict[str, Any]) -> None:
+        """Post the provider's credentials; a credential already there counts as connected."""
+        path = f"/users/{leaf_user_id}/{self.provider.path_segment}"
         try:
-            if event == "start_outage":
-                jd.start_outage(status_code)
-            elif event == "end_outage":
-                jd.end_outage()
-            elif event in ("withdraw_scope", "restore_scope"):
-                getattr(jd, event)(leaf_user_id, "ag1")
-            else:
-                getattr(jd, event)(leaf_user_id)
-        except NotFoundError:
-            pass  # the user has no credential (or is gone): nothing at John Deere to change
+            r = self._request("POST", path, json=body, idempotent=False)
+        except requests.ReadTimeout:  # the answer was lost: was it created?
+            if self._request("GET", path).status_code == 200:
+                return
+            r = self._request("POST", path, json=body, idempotent=False)
+        if r.status_code == 400 and r.json().get("errorKey") == "credentialAlreadyExists":
+            return
+        r.raise_for_status()
 
-    @rule(move=time_moves())
-    def move_time(self, move: dt.timedelta) -> None:
-        self.clock.advance(move)
+    def client_disconnect(self, leaf_user_id: str) -> None:
+        """Delete the credential (none there is fine)."""
+        r = self._request("DELETE", f"/users/{leaf_user_id}/{self.provider.path_segment}")
+        if r.status_code != 404:
+            r.raise_for_status()
 
-    @rule(leaf_user_id=users)
-    def read_status(self, leaf_user_id: str) -> None:
-        reported = self.client_credential_status(leaf_user_id)
-        try:
-            actual: str | None = self.leaf.get_john_deere_credentials(leaf_user_id).status.value
-        except NotFoundError:
-            actual = None
-        assert reported == actual, f"the client reports {reported!r}, the fake holds {actual!r}"
+    def client_get_credential(self, leaf_user_id: str) -> str | None:
+        """The credential's status as your client reports it; None when there is no credential."""
+        r = self._request("GET", f"/users/{leaf_user_id}/{self.provider.path_segment}")
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return str(r.json()["status"])
 
-    # -- the fake's own invariants --------------------------------------------------------------
+    def client_read_events(self, leaf_user_id: str) -> list[str] | None:
+        """The ids of the credential's events, newest first as your client holds them; None without one."""
+        r = self._request("GET", f"/users/{leaf_user_id}/{self.provider.path_segment}/events")
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return [str(e["id"]) for e in r.json()]
 
-    @invariant()
-    def fake_invariants_hold(self) -> None:
-        now = self.leaf.now()
-        for user in self.leaf.list_users():
+    def client_decide(self, leaf_user_id: str, status: str) -> Decision:
+        """What your client does about a status: ``"nothing"``, ``"reconnect"``, ``"ask_for_scopes"`` or
+        ``"retry_later"``. It may act, but must leave the credential at Leaf (replacing one is
+        DELETE then POST, when the grower comes back)."""
+        return DECISIONS[CredentialStatus(status)]
+
+    # -- the default client's transport: token, renewal on 401, retries -----------------------
+
+    _token: str | None = None
+
+    def _request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> requests.Response:
+        url = f"{self.leaf.user_management_url}{path}"
+        renewed = False
+        for attempt in range(_MAX_ATTEMPTS):
+            if self._token is None:
+                self.client_login()
             try:
-                credentials = self.leaf.get_john_deere_credentials(user.id)
-            except NotFoundError:
+                r = self.session.request(method, url, headers={"Authorization": f"Bearer {self._token}"},
+                                         timeout=10, **kwargs)
+            except requests.ReadTimeout:
+                if not idempotent:
+                    raise  # the request may have been processed: the caller decides
+                self.sleep(2**attempt)
                 continue
-            assert credentials.status in CredentialStatus
-            events = self.leaf.john_deere_credential_events(user.id)
-            dates = [e.created_date for e in events]
-            assert dates == sorted(dates, reverse=True), "events are not newest first"
-            assert all(now - d < dt.timedelta(days=30) for d in dates), "an event 30 days old is listed"
-            assert all(d <= now for d in dates), "an event is dated in the future"
+            except requests.ConnectionError:
+                self.sleep(2**attempt)
+                continue
+            if r.status_code == 401 and not renewed:
+                self.client_renew_token()
+                renewed = True
+                continue
+            if r.status_code == 429 or r.status_code >= 500:
+                self.sleep(retry_after(r, self.leaf.now()) or 2**attempt)
+                continue
+            return r
+        raise AssertionError(f"the default client gave up on {method} {path} after {_MAX_ATTEMPTS} attempts")
+
+    # -- what the machine reads at the fake (override for a provider FakeLeaf has no methods for) --
+
+    def truth_status(self, leaf_user_id: str) -> str | None:
+        """The credential's status at the fake; None when there is none."""
+        self._john_deere_only("truth_status")
+        try:
+            return self.leaf.get_john_deere_credentials(leaf_user_id).status.value
+        except NotFoundError:
+            return None
+
+    def truth_credentials(self, leaf_user_id: str) -> Credentials | None:
+        self._john_deere_only("truth_credentials")
+        try:
+            return self.leaf.get_john_deere_credentials(leaf_user_id)
+        except NotFoundError:
+            return None
+
+    def truth_events(self, leaf_user_id: str) -> list[CredentialEvent] | None:
+        """The credential's events at the fake, newest first; None when there is no credential."""
+        self._john_deere_only("truth_events")
+        try:
+            return self.leaf.john_deere_credential_events(leaf_user_id)
+        except NotFoundError:
+            return None
+
+    def provider_changes(self) -> tuple[str, ...]:
+        """The provider's transitions the machine plays (John Deere's by default)."""
+        return JOHN_DEERE_CHANGES if self.provider is JOHN_DEERE else ()
+
+    def apply_provider_change(self, name: str, leaf_user_id: str) -> None:
+        self._john_deere_only("apply_provider_change")
+        jd = self.leaf.john_deere
+        if name in ("withdraw_scope", "restore_scope"):
+            getattr(jd, name)(leaf_user_id, "ag1")
+        else:
+            getattr(jd, name)(leaf_user_id)
+
+    def set_outage(self, status_code: int | None) -> None:
+        """Start the provider's outage answering ``status_code``, or end it (None)."""
+        self._john_deere_only("set_outage")
+        if status_code is None:
+            self.leaf.john_deere.end_outage()
+        else:
+            self.leaf.john_deere.start_outage(status_code)
+
+    def _john_deere_only(self, what: str) -> None:
+        if self.provider is not JOHN_DEERE:
+            raise NotImplementedError(f"{type(self).__name__}.{what}: override it for {self.provider.label}")
+
+    # -- the rules: the client's side --------------------------------------------------------
+
+    @initialize()
+    def log_in(self) -> None:
+        self._hook("client_login")
+
+    @rule(body=leaf_users(values={"realistic"}))
+    def create_user(self, body: dict[str, Any]) -> None:
+        self._serial += 1
+        body = {**body, "externalId": f"integration-user-{self._serial}"}
+        user_id = self._hook("client_create_user", body)
+        made = [u for u in self.leaf.list_users() if u.external_id == body["externalId"]]
+        self._expect(len(made) == 1, "client_create_user", f"{len(made)} user(s) with externalId "
+                     f"{body['externalId']!r} at Leaf", "exactly 1: a lost answer must not make a second user")
+        self._expect(user_id == made[0].id, "client_create_user", f"id {user_id!r}", f"{made[0].id!r}")
+        self.users.append(UserRef(user_id, f"user{self._serial}"))
+
+    @precondition(lambda self: self.users)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
+    def delete_user(self, user: UserRef) -> None:
+        self._hook("client_delete_user", user)
+        self.users.remove(user)
+        self.connected.discard(user)
+        try:
+            self.leaf.get_user(user)
+            still_there = True
+        except NotFoundError:
+            still_there = False
+        self._expect(not still_there, "client_delete_user", f"{user!r} still at Leaf", "the user gone")
+
+    @precondition(lambda self: self.users)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
+    def get_user(self, user: UserRef) -> None:
+        got = self._hook("client_get_user", user)
+        self._expect(got is not None and got.get("id") == user, "client_get_user", got, f"the user {user}")
+
+    @rule()
+    def list_users(self) -> None:
+        reported = self._hook("client_list_users")
+        truth = [u.id for u in self.leaf.list_users()]
+        if sorted(reported) != sorted(truth):
+            missing, extra = sorted(set(truth) - set(reported)), sorted(set(reported) - set(truth))
+            raise ClientMismatchError(f"client_list_users reported {len(reported)} user(s), the fake holds "
+                                      f"{len(truth)}; missing: {_few(missing)}; not at Leaf or repeated: "
+                                      f"{_few(extra) if extra else _repeated(reported)}")
+
+    @precondition(lambda self: any(u not in self.connected for u in self.users))
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from([u for u in m.users if u not in m.connected])),
+          body=st.deferred(lambda: _bodies))
+    def connect(self, user: UserRef, body: dict[str, Any]) -> None:
+        self._hook("client_connect", user, body)
+        self._expect(self.truth_credentials(user) is not None, "client_connect",
+                     f"no credential for {user!r} at Leaf", "a credential")
+        self.connected.add(user)
+        self._check_events(user)
+
+    @precondition(lambda self: self.connected)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(sorted(m.connected_users(), key=repr))),
+          body=st.deferred(lambda: _bodies))
+    def connect_again(self, user: UserRef, body: dict[str, Any]) -> None:
+        """A second POST: Leaf answers 400 credentialAlreadyExists and the credential stays."""
+        before = self.truth_credentials(user)
+        self._hook("client_connect", user, body)
+        after = self.truth_credentials(user)
+        self._expect(after is not None and before is not None and after.id == before.id, "client_connect",
+                     f"credential {getattr(after, 'id', None)}",
+                     f"the credential there before, {getattr(before, 'id', None)}")
+
+    @precondition(lambda self: self.users)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
+    def disconnect(self, user: UserRef) -> None:
+        self._hook("client_disconnect", user)
+        self.connected.discard(user)
+        self._changed.pop(user, None)
+        held = self.truth_credentials(user)
+        self._expect(held is None, "client_disconnect", f"a credential still at Leaf for {user!r}", "none")
+
+    @precondition(lambda self: self.users)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
+    def check_credential(self, user: UserRef) -> None:
+        """Read the status, then decide what to do about it."""
+        reported = self._hook("client_get_credential", user)
+        truth = self.truth_status(user)
+        self._expect(reported == truth, "client_get_credential", reported, truth, user)
+        if truth is None:
+            return
+        decision = self._hook("client_decide", user, truth)
+        wanted = DECISIONS[CredentialStatus(truth)]
+        self._expect(decision == wanted, "client_decide", decision, wanted, user, f" for {truth}")
+        self._expect(self.truth_status(user) is not None, "client_decide",
+                     f"the credential of {user!r} deleted on {truth}", "the credential left at Leaf")
+        self._check_events(user)
+
+    @precondition(lambda self: self.connected)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(sorted(m.connected_users(), key=repr))))
+    def read_events(self, user: UserRef) -> None:
+        reported = self._hook("client_read_events", user)
+        events = self.truth_events(user)
+        truth = None if events is None else [e.id for e in events]
+        self._expect(reported == truth, "client_read_events", reported, truth, user,
+                     " (Leaf lists events newest first)")
+        self._check_events(user)
+
+    # -- the rules: what Leaf and the provider do ---------------------------------------------
+
+    @precondition(lambda self: self.leaf_rules.users_elsewhere)
+    @rule(count=st.sampled_from((1, 21, 101)))
+    def users_made_elsewhere(self, count: int) -> None:
+        """Users made outside the client (Leaf's dashboard, another service): lists span pages."""
+        for _ in range(count):
+            self.leaf.create_user(name="made elsewhere")
+
+    @precondition(lambda self: self.leaf_rules.provider_transitions and self.connected and self.provider_changes())
+    @rule(change=st.runner().flatmap(lambda m: st.sampled_from(m._available_changes())))
+    def provider_transition(self, change: _Change) -> None:
+        self.apply_provider_change(change.name, change.user)
+        done = self._changed.setdefault(change.user, set())
+        done.discard(_UNDOES.get(change.name, ""))
+        if change.name not in _UNDOES:
+            done.add(change.name)
+
+    @precondition(lambda self: self.leaf_rules.provider_transitions and not self._outage)
+    @rule(status_code=st.sampled_from((503, 429)))
+    def provider_outage_starts(self, status_code: int) -> None:
+        self.set_outage(status_code)
+        self._outage = True
+
+    @precondition(lambda self: self.leaf_rules.provider_transitions and self._outage)
+    @rule()
+    def provider_outage_ends(self) -> None:
+        self.set_outage(None)
+        self._outage = False
+
+    @precondition(lambda self: self.leaf_rules.time_moves and self._landmarks())
+    @rule(to=st.runner().flatmap(lambda m: st.sampled_from(m._landmarks())))
+    def move_time(self, to: str) -> None:
+        self.clock.advance(self._landmark_move(to))
+
+    @precondition(lambda self: self.leaf_rules.leaf_faults and self._fault_spent())
+    @rule(fault=st.sampled_from(LEAF_FAULTS))
+    def leaf_fault(self, fault: str) -> None:
+        """Leaf fails the next request once (a read timeout after processing it: its answer is lost)."""
+        if fault.startswith("429"):
+            headers = None
+            if fault.endswith("7"):
+                headers = {"Retry-After": "7"}
+            elif fault.endswith("HTTP-date"):
+                when = self.leaf.now() + dt.timedelta(seconds=7)
+                headers = {"Retry-After": email.utils.format_datetime(when, usegmt=True)}
+            self._pending_fault = self.leaf.inject("http_error", status=429, headers=headers, times=1)
+        elif fault in ("500", "503"):
+            self._pending_fault = self.leaf.inject("http_error", status=int(fault), times=1)
+        else:
+            kind: Literal["connection_error", "read_timeout"] = (
+                "read_timeout" if fault == "read_timeout" else "connection_error")
+            self._pending_fault = self.leaf.inject(kind, times=1, after=kind == "read_timeout")
+
+    @precondition(lambda self: self.leaf_rules.rate_limit)
+    @rule()
+    def rate_limit_switch(self) -> None:
+        """Leaf's rate limit (2 requests a minute here, so it bites) switched on, or off again."""
+        self._rate_limited = not self._rate_limited
+        _set_rate_limit(self.leaf, RATE_LIMIT if self._rate_limited else None)
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _hook(self, name: str, *args: Any) -> Any:
+        __tracebackhide__ = True
+        try:
+            return getattr(self, name)(*args)
+        except ClientMismatchError:
+            raise
+        except Exception as e:
+            shown = ", ".join(_short(a) for a in args)
+            raise ClientMismatchError(self._with_story(f"hook {name}({shown}) raised {type(e).__name__}: {e}")) from e
+
+    def _expect(self, ok: bool, hook: str, reported: object, truth: object, user: UserRef | None = None,
+                why: str = "") -> None:
+        __tracebackhide__ = True
+        if not ok:
+            about = f" for {user!r}" if user is not None else ""
+            raise ClientMismatchError(self._with_story(
+                f"{hook}{about} reported {_short(reported)}; the fake holds {_short(truth)}{why}"))
+
+    def _with_story(self, message: str) -> str:
+        """The failing step's own story goes in the message: hypothesis prints no note after it."""
+        lines = self._story_lines()
+        return message + ("\nwhat the fake did in this step:\n    " + "\n    ".join(lines) if lines else "")
+
+    def _check_events(self, user: str) -> None:
+        """The fake's own rules, for the one credential a step touched (not a scan of every one)."""
+        events = self.truth_events(user)
+        if not events:
+            return
+        now = self.leaf.now()
+        dates = [e.created_date for e in events]
+        assert dates == sorted(dates, reverse=True), f"fake-leaf lists the events of {user!r} out of order"
+        assert now - dates[-1] < dt.timedelta(days=30), "fake-leaf lists an event 30 days old"
+        assert dates[0] <= now, "fake-leaf lists an event dated in the future"
+
+    def connected_users(self) -> list[UserRef]:
+        return [u for u in self.users if u in self.connected]
+
+    def _available_changes(self) -> list[_Change]:
+        changes = []
+        for user in self.connected_users():
+            done = self._changed.get(user, set())
+            for name in self.provider_changes():
+                undoes = _UNDOES.get(name)
+                if (undoes is not None and undoes in done) or (undoes is None and name not in done):
+                    changes.append(_Change(name, user))
+        return changes
+
+    def _fault_spent(self) -> bool:
+        return self._pending_fault is None or self._pending_fault.hits > 0
+
+    def _landmarks(self) -> list[str]:
+        """The landmarks ahead of now (computed once per step: preconditions ask often)."""
+        if self._landmarks_at is None:
+            now = self.leaf.now()
+            self._landmarks_at = {name: when for name in LANDMARKS
+                                  if (when := self._landmark(name)) is not None and when > now}
+        return list(self._landmarks_at)
+
+    def _landmark_move(self, name: str) -> dt.timedelta:
+        self._landmarks()
+        assert self._landmarks_at is not None
+        return self._landmarks_at[name] - self.leaf.now()
+
+    def _landmark(self, name: str) -> dt.datetime | None:
+        if "Leaf token" in name:
+            expiry = self._leaf_token_expiry()
+            return None if expiry is None else expiry - (_SECOND if "before" in name else dt.timedelta(0))
+        held = [c for c in (self.truth_credentials(u) for u in self.connected_users()) if c is not None]
+        now = self.leaf.now()
+        if name.endswith("next check"):
+            live = [c for c in held if c.status is not CredentialStatus.UNAUTHENTICATED]
+            if not live:
+                return None
+            interval = dt.timedelta(hours=24)
+            due = min(c.created_time + ((now - c.created_time) // interval + 1) * interval for c in live)
+            return due - (_SECOND if "before" in name else dt.timedelta(0))
+        if "access token" in name:
+            refreshed = [e.created_date for u in self.connected_users() for e in (self.truth_events(u) or [])
+                         if e.status_code == 200 and "access_token" in e.body]
+            return max(refreshed) + dt.timedelta(hours=12) + _SECOND if refreshed else None
+        dates = [events[-1].created_date for u in self.connected_users() if (events := self.truth_events(u))]
+        if not dates:
+            return None
+        return min(dates) + dt.timedelta(days=30) - (_SECOND if "before" in name else dt.timedelta(0))
+
+    def _leaf_token_expiry(self) -> dt.datetime | None:
+        """When the last token the fake handed out expires (read from the logins in its journal)."""
+        journal = self.leaf.journal()
+        for entry in journal[self._journal_read:]:
+            if entry.route == "/api/authenticate" and entry.status == 200:
+                self._token_expiry = _jwt_expiry(entry.response_body) or self._token_expiry
+        self._journal_read = len(journal)
+        return self._token_expiry
+
+    # -- the story of each step, in the final run only ------------------------------------------
+
+    def check_invariants(self, *args: Any, **kwargs: Any) -> None:
+        super().check_invariants(*args, **kwargs)
+        self._landmarks_at = None  # the step changed the state
+        self._tell_the_story()  # here, not as an @invariant, so the steps do not print its name
+
+    def _tell_the_story(self) -> None:
+        lines = self._story_lines()
+        if lines:
+            note("    # " + "\n    # ".join(lines))
+
+    def _story_lines(self) -> list[str]:
+        """What the fake did since the last call: requests, clock, checks and events, statuses, alerts."""
+        story = self._story
+        if story is None:
+            return []
+        lines: list[str] = []
+        now = self.leaf.now()
+        if story.clock is not None and now != story.clock:
+            lines.append(f"clock: {story.clock:%Y-%m-%d %H:%M:%S} -> {now:%Y-%m-%d %H:%M:%S} (+{now - story.clock})")
+        story.clock = now
+        journal = self.leaf.journal()
+        lines += [f"request: {e}" for e in journal[story.journal_seen:]]
+        story.journal_seen = len(journal)
+        for user in self.users:
+            events = self.truth_events(user) or []
+            seen = story.events_seen.setdefault(user, set())
+            for e in reversed(events):
+                if e.id not in seen:
+                    lines.append(f"background check of {user!r} at {e.created_date:%Y-%m-%d %H:%M:%S}: "
+                                 f"{self.provider.label} answered {e.status_code} {e.body[:120]}")
+            story.events_seen[user] = {e.id for e in events}
+            status = self.truth_status(user)
+            if story.statuses.get(user, None) != status:
+                lines.append(f"status of {user!r}: {story.statuses.get(user)} -> {status}")
+            story.statuses[user] = status
+        alerts = self.leaf.alerts()
+        lines += [f"alert: {a['type']} {a['message']}" for a in alerts[story.alerts_seen:]]
+        story.alerts_seen = len(alerts)
+        return lines
 
     def teardown(self) -> None:
         self.session.close()
         self.leaf.stop()
+
+
+_bodies: st.SearchStrategy[dict[str, Any]] = credentials_bodies(values={"realistic"}, unknown_fields=False)
+
+
+def retry_after(response: requests.Response, now: dt.datetime) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP-date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def _set_rate_limit(leaf: FakeLeaf, limit: RateLimit | None) -> None:
+    # FakeLeaf takes its rate limit at construction; the machine switches it mid-example
+    from fake_leaf.http._limits import RateLimiter
+
+    leaf._app.limiter = RateLimiter(limit) if limit is not None else None
+
+
+def _jwt_expiry(body: bytes) -> dt.datetime | None:
+    try:
+        token = json.loads(body)["id_token"]
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        return dt.datetime.fromtimestamp(int(claims["exp"]), dt.timezone.utc)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _final_run() -> bool:
+    from hypothesis.control import current_build_context
+
+    try:
+        return bool(current_build_context().is_final)
+    except Exception:  # not inside a hypothesis test (a machine built by hand)
+        return False
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _few(ids: Iterable[str]) -> str:
+    ids = list(ids)
+    return ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "") if ids else "none"
+
+
+def _repeated(ids: list[str]) -> str:
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    return f"repeated {_few(twice)}" if twice else "none"
+
