@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import requests
-from hypothesis import note
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
 from fake_leaf.engine import JOHN_DEERE, Provider
-from fake_leaf.testing.strategies import credentials_bodies, leaf_users
+from fake_leaf.testing.strategies import sample_credentials_body, sample_user_body
 
-__all__ = ["DECISIONS", "Decision", "LeafClientStateMachine", "LeafRules", "UserRef"]
+__all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
+           "UserRef"]
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
@@ -71,10 +72,10 @@ class _Change:
     """A provider transition for one user's credential, as the shrunk steps print it."""
 
     name: str
-    user: UserRef
+    user: UserRef | None = None  # None: the provider as a whole
 
     def __repr__(self) -> str:
-        return f"{self.name}({self.user!r})"
+        return f"{self.name}({self.user!r})" if self.user is not None else self.name
 
 
 # John Deere's transitions: each changes what the next background check finds
@@ -87,6 +88,11 @@ LEAF_FAULTS = ("500", "503", "connection_error", "read_timeout", "429", "429 Ret
 LANDMARKS = ("just before the next check", "the next check", "just after the access token expires",
              "just before the Leaf token expires", "the Leaf token expires", "just before the oldest event goes",
              "the oldest event goes")
+# the machine's defaults, which every subclass's TestCase starts from (override with @settings or TestCase.settings)
+# (no "explain" phase: it replays the failure under a tracer, which costs more than finding and shrinking)
+DEFAULT_SETTINGS = settings(max_examples=100, stateful_step_count=20, deadline=None,
+                            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+                            suppress_health_check=[HealthCheck.too_slow])
 RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1))
 _SECOND = dt.timedelta(seconds=1)
 _MAX_ATTEMPTS = 4
@@ -116,6 +122,12 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     provider: ClassVar[Provider] = JOHN_DEERE
     leaf_rules: ClassVar[LeafRules] = LeafRules()
+    # few users of the client's own, so that steps meet on one (users_made_elsewhere makes many)
+    max_users: ClassVar[int] = 3
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TestCase.settings = DEFAULT_SETTINGS
 
     def __init__(self) -> None:
         super().__init__()
@@ -325,16 +337,22 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def log_in(self) -> None:
         self._hook("client_login")
 
-    @rule(body=leaf_users(values={"realistic"}))
-    def create_user(self, body: dict[str, Any]) -> None:
+    # bodies are realistic but not drawn: values the client passes through only slow the shrinking
+    @precondition(lambda self: len(self.users) < self.max_users)
+    @rule()
+    def create_user(self) -> None:
+        """The client creates a user, then reads it back."""
         self._serial += 1
-        body = {**body, "externalId": f"integration-user-{self._serial}"}
+        body = {**sample_user_body(self._serial), "externalId": f"integration-user-{self._serial}"}
         user_id = self._hook("client_create_user", body)
         made = [u for u in self.leaf.list_users() if u.external_id == body["externalId"]]
         self._expect(len(made) == 1, "client_create_user", f"{len(made)} user(s) with externalId "
                      f"{body['externalId']!r} at Leaf", "exactly 1: a lost answer must not make a second user")
         self._expect(user_id == made[0].id, "client_create_user", f"id {user_id!r}", f"{made[0].id!r}")
-        self.users.append(UserRef(user_id, f"user{self._serial}"))
+        user = UserRef(user_id, f"user{self._serial}")
+        self.users.append(user)
+        got = self._hook("client_get_user", user)
+        self._expect(got is not None and got.get("id") == user, "client_get_user", got, f"the user {user_id}")
 
     @precondition(lambda self: self.users)
     @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
@@ -349,43 +367,31 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             still_there = False
         self._expect(not still_there, "client_delete_user", f"{user!r} still at Leaf", "the user gone")
 
-    @precondition(lambda self: self.users)
-    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
-    def get_user(self, user: UserRef) -> None:
-        got = self._hook("client_get_user", user)
-        self._expect(got is not None and got.get("id") == user, "client_get_user", got, f"the user {user}")
-
     @rule()
     def list_users(self) -> None:
         reported = self._hook("client_list_users")
         truth = [u.id for u in self.leaf.list_users()]
         if sorted(reported) != sorted(truth):
             missing, extra = sorted(set(truth) - set(reported)), sorted(set(reported) - set(truth))
-            raise ClientMismatchError(f"client_list_users reported {len(reported)} user(s), the fake holds "
-                                      f"{len(truth)}; missing: {_few(missing)}; not at Leaf or repeated: "
-                                      f"{_few(extra) if extra else _repeated(reported)}")
+            raise ClientMismatchError(self._with_story(
+                f"client_list_users reported {len(reported)} user(s), the fake holds {len(truth)}; missing: "
+                f"{_few(missing)}; not at Leaf or repeated: {_few(extra) if extra else _repeated(reported)}"))
 
-    @precondition(lambda self: any(u not in self.connected for u in self.users))
-    @rule(user=st.runner().flatmap(lambda m: st.sampled_from([u for u in m.users if u not in m.connected])),
-          body=st.deferred(lambda: _bodies))
-    def connect(self, user: UserRef, body: dict[str, Any]) -> None:
-        self._hook("client_connect", user, body)
-        self._expect(self.truth_credentials(user) is not None, "client_connect",
-                     f"no credential for {user!r} at Leaf", "a credential")
+    @precondition(lambda self: self.users)
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
+    def connect(self, user: UserRef) -> None:
+        """The client posts credentials; for a user connected already Leaf answers credentialAlreadyExists."""
+        before = self.truth_credentials(user)
+        self._serial += 1
+        self._hook("client_connect", user, sample_credentials_body(self._serial, self.provider))
+        after = self.truth_credentials(user)
+        if before is None:
+            self._expect(after is not None, "client_connect", f"no credential for {user!r} at Leaf", "a credential")
+        else:
+            self._expect(after is not None and after.id == before.id, "client_connect",
+                         f"credential {getattr(after, 'id', None)}", f"the credential there before, {before.id}")
         self.connected.add(user)
         self._check_events(user)
-
-    @precondition(lambda self: self.connected)
-    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(sorted(m.connected_users(), key=repr))),
-          body=st.deferred(lambda: _bodies))
-    def connect_again(self, user: UserRef, body: dict[str, Any]) -> None:
-        """A second POST: Leaf answers 400 credentialAlreadyExists and the credential stays."""
-        before = self.truth_credentials(user)
-        self._hook("client_connect", user, body)
-        after = self.truth_credentials(user)
-        self._expect(after is not None and before is not None and after.id == before.id, "client_connect",
-                     f"credential {getattr(after, 'id', None)}",
-                     f"the credential there before, {getattr(before, 'id', None)}")
 
     @precondition(lambda self: self.users)
     @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
@@ -398,28 +404,21 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.users)
     @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.users)))
-    def check_credential(self, user: UserRef) -> None:
-        """Read the status, then decide what to do about it."""
+    def sync(self, user: UserRef) -> None:
+        """What an integration's sync does: read the status, decide about it, read the events."""
         reported = self._hook("client_get_credential", user)
         truth = self.truth_status(user)
         self._expect(reported == truth, "client_get_credential", reported, truth, user)
-        if truth is None:
-            return
-        decision = self._hook("client_decide", user, truth)
-        wanted = DECISIONS[CredentialStatus(truth)]
-        self._expect(decision == wanted, "client_decide", decision, wanted, user, f" for {truth}")
-        self._expect(self.truth_status(user) is not None, "client_decide",
-                     f"the credential of {user!r} deleted on {truth}", "the credential left at Leaf")
-        self._check_events(user)
-
-    @precondition(lambda self: self.connected)
-    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(sorted(m.connected_users(), key=repr))))
-    def read_events(self, user: UserRef) -> None:
-        reported = self._hook("client_read_events", user)
+        if truth is not None:
+            decision = self._hook("client_decide", user, truth)
+            wanted = DECISIONS[CredentialStatus(truth)]
+            self._expect(decision == wanted, "client_decide", decision, wanted, user, f" for {truth}")
+            self._expect(self.truth_status(user) is not None, "client_decide",
+                         f"the credential of {user!r} deleted on {truth}", "the credential left at Leaf")
+        read = self._hook("client_read_events", user)
         events = self.truth_events(user)
-        truth = None if events is None else [e.id for e in events]
-        self._expect(reported == truth, "client_read_events", reported, truth, user,
-                     " (Leaf lists events newest first)")
+        listed = None if events is None else [e.id for e in events]
+        self._expect(read == listed, "client_read_events", read, listed, user, " (Leaf lists events newest first)")
         self._check_events(user)
 
     # -- the rules: what Leaf and the provider do ---------------------------------------------
@@ -431,29 +430,21 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         for _ in range(count):
             self.leaf.create_user(name="made elsewhere")
 
-    @precondition(lambda self: self.leaf_rules.provider_transitions and self.connected and self.provider_changes())
-    @rule(change=st.runner().flatmap(lambda m: st.sampled_from(m._available_changes())))
+    @precondition(lambda self: self.leaf_rules.provider_transitions and self.provider_changes())
+    @rule(change=st.runner().flatmap(lambda m: m._change_choices()))
     def provider_transition(self, change: _Change) -> None:
+        if change.user is None:  # the provider as a whole: an outage starts or ends
+            self._outage = change.name != "end_outage"
+            self.set_outage(int(change.name.rsplit("_", 1)[1]) if self._outage else None)
+            return
         self.apply_provider_change(change.name, change.user)
         done = self._changed.setdefault(change.user, set())
         done.discard(_UNDOES.get(change.name, ""))
         if change.name not in _UNDOES:
             done.add(change.name)
 
-    @precondition(lambda self: self.leaf_rules.provider_transitions and not self._outage)
-    @rule(status_code=st.sampled_from((503, 429)))
-    def provider_outage_starts(self, status_code: int) -> None:
-        self.set_outage(status_code)
-        self._outage = True
-
-    @precondition(lambda self: self.leaf_rules.provider_transitions and self._outage)
-    @rule()
-    def provider_outage_ends(self) -> None:
-        self.set_outage(None)
-        self._outage = False
-
     @precondition(lambda self: self.leaf_rules.time_moves and self._landmarks())
-    @rule(to=st.runner().flatmap(lambda m: st.sampled_from(m._landmarks())))
+    @rule(to=st.runner().flatmap(lambda m: m._landmark_choices()))
     def move_time(self, to: str) -> None:
         self.clock.advance(self._landmark_move(to))
 
@@ -522,6 +513,13 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def connected_users(self) -> list[UserRef]:
         return [u for u in self.users if u in self.connected]
 
+    def _change_choices(self) -> st.SearchStrategy[_Change]:
+        # an outage starting or ending half the time, whatever the number of credentials
+        outage = st.sampled_from([_Change("end_outage")] if self._outage else [_Change("start_outage_503"),
+                                                                              _Change("start_outage_429")])
+        per_user = self._available_changes()
+        return st.one_of(outage, st.sampled_from(per_user)) if per_user else outage
+
     def _available_changes(self) -> list[_Change]:
         changes = []
         for user in self.connected_users():
@@ -542,6 +540,13 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             self._landmarks_at = {name: when for name in LANDMARKS
                                   if (when := self._landmark(name)) is not None and when > now}
         return list(self._landmarks_at)
+
+    def _landmark_choices(self) -> st.SearchStrategy[str]:
+        ahead = self._landmarks()
+        # the next check, where statuses change, half the time; any other landmark the rest
+        if "the next check" in ahead:
+            return st.one_of(st.just("the next check"), st.sampled_from(ahead))
+        return st.sampled_from(ahead)
 
     def _landmark_move(self, name: str) -> dt.timedelta:
         self._landmarks()
@@ -626,9 +631,6 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self.leaf.stop()
 
 
-_bodies: st.SearchStrategy[dict[str, Any]] = credentials_bodies(values={"realistic"}, unknown_fields=False)
-
-
 def retry_after(response: requests.Response, now: dt.datetime) -> float | None:
     """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP-date), or None."""
     value = response.headers.get("Retry-After")
@@ -682,3 +684,6 @@ def _repeated(ids: list[str]) -> str:
     twice = sorted({i for i in ids if ids.count(i) > 1})
     return f"repeated {_few(twice)}" if twice else "none"
 
+
+
+LeafClientStateMachine.TestCase.settings = DEFAULT_SETTINGS

@@ -70,6 +70,23 @@ def _realistic(method: str, seed: int) -> Any:
     return getattr(faker, method)()
 
 
+def sample_user_body(seed: int) -> dict[str, Any]:
+    """A realistic POST /users body, the same for the same seed (no draw: nothing for hypothesis to shrink)."""
+    body: dict[str, Any] = _realistic("leaf_user", seed)
+    return body
+
+
+def sample_credentials_body(seed: int, provider: Provider = JOHN_DEERE) -> dict[str, Any]:
+    """A realistic valid credentials body for ``provider``, the same for the same seed."""
+    body: dict[str, Any] = {}
+    for i, f in enumerate(provider.body_fields):
+        if f.choices is not None:
+            body[f.name] = f.default or f.choices[0]
+        else:
+            body[f.name] = str(_realistic(_REALISTIC.get(f.name, "john_deere_client_secret"), seed * 31 + i))
+    return body
+
+
 def _seeded(method: str) -> st.SearchStrategy[Any]:
     return st.integers(min_value=0, max_value=2**32 - 1).map(lambda seed: _realistic(method, seed))
 
