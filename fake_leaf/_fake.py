@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import responses
 
 from fake_leaf._clock import Clock, utc_now
+from fake_leaf._story import note_story_if_in_hypothesis
 from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
 from fake_leaf.adapters._senders import SENDERS
 from fake_leaf.engine import (
@@ -398,6 +399,8 @@ class FakeLeaf:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+        if exc is not None:  # inside a hypothesis test, the falsifying example shows what the fake did
+            note_story_if_in_hypothesis(self)
 
     def __call__(self, target: T) -> T:
         """Decorate a test function or class: each test runs inside a fresh state of this fake."""

@@ -159,11 +159,21 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self.clock.advance(dt.timedelta(seconds=max(0.0, seconds)))
 
     def client_login(self) -> None:
-        """Log in (``POST /api/authenticate``) and keep the token."""
-        r = self.session.post(f"{self.leaf.base_url}/api/authenticate", json={
-            "username": self.leaf.username, "password": self.leaf.password, "rememberMe": False})
-        r.raise_for_status()
-        self._token = str(r.json()["id_token"])
+        """Log in (``POST /api/authenticate``) and keep the token; a login is safe to repeat."""
+        for attempt in range(_MAX_ATTEMPTS):
+            try:
+                r = self.session.post(f"{self.leaf.base_url}/api/authenticate", timeout=10, json={
+                    "username": self.leaf.username, "password": self.leaf.password, "rememberMe": False})
+            except requests.RequestException:
+                self.sleep(2**attempt)
+                continue
+            if r.status_code == 429 or r.status_code >= 500:
+                self.sleep(_retry_after(r, self.leaf.now()) or 2**attempt)
+                continue
+            r.raise_for_status()
+            self._token = str(r.json()["id_token"])
+            return
+        raise AssertionError(f"the default client could not log in after {_MAX_ATTEMPTS} attempts")
 
     def client_renew_token(self) -> None:
         """Get a new token when Leaf answers 401 (the default logs in again)."""
@@ -277,7 +287,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
                 renewed = True
                 continue
             if r.status_code == 429 or r.status_code >= 500:
-                self.sleep(retry_after(r, self.leaf.now()) or 2**attempt)
+                self.sleep(_retry_after(r, self.leaf.now()) or 2**attempt)
                 continue
             return r
         raise AssertionError(f"the default client gave up on {method} {path} after {_MAX_ATTEMPTS} attempts")
@@ -431,17 +441,25 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             self.leaf.create_user(name="made elsewhere")
 
     @precondition(lambda self: self.leaf_rules.provider_transitions and self.provider_changes())
-    @rule(change=st.runner().flatmap(lambda m: m._change_choices()))
-    def provider_transition(self, change: _Change) -> None:
-        if change.user is None:  # the provider as a whole: an outage starts or ends
+    @rule(change=st.runner().flatmap(lambda m: m._change_choices()),
+          then=st.sampled_from(("the next check and a sync", "nothing yet")))
+    def provider_transition(self, change: _Change, then: str) -> None:
+        """The provider changes (for one credential, or an outage for all); then, or not yet, Leaf's next
+        check and the client's sync of the credentials it touched (as a sync job after Leaf's would)."""
+        if change.user is None:
             self._outage = change.name != "end_outage"
             self.set_outage(int(change.name.rsplit("_", 1)[1]) if self._outage else None)
+        else:
+            self.apply_provider_change(change.name, change.user)
+            done = self._changed.setdefault(change.user, set())
+            done.discard(_UNDOES.get(change.name, ""))
+            if change.name not in _UNDOES:
+                done.add(change.name)
+        if then == "nothing yet" or "the next check" not in self._landmarks():
             return
-        self.apply_provider_change(change.name, change.user)
-        done = self._changed.setdefault(change.user, set())
-        done.discard(_UNDOES.get(change.name, ""))
-        if change.name not in _UNDOES:
-            done.add(change.name)
+        self.clock.advance(self._landmark_move("the next check"))
+        for user in [change.user] if change.user is not None else self.connected_users():
+            self.sync(user)
 
     @precondition(lambda self: self.leaf_rules.time_moves and self._landmarks())
     @rule(to=st.runner().flatmap(lambda m: m._landmark_choices()))
@@ -451,7 +469,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.leaf_rules.leaf_faults and self._fault_spent())
     @rule(fault=st.sampled_from(LEAF_FAULTS))
     def leaf_fault(self, fault: str) -> None:
-        """Leaf fails the next request once (a read timeout after processing it: its answer is lost)."""
+        """Leaf fails the next request once (a read timeout: the next POST is done and its answer lost)."""
         if fault.startswith("429"):
             headers = None
             if fault.endswith("7"):
@@ -462,10 +480,10 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             self._pending_fault = self.leaf.inject("http_error", status=429, headers=headers, times=1)
         elif fault in ("500", "503"):
             self._pending_fault = self.leaf.inject("http_error", status=int(fault), times=1)
+        elif fault == "read_timeout":  # the next write is done at Leaf, and its answer lost on the way back
+            self._pending_fault = self.leaf.inject("read_timeout", method="POST", times=1, after=True)
         else:
-            kind: Literal["connection_error", "read_timeout"] = (
-                "read_timeout" if fault == "read_timeout" else "connection_error")
-            self._pending_fault = self.leaf.inject(kind, times=1, after=kind == "read_timeout")
+            self._pending_fault = self.leaf.inject("connection_error", times=1)
 
     @precondition(lambda self: self.leaf_rules.rate_limit)
     @rule()
@@ -631,7 +649,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self.leaf.stop()
 
 
-def retry_after(response: requests.Response, now: dt.datetime) -> float | None:
+def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:
     """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP-date), or None."""
     value = response.headers.get("Retry-After")
     if not value:

@@ -1,10 +1,179 @@
-"""The shipped state machine runs as users run it (its default client is plain requests)."""
+"""The shipped state machine: its default client and the reference client pass; a client that misreports,
+mishandles or is not ready for faults is caught or spared as documented; failures tell the fake's story."""
 
 from __future__ import annotations
 
-from hypothesis import settings
+import re
+from typing import Any
 
-from fake_leaf.testing.state_machine import LeafClientStateMachine
+import pytest
+import requests
+from hypothesis import HealthCheck, settings
+
+from fake_leaf.testing.state_machine import START, ClientMismatchError, LeafClientStateMachine, LeafRules
+from tests.testing.reference_machine import ReferenceClientMachine
+
+# modest on purpose: the suite's time budget (the mutation benchmark in bench/ runs the defaults)
+MODEST = settings(max_examples=8, stateful_step_count=15, deadline=None, database=None,
+                  suppress_health_check=[HealthCheck.too_slow])
 
 TestDefaultClient = LeafClientStateMachine.TestCase
-TestDefaultClient.settings = settings(max_examples=10, stateful_step_count=20, deadline=None)
+TestDefaultClient.settings = MODEST
+
+TestReferenceClient = ReferenceClientMachine.TestCase
+TestReferenceClient.settings = MODEST
+
+
+class _ClientWithoutRetries(LeafClientStateMachine):
+    """Not ready for Leaf's faults or its rate limit: any answer but the expected one raises."""
+
+    leaf_rules = LeafRules(leaf_faults=False, rate_limit=False)
+
+    def _request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> requests.Response:
+        if self._token is None:
+            self.client_login()
+        r = self.session.request(method, f"{self.leaf.user_management_url}{path}",
+                                 headers={"Authorization": f"Bearer {self._token}"}, **kwargs)
+        if r.status_code == 401:
+            self.client_renew_token()
+            return self._request(method, path, **kwargs)
+        assert r.status_code < 429, r.text
+        return r
+
+
+TestClientWithoutRetriesWithFaultsOff = _ClientWithoutRetries.TestCase
+TestClientWithoutRetriesWithFaultsOff.settings = MODEST
+
+
+class _SaysOK(LeafClientStateMachine):
+    def client_get_credential(self, leaf_user_id: str) -> str | None:
+        return "OK"
+
+
+def test_a_mismatch_names_the_hook_the_user_and_both_values() -> None:
+    machine = _SaysOK()
+    try:
+        machine.log_in()
+        machine.create_user()
+        with pytest.raises(ClientMismatchError, match=re.escape(
+                "client_get_credential for user1 reported 'OK'; the fake holds None")):
+            machine.sync(machine.users[0])
+    finally:
+        machine.teardown()
+
+
+def test_a_user_made_twice_after_a_lost_answer_is_caught() -> None:
+    class BlindRetry(LeafClientStateMachine):
+        def client_create_user(self, body: dict[str, Any]) -> str:
+            try:
+                r = self._request("POST", "/users", json=body, idempotent=False)
+            except requests.ReadTimeout:
+                r = self._request("POST", "/users", json=body, idempotent=False)
+            return str(r.json()["id"])
+
+    machine = BlindRetry()
+    try:
+        machine.log_in()
+        machine.leaf_fault("read_timeout")
+        with pytest.raises(ClientMismatchError, match=re.escape(
+                "2 user(s) with externalId 'integration-user-1' at Leaf")):
+            machine.create_user()
+    finally:
+        machine.teardown()
+
+
+class _Quiet(LeafClientStateMachine):
+    """Every Leaf-side rule off: at teardown, nothing but the client's own calls may have happened."""
+
+    leaf_rules = LeafRules(provider_transitions=False, time_moves=False, leaf_faults=False, rate_limit=False,
+                           users_elsewhere=False)
+
+    def teardown(self) -> None:
+        try:
+            assert self.leaf.now() == START, "the clock moved"
+            assert not [e for e in self.leaf.journal() if e.fault or e.status >= 429], "Leaf failed a request"
+            assert all((u.external_id or "").startswith("integration-user-") for u in self.leaf.list_users())
+            assert self.leaf.alerts() == [], "a credential's status changed"
+        finally:
+            super().teardown()
+
+
+TestSwitchedOffRulesAreNeverPlayed = _Quiet.TestCase
+TestSwitchedOffRulesAreNeverPlayed.settings = MODEST
+
+
+def test_time_moves_land_on_the_landmarks_never_zero() -> None:
+    machine = LeafClientStateMachine()
+    try:
+        machine.log_in()
+        machine.create_user()
+        machine.connect(machine.users[0])
+        start = machine.leaf.now()
+        moves = {name: machine._landmark_move(name) for name in machine._landmarks()}
+        assert moves["the next check"].total_seconds() == 24 * 3600
+        assert moves["just before the next check"].total_seconds() == 24 * 3600 - 1
+        assert moves["the Leaf token expires"].total_seconds() == 24 * 3600  # rememberMe false
+        assert moves["just after the access token expires"].total_seconds() == 12 * 3600 + 1
+        assert moves["the oldest event goes"].total_seconds() == 30 * 24 * 3600
+        assert all(m.total_seconds() > 0 for m in moves.values())
+        assert machine.leaf.now() == start
+    finally:
+        machine.teardown()
+
+
+FAILING_MACHINE = '''
+from hypothesis import settings
+from fake_leaf.testing.state_machine import LeafClientStateMachine, LeafRules
+
+class NoEventsMachine(LeafClientStateMachine):
+    """A client that forgets to read the events."""
+    leaf_rules = LeafRules(provider_transitions=False, time_moves=False, leaf_faults=False, rate_limit=False,
+                           users_elsewhere=False)
+
+    def client_read_events(self, leaf_user_id):
+        events = super().client_read_events(leaf_user_id)
+        return None if events is None else []
+
+TestNoEvents = NoEventsMachine.TestCase
+TestNoEvents.settings = settings(TestNoEvents.settings, stateful_step_count=10, database=None, derandomize=True)
+'''
+
+
+def test_a_failing_machine_shows_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_no_events=FAILING_MACHINE)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "client_read_events for user1 reported []; the fake holds [" in out  # the hook and both values
+    assert "state.connect(user=user1)" in out and "state.sync(user=user1)" in out  # the shrunk steps
+    assert "# request: POST /services/usermanagement/api/users -> 201" in out  # requests with their answers
+    assert "# background check of user1" in out  # the checks and what John Deere answered
+    assert "# status of user1: None -> OK" in out  # status changes
+    assert "what the fake did in this step:" in out  # the failing step's own story, in the message
+    assert "/john-deere-credentials/events -> 200" in out
+
+
+FAILING_GIVEN = '''
+import requests
+from hypothesis import given, settings, strategies as st
+from fake_leaf import FakeLeaf
+
+@settings(database=None, derandomize=True)
+@given(st.integers(min_value=0, max_value=3))
+def test_client_expects_one_user_per_call(n):
+    with FakeLeaf() as leaf:
+        for _ in range(n):
+            requests.post(f"{leaf.user_management_url}/users", json={"name": "Ann"}, headers=leaf.headers)
+        r = requests.get(f"{leaf.user_management_url}/users/nobody", headers=leaf.headers)
+        assert n < 2 or r.status_code == 200, "the client could not read the user"
+'''
+
+
+def test_a_failing_given_test_shows_the_fakes_story_for_the_shrunk_example(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_given=FAILING_GIVEN)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "n = 2" in out  # the shrunk example
+    assert "fake-leaf received 3 request(s):" in out  # its requests only, not every example's
+    assert "GET /services/usermanagement/api/users/nobody -> 404" in out

@@ -1,0 +1,51 @@
+"""The fake's story for a failing test: requests with answers and reasons, credentials, events, alerts.
+
+Told through hypothesis's ``note()`` when a ``with FakeLeaf()`` block fails inside a hypothesis
+test, so the falsifying example comes with what the fake saw and did for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from fake_leaf.engine import NotFoundError
+
+if TYPE_CHECKING:
+    from fake_leaf._fake import FakeLeaf
+
+MAX_LINES = 60
+
+
+def story_lines(leaf: FakeLeaf) -> list[str]:
+    entries = leaf.journal()
+    lines = [f"fake-leaf received {len(entries)} request(s):"]
+    lines += [f"  {e}" for e in entries[-MAX_LINES:]]
+    for user in leaf.list_users():
+        try:
+            credentials = leaf.get_john_deere_credentials(user.id)
+        except NotFoundError:
+            continue
+        events = leaf.john_deere_credential_events(user.id)
+        lines.append(f"John Deere credentials of {user.id}: {credentials.status.value}, {len(events)} event(s), "
+                     "oldest first:")
+        lines += [f"  {e.created_date:%Y-%m-%d %H:%M:%S} John Deere answered {e.status_code} {e.body[:100]}"
+                  for e in reversed(events[:MAX_LINES])]
+    alerts = leaf.alerts()
+    lines += [f"alert: {a['type']} at {a['timestamp']}: {a['message']}" for a in alerts[-MAX_LINES:]]
+    return lines
+
+
+def note_story_if_in_hypothesis(leaf: FakeLeaf) -> None:
+    """Add the story to hypothesis's report of the falsifying example (nothing outside hypothesis)."""
+    if "hypothesis" not in sys.modules:  # never import it: plain users do not have it
+        return
+    from hypothesis import note
+    from hypothesis.control import current_build_context
+
+    try:
+        final = current_build_context().is_final
+    except Exception:  # not inside a hypothesis test
+        return
+    if final:  # hypothesis prints notes of the final, shrunk example only: build the story just then
+        note("\n".join(story_lines(leaf)))
