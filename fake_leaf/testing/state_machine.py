@@ -90,7 +90,8 @@ LANDMARKS = ("just before the next check", "the next check", "just after the acc
              "the oldest event goes")
 # the machine's defaults, which every subclass's TestCase starts from (override with @settings or TestCase.settings)
 # (no "explain" phase: it replays the failure under a tracer, which costs more than finding and shrinking)
-DEFAULT_SETTINGS = settings(max_examples=100, stateful_step_count=20, deadline=None,
+# (one bug at a time: shrinking every distinct failure found on the way costs minutes)
+DEFAULT_SETTINGS = settings(max_examples=100, stateful_step_count=15, deadline=None, report_multiple_bugs=False,
                             phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
                             suppress_health_check=[HealthCheck.too_slow])
 RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1))
