@@ -32,7 +32,7 @@ def story_lines(leaf: FakeLeaf) -> list[str]:
         lines += [f"  {e.created_date:%Y-%m-%d %H:%M:%S} John Deere answered {e.status_code} {e.body[:100]}"
                   for e in reversed(events[:MAX_LINES])]
     alerts = leaf.alerts()
-    lines += [f"alert: {a['type']} at {a['timestamp']}: {a['message']}" for a in alerts[-MAX_LINES:]]
+    lines += [f"alert: {a.type} at {a.timestamp:%Y-%m-%d %H:%M:%S}: {a.message}" for a in alerts[-MAX_LINES:]]
     return lines
 
 

@@ -81,7 +81,10 @@ class _Change:
 # John Deere's transitions: each changes what the next background check finds
 JOHN_DEERE_CHANGES = ("revoke_refresh_token", "rotate_client_secret", "withdraw_scope", "restore_scope",
                       "disconnect_organization", "connect_organization")
-_UNDOES = {"restore_scope": "withdraw_scope", "connect_organization": "disconnect_organization"}
+# any other provider's: what every simulated upstream takes
+UPSTREAM_CHANGES = ("revoke", "rotate_secret", "withdraw_permission", "restore_permission")
+_UNDOES = {"restore_scope": "withdraw_scope", "connect_organization": "disconnect_organization",
+           "restore_permission": "withdraw_permission"}
 # a fault the machine injects for the next request: (kind, status, Retry-After)
 LEAF_FAULTS = ("500", "503", "connection_error", "read_timeout", "429", "429 Retry-After 7",
                "429 Retry-After HTTP-date")
@@ -293,54 +296,47 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             return r
         raise AssertionError(f"the default client gave up on {method} {path} after {_MAX_ATTEMPTS} attempts")
 
-    # -- what the machine reads at the fake (override for a provider FakeLeaf has no methods for) --
+    # -- what the machine reads and changes at the fake, for ``self.provider`` -----------------------
 
     def truth_status(self, leaf_user_id: str) -> str | None:
         """The credential's status at the fake; None when there is none."""
-        self._john_deere_only("truth_status")
-        try:
-            return self.leaf.get_john_deere_credentials(leaf_user_id).status.value
-        except NotFoundError:
-            return None
+        held = self.truth_credentials(leaf_user_id)
+        return None if held is None else held.status.value
 
     def truth_credentials(self, leaf_user_id: str) -> Credentials | None:
-        self._john_deere_only("truth_credentials")
         try:
-            return self.leaf.get_john_deere_credentials(leaf_user_id)
+            return self.leaf.get_credentials(self.provider, leaf_user_id)
         except NotFoundError:
             return None
 
     def truth_events(self, leaf_user_id: str) -> list[CredentialEvent] | None:
         """The credential's events at the fake, newest first; None when there is no credential."""
-        self._john_deere_only("truth_events")
         try:
-            return self.leaf.john_deere_credential_events(leaf_user_id)
+            return self.leaf.credential_events(self.provider, leaf_user_id)
         except NotFoundError:
             return None
 
     def provider_changes(self) -> tuple[str, ...]:
-        """The provider's transitions the machine plays (John Deere's by default)."""
-        return JOHN_DEERE_CHANGES if self.provider is JOHN_DEERE else ()
+        """The provider's transitions the machine plays: John Deere's own, or every upstream's."""
+        return JOHN_DEERE_CHANGES if self.provider is JOHN_DEERE else UPSTREAM_CHANGES
 
     def apply_provider_change(self, name: str, leaf_user_id: str) -> None:
-        self._john_deere_only("apply_provider_change")
-        jd = self.leaf.john_deere
-        if name in ("withdraw_scope", "restore_scope"):
-            getattr(jd, name)(leaf_user_id, "ag1")
+        if self.provider is JOHN_DEERE:  # John Deere's controls speak its own words (scopes, organizations)
+            jd = self.leaf.john_deere
+            if name in ("withdraw_scope", "restore_scope"):
+                getattr(jd, name)(leaf_user_id, "ag1")
+            else:
+                getattr(jd, name)(leaf_user_id)
         else:
-            getattr(jd, name)(leaf_user_id)
+            getattr(self.leaf.upstream(self.provider), name)(leaf_user_id)
 
     def set_outage(self, status_code: int | None) -> None:
         """Start the provider's outage answering ``status_code``, or end it (None)."""
-        self._john_deere_only("set_outage")
+        upstream = self.leaf.upstream(self.provider)
         if status_code is None:
-            self.leaf.john_deere.end_outage()
+            upstream.end_outage()
         else:
-            self.leaf.john_deere.start_outage(status_code)
-
-    def _john_deere_only(self, what: str) -> None:
-        if self.provider is not JOHN_DEERE:
-            raise NotImplementedError(f"{type(self).__name__}.{what}: override it for {self.provider.label}")
+            upstream.start_outage(status_code)
 
     # -- the rules: the client's side --------------------------------------------------------
 
@@ -641,7 +637,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
                 lines.append(f"status of {user!r}: {story.statuses.get(user)} -> {status}")
             story.statuses[user] = status
         alerts = self.leaf.alerts()
-        lines += [f"alert: {a['type']} {a['message']}" for a in alerts[story.alerts_seen:]]
+        lines += [f"alert: {a.type} {a.message}" for a in alerts[story.alerts_seen:]]
         story.alerts_seen = len(alerts)
         return lines
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 from hypothesis import HealthCheck, settings
 
-from fake_leaf.testing.state_machine import START, ClientMismatchError, LeafClientStateMachine, LeafRules
+from fake_leaf import PROVIDERS
+from fake_leaf.testing.state_machine import START, ClientMismatchError, LeafClientStateMachine, LeafRules, _Change
 from tests.testing.reference_machine import ReferenceClientMachine
 
 # modest on purpose: the suite's time budget (the mutation benchmark in bench/ runs the defaults)
@@ -43,6 +44,29 @@ class _ClientWithoutRetries(LeafClientStateMachine):
 
 TestClientWithoutRetriesWithFaultsOff = _ClientWithoutRetries.TestCase
 TestClientWithoutRetriesWithFaultsOff.settings = MODEST
+
+
+class _ClimateFieldViewClient(LeafClientStateMachine):
+    """The same machine for another provider: only the class attribute changes."""
+
+    provider = PROVIDERS[1]
+
+
+TestAnotherProvidersClient = _ClimateFieldViewClient.TestCase
+TestAnotherProvidersClient.settings = MODEST
+
+
+def test_another_provider_is_driven_through_its_own_paths_and_upstream() -> None:
+    machine = _ClimateFieldViewClient()
+    try:
+        machine.log_in()
+        machine.create_user()
+        machine.connect(machine.users[0])
+        machine.provider_transition(_Change("revoke", machine.users[0]), "the next check and a sync")
+        assert machine.truth_status(machine.users[0]) == "UNAUTHENTICATED"
+        assert machine.leaf.journal(path=f"/users/{{leafUserId}}/{PROVIDERS[1].path_segment}")
+    finally:
+        machine.teardown()
 
 
 class _SaysOK(LeafClientStateMachine):
