@@ -7,17 +7,24 @@ test, so the falsifying example comes with what the fake saw and did for it.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from fake_leaf.engine import NotFoundError
-
-if TYPE_CHECKING:
-    from fake_leaf._fake import FakeLeaf
+from fake_leaf.engine import Alert, CredentialEvent, Credentials, LeafUser, NotFoundError
 
 MAX_LINES = 60
 
 
-def story_lines(leaf: FakeLeaf) -> list[str]:
+class _Fake(Protocol):
+    """What the story reads of a FakeLeaf (a protocol, so that this module does not import it)."""
+
+    def journal(self) -> list[Any]: ...
+    def list_users(self) -> list[LeafUser]: ...
+    def get_john_deere_credentials(self, leaf_user_id: str) -> Credentials: ...
+    def john_deere_credential_events(self, leaf_user_id: str) -> list[CredentialEvent]: ...
+    def alerts(self) -> list[Alert]: ...
+
+
+def story_lines(leaf: _Fake) -> list[str]:
     entries = leaf.journal()
     lines = [f"fake-leaf received {len(entries)} request(s):"]
     lines += [f"  {e}" for e in entries[-MAX_LINES:]]
@@ -36,7 +43,7 @@ def story_lines(leaf: FakeLeaf) -> list[str]:
     return lines
 
 
-def note_story_if_in_hypothesis(leaf: FakeLeaf) -> None:
+def note_story_if_in_hypothesis(leaf: _Fake) -> None:
     """Add the story to hypothesis's report of the falsifying example (nothing outside hypothesis)."""
     if "hypothesis" not in sys.modules:  # never import it: plain users do not have it
         return
