@@ -81,6 +81,10 @@ class _Change:
 # John Deere's transitions: each changes what the next background check finds
 JOHN_DEERE_CHANGES = ("revoke_refresh_token", "rotate_client_secret", "withdraw_scope", "restore_scope",
                       "disconnect_organization", "connect_organization")
+_EFFECTS = {"revoke_refresh_token": "grant lost", "rotate_client_secret": "grant lost", "revoke": "grant lost",
+            "rotate_secret": "grant lost", "withdraw_scope": "permission lost", "disconnect_organization":
+            "permission lost", "withdraw_permission": "permission lost", "restore_scope": "permission back",
+            "connect_organization": "permission back", "restore_permission": "permission back"}
 # any other provider's: what every simulated upstream takes
 UPSTREAM_CHANGES = ("revoke", "rotate_secret", "withdraw_permission", "restore_permission")
 _UNDOES = {"restore_scope": "withdraw_scope", "connect_organization": "disconnect_organization",
@@ -341,8 +345,11 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     # -- the rules: the client's side --------------------------------------------------------
 
     @initialize()
-    def log_in(self) -> None:
+    def start(self) -> None:
+        """The client logs in and connects its first grower (an integration has one from the start)."""
         self._hook("client_login")
+        self.create_user()
+        self.connect(self.users[0])
 
     # bodies are realistic but not drawn: values the client passes through only slow the shrinking
     @precondition(lambda self: len(self.users) < self.max_users)
@@ -439,7 +446,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.leaf_rules.provider_transitions and self.provider_changes())
     @rule(change=st.runner().flatmap(lambda m: m._change_choices()),
-          then=st.sampled_from(("the next check and a sync", "nothing yet")))
+          then=st.one_of(st.just("the next check and a sync"),  # three times in four
+                         st.sampled_from(("the next check and a sync", "nothing yet"))))
     def provider_transition(self, change: _Change, then: str) -> None:
         """The provider changes (for one credential, or an outage for all); then, or not yet, Leaf's next
         check and the client's sync of the credentials it touched (as a sync job after Leaf's would)."""
@@ -529,11 +537,14 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         return [u for u in self.users if u in self.connected]
 
     def _change_choices(self) -> st.SearchStrategy[_Change]:
-        # an outage starting or ending half the time, whatever the number of credentials
-        outage = st.sampled_from([_Change("end_outage")] if self._outage else [_Change("start_outage_503"),
-                                                                              _Change("start_outage_429")])
-        per_user = self._available_changes()
-        return st.one_of(outage, st.sampled_from(per_user)) if per_user else outage
+        # by effect first (an outage, a lost grant, a lost permission, a permission back), whatever the
+        # number of credentials or of the provider's ways to cause each
+        outage = [_Change("end_outage")] if self._outage else [_Change("start_outage_503"),
+                                                                _Change("start_outage_429")]
+        effects: dict[str, list[_Change]] = {"outage": outage}
+        for change in self._available_changes():
+            effects.setdefault(_EFFECTS.get(change.name, change.name), []).append(change)
+        return st.one_of([st.sampled_from(changes) for changes in effects.values()])
 
     def _available_changes(self) -> list[_Change]:
         changes = []

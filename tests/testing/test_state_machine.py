@@ -59,9 +59,7 @@ TestAnotherProvidersClient.settings = MODEST
 def test_another_provider_is_driven_through_its_own_paths_and_upstream() -> None:
     machine = _ClimateFieldViewClient()
     try:
-        machine.log_in()
-        machine.create_user()
-        machine.connect(machine.users[0])
+        machine.start()
         machine.provider_transition(_Change("revoke", machine.users[0]), "the next check and a sync")
         assert machine.truth_status(machine.users[0]) == "UNAUTHENTICATED"
         assert machine.leaf.journal(path=f"/users/{{leafUserId}}/{PROVIDERS[1].path_segment}")
@@ -77,11 +75,11 @@ class _SaysOK(LeafClientStateMachine):
 def test_a_mismatch_names_the_hook_the_user_and_both_values() -> None:
     machine = _SaysOK()
     try:
-        machine.log_in()
+        machine.start()
         machine.create_user()
         with pytest.raises(ClientMismatchError, match=re.escape(
-                "client_get_credential for user1 reported 'OK'; the fake holds None")):
-            machine.sync(machine.users[0])
+                "client_get_credential for user3 reported 'OK'; the fake holds None")):
+            machine.sync(machine.users[1])
     finally:
         machine.teardown()
 
@@ -97,10 +95,10 @@ def test_a_user_made_twice_after_a_lost_answer_is_caught() -> None:
 
     machine = BlindRetry()
     try:
-        machine.log_in()
+        machine.start()
         machine.leaf_fault("read_timeout")
         with pytest.raises(ClientMismatchError, match=re.escape(
-                "2 user(s) with externalId 'integration-user-1' at Leaf")):
+                "2 user(s) with externalId 'integration-user-3' at Leaf")):
             machine.create_user()
     finally:
         machine.teardown()
@@ -129,9 +127,7 @@ TestSwitchedOffRulesAreNeverPlayed.settings = MODEST
 def test_time_moves_land_on_the_landmarks_never_zero() -> None:
     machine = LeafClientStateMachine()
     try:
-        machine.log_in()
-        machine.create_user()
-        machine.connect(machine.users[0])
+        machine.start()
         start = machine.leaf.now()
         moves = {name: machine._landmark_move(name) for name in machine._landmarks()}
         assert moves["the next check"].total_seconds() == 24 * 3600
@@ -169,7 +165,7 @@ def test_a_failing_machine_shows_the_shrunk_steps_with_the_fakes_story(pytester:
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "client_read_events for user1 reported []; the fake holds [" in out  # the hook and both values
-    assert "state.connect(user=user1)" in out and "state.sync(user=user1)" in out  # the shrunk steps
+    assert "state.start()" in out and "state.sync(user=user1)" in out  # the shrunk steps
     assert "# request: POST /services/usermanagement/api/users -> 201" in out  # requests with their answers
     assert "# background check of user1" in out  # the checks and what John Deere answered
     assert "# status of user1: None -> OK" in out  # status changes
