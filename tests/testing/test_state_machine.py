@@ -15,7 +15,7 @@ from fake_leaf.testing.state_machine import START, ClientMismatchError, LeafClie
 from tests.testing.reference_machine import ReferenceClientMachine
 
 # modest on purpose: the suite's time budget (the mutation benchmark in bench/ runs the defaults)
-MODEST = settings(max_examples=8, stateful_step_count=15, deadline=None, database=None,
+MODEST = settings(max_examples=5, stateful_step_count=10, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow])
 
 TestDefaultClient = LeafClientStateMachine.TestCase
@@ -155,22 +155,8 @@ class NoEventsMachine(LeafClientStateMachine):
         return None if events is None else []
 
 TestNoEvents = NoEventsMachine.TestCase
-TestNoEvents.settings = settings(TestNoEvents.settings, stateful_step_count=10, database=None, derandomize=True)
+TestNoEvents.settings = settings(TestNoEvents.settings, stateful_step_count=5, database=None, derandomize=True)
 '''
-
-
-def test_a_failing_machine_shows_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_no_events=FAILING_MACHINE)
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1)
-    out = result.stdout.str()
-    assert "client_read_events for user1 reported []; the fake holds [" in out  # the hook and both values
-    assert "state.start()" in out and "state.sync(user=user1)" in out  # the shrunk steps
-    assert "# request: POST /services/usermanagement/api/users -> 201" in out  # requests with their answers
-    assert "# background check of user1" in out  # the checks and what John Deere answered
-    assert "# status of user1: None -> OK" in out  # status changes
-    assert "what the fake did in this step:" in out  # the failing step's own story, in the message
-    assert "/john-deere-credentials/events -> 200" in out
 
 
 FAILING_GIVEN = '''
@@ -189,11 +175,20 @@ def test_client_expects_one_user_per_call(n):
 '''
 
 
-def test_a_failing_given_test_shows_the_fakes_story_for_the_shrunk_example(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_given=FAILING_GIVEN)
+def test_failures_show_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_no_events=FAILING_MACHINE, test_given=FAILING_GIVEN)  # one session: one start-up
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
     out = result.stdout.str()
-    assert "n = 2" in out  # the shrunk example
+    # a machine: the hook that disagreed and both values, the shrunk steps, each with the fake's story
+    assert "client_read_events for user1 reported []; the fake holds [" in out
+    assert "state.start()" in out and "state.sync(user=user1)" in out
+    assert "# request: POST /services/usermanagement/api/users -> 201" in out  # requests with their answers
+    assert "# background check of user1" in out  # the checks and what John Deere answered
+    assert "# status of user1: None -> OK" in out  # status changes
+    assert "what the fake did in this step:" in out  # the failing step's own story, in the message
+    assert "/john-deere-credentials/events -> 200" in out
+    # a @given test: the shrunk example and the fake's story for it alone
+    assert "n = 2" in out
     assert "fake-leaf received 3 request(s):" in out  # its requests only, not every example's
     assert "GET /services/usermanagement/api/users/nobody -> 404" in out
