@@ -613,7 +613,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     # -- the story of each step, in the final run only ------------------------------------------
 
     def check_invariants(self, *args: Any, **kwargs: Any) -> None:
-        super().check_invariants(*args, **kwargs)
+        super().check_invariants(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
         self._landmarks_at = None  # the step changed the state
         self._tell_the_story()  # here, not as an @invariant, so the steps do not print its name
 
