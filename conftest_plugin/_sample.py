@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import base64
 import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fake_leaf import Provider
 
 FIRST_NAMES = ("Ada", "Ben", "Carla", "Dale", "Elena", "Frank", "Grace", "Hank", "Iris", "Jake", "Kara", "Luis",
                "Maya", "Nate", "Olga", "Paul", "Rosa", "Sam", "Tess", "Walt")
@@ -48,6 +52,14 @@ class SampleData:
             "address": f"{r.randint(100, 29999)} {road}, {town}, {state} {zip_prefix}{r.randint(0, 99):02d}",
             "externalId": f"{r.choice(LAST_NAMES)} {r.choice(FARM_WORDS)} Farm #{r.randint(1, 9999)}",
         }
+
+    def credentials_body(self, provider: Provider) -> dict[str, str]:
+        """A valid POST body for any provider (John Deere's as below)."""
+        if provider.name == "JohnDeere":
+            return self.john_deere_credentials_body()
+        from fake_leaf.testing._samples import credentials_body
+
+        return credentials_body(provider, self._random)
 
     def john_deere_credentials_body(self) -> dict[str, str]:
         """A valid POST body: a client key shaped like John Deere's (0oa + 17), a secret, a refresh token."""

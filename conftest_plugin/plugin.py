@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import requests
     from faker import Faker
 
-    from fake_leaf import FakeLeaf, ManualClock, RateLimit, ShiftedClock
+    from fake_leaf import FakeLeaf, ManualClock, Provider, RateLimit, ShiftedClock
     from fake_leaf.adapters._receiver import WebhookReceiver
     from fake_leaf.adapters._server import LeafServer
 
@@ -227,12 +227,13 @@ def _sample_of(leaf: FakeLeaf) -> SampleData:
     return sample
 
 
-def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str | None = None) -> dict[str, Any]:
+def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str | None = None,
+            provider: Provider | str = "JohnDeere") -> dict[str, Any]:
     __tracebackhide__ = True
     from fake_leaf import FakeLeafError
 
     try:
-        return leaf._create_as_json(body, leaf_user_id)
+        return leaf._create_as_json(body, leaf_user_id, provider)
     except FakeLeafError as e:
         pytest.fail(f"fake-leaf refused to create {what}: {e}", pytrace=False)
 
@@ -242,10 +243,17 @@ def _make_user(leaf: FakeLeaf, fields: dict[str, Any]) -> dict[str, Any]:
     return _create(leaf, {**_sample_of(leaf).leaf_user(), **fields}, "a Leaf user")
 
 
-def _make_credentials(leaf: FakeLeaf, leaf_user_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def _make_credentials(leaf: FakeLeaf, leaf_user_id: str, fields: dict[str, Any],
+                      provider: Provider | str = "JohnDeere") -> dict[str, Any]:
     __tracebackhide__ = True
-    body = {**_sample_of(leaf).john_deere_credentials_body(), **fields}
-    return _create(leaf, body, f"John Deere credentials for Leaf user {leaf_user_id!r}", leaf_user_id)
+    from fake_leaf import FakeLeafError
+
+    try:
+        chosen = leaf.provider(provider)
+    except FakeLeafError as e:
+        pytest.fail(str(e), pytrace=False)
+    body = {**_sample_of(leaf).credentials_body(chosen), **fields}
+    return _create(leaf, body, f"{chosen.label} credentials for Leaf user {leaf_user_id!r}", leaf_user_id, chosen)
 
 
 # The factories and the two ready-made fixtures need no `request` and no factory fixture in between:
@@ -281,6 +289,39 @@ def leaf_user(fake_leaf: FakeLeaf) -> dict[str, Any]:
 def john_deere_credentials(fake_leaf: FakeLeaf, leaf_user: dict[str, Any]) -> dict[str, Any]:
     """John Deere credentials (status OK) of ``leaf_user``, as the POST answers them."""
     return _make_credentials(fake_leaf, leaf_user["id"], {})
+
+
+@pytest.fixture
+def make_credentials(fake_leaf: FakeLeaf) -> Callable[..., dict[str, Any]]:
+    """``make_credentials(provider, leaf_user_id=None, **fields)``: any provider's sample credentials; the JSON.
+
+    ``provider`` is a name ("Trimble"), a slug ("climate-field-view") or a ``Provider``. Without a
+    user id it makes a new Leaf user first.
+    """
+    def make(provider: Provider | str, leaf_user_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        __tracebackhide__ = True
+        return _make_credentials(fake_leaf, leaf_user_id or _make_user(fake_leaf, {})["id"], fields, provider)
+    return make
+
+
+@pytest.fixture
+def leaf_provider(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -> Provider:
+    """A provider: John Deere, unless the test parametrises it (a name, a slug or a ``Provider``):
+    ``@pytest.mark.parametrize("leaf_provider", ["Trimble", "Sentera"], indirect=True)``, or every one
+    with ``fake_leaf.PROVIDERS``."""
+    __tracebackhide__ = True
+    from fake_leaf import FakeLeafError
+
+    try:
+        return fake_leaf.provider(getattr(request, "param", "JohnDeere"))
+    except FakeLeafError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def leaf_credentials(fake_leaf: FakeLeaf, leaf_user: dict[str, Any], leaf_provider: Provider) -> dict[str, Any]:
+    """``leaf_provider``'s credentials (status OK) of ``leaf_user``, as the POST answers them."""
+    return _make_credentials(fake_leaf, leaf_user["id"], {}, leaf_provider)
 
 
 @pytest.hookimpl(hookwrapper=True)

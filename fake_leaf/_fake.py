@@ -167,8 +167,9 @@ class FakeLeaf:
         """What ``POST /api/authenticate`` does, without HTTP: a bearer token."""
         return self._backend.authenticate(username or self.username, password or self.password, remember_me)
 
-    def _create_as_json(self, body: Mapping[str, object], leaf_user_id: str | None = None) -> dict[str, object]:
-        """What ``POST /users`` answers (given a user id, ``POST .../john-deere-credentials``), without HTTP.
+    def _create_as_json(self, body: Mapping[str, object], leaf_user_id: str | None = None,
+                        provider: Provider | str = JOHN_DEERE) -> dict[str, object]:
+        """What ``POST /users`` answers (given a user id, the POST of ``provider``'s credentials), without HTTP.
 
         The plugin's factories use it: the same engine call and JSON as the request, at a fraction of its
         cost per test, and outside the journal, the faults and the rate limit, which are the client's.
@@ -177,8 +178,9 @@ class FakeLeaf:
             if leaf_user_id is None:
                 user = self._backend.create_user(self.username, body)
                 return user_json(user, {}, self._backend.providers)
-            credentials = self._backend.create_credentials(self.username, leaf_user_id, JOHN_DEERE.name, body)
-            return credentials_json(credentials, JOHN_DEERE)
+            chosen = self.provider(provider)
+            credentials = self._backend.create_credentials(self.username, leaf_user_id, chosen.name, body)
+            return credentials_json(credentials, chosen)
 
     # -- seeding and reading without HTTP (the default API owner unless ``api_owner`` is given)
 

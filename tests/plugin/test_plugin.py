@@ -346,3 +346,40 @@ def test_a_factory_given_a_bad_field_fails_the_test_saying_which_and_why(pyteste
     result.stdout.fnmatch_lines(["*fake-leaf refused to create John Deere credentials for Leaf user '*': "
                                  "clientEnvironment: must be one of STAGE or PRODUCTION*got 'stage'*"])
     assert "not reached" not in result.stdout.str()
+
+
+def test_every_provider_through_the_provider_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_providers="""
+        import pytest
+        from fake_leaf import PROVIDERS
+
+        @pytest.mark.parametrize("leaf_provider", PROVIDERS, indirect=True)
+        def test_credentials_of_each_provider(fake_leaf, leaf_session, leaf_user, leaf_provider, leaf_credentials):
+            url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/{leaf_provider.path_segment}"
+            assert leaf_session.get(url).json() == leaf_credentials
+            assert leaf_credentials["status"] == "OK"
+            assert set(leaf_credentials) >= {f.name for f in leaf_provider.body_fields}
+
+        def test_john_deere_unless_parametrised(leaf_provider, leaf_credentials):
+            assert leaf_provider.name == "JohnDeere" and "clientKey" in leaf_credentials
+
+        @pytest.mark.parametrize("leaf_provider", ["sentera"], indirect=True)
+        def test_a_slug_names_a_provider(leaf_provider):
+            assert leaf_provider.name == "Sentera"
+
+        def test_make_credentials_for_any_provider(fake_leaf, make_credentials):
+            mine = make_credentials("Trimble", clientId="my-app")
+            assert mine["clientId"] == "my-app" and set(mine) >= {"clientSecret", "refreshToken"}
+            user = fake_leaf.create_user(name="Ada")
+            assert make_credentials("raven-slingshot", user.id)["status"] == "OK"
+
+        def test_an_unknown_provider_fails_naming_the_known_ones(make_credentials):
+            make_credentials("Nowhere")
+
+        def test_a_refused_field_fails_naming_it(make_credentials):
+            make_credentials("CNHI", clientEnvironment="moon")
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=len(__import__("fake_leaf").PROVIDERS) + 3, failed=2)
+    result.stdout.fnmatch_lines(["*fake-leaf knows no provider 'Nowhere'; the providers are JohnDeere, *",
+                                 "*clientEnvironment: must be one of STAGE or PRODUCTION exactly, got 'moon'*"])
