@@ -95,7 +95,8 @@ def list_users(call: Call) -> HttpResponse:
     users, total = call.backend.list_users(call.owner, filters=filters, sort=_sort_param(query.get("sort", [])),
                                            page=page, size=size)
     size = min(size, MAX_PAGE_SIZE)
-    body = [_user_body(call, u.id) for u in users]
+    backend = call.backend  # the listed users, with their credentials, from the same operation
+    body = [user_json(u, backend.find_credentials(call.owner, u.id), backend.providers) for u in users]
     return ok(200, body, {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)})
 
 

@@ -177,7 +177,7 @@ def test_client_expects_one_user_per_call(n):
 
 def test_failures_show_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_no_events=FAILING_MACHINE, test_given=FAILING_GIVEN)  # one session: one start-up
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=2)
     out = result.stdout.str()
     # a machine: the hook that disagreed and both values, the shrunk steps, each with the fake's story
