@@ -6,14 +6,14 @@ Handlers and the control plane import this module only; the router (``_app.py``)
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
+from fake_leaf.engine import LeafBackend, Provider
+from fake_leaf.http._body import read_json_object
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._serialize import dumps
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
@@ -26,10 +26,6 @@ JSON_TYPE = "application/json"
 def is_control(template: str | None) -> bool:
     """Whether a route is the control plane's (the test's side: never faulted, not journaled)."""
     return template is not None and template.startswith(CONTROL)
-
-
-class BodyError(FakeLeafError):
-    """The body could not be read as a JSON object."""
 
 
 class ControlTarget(Protocol):
@@ -60,21 +56,7 @@ class Call:
     app: ControlTarget | None = None  # for the control plane, which also drives faults and the journal
 
     def json_body(self) -> dict[str, object]:
-        try:
-            text = self.request.body.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise BodyError(f"it is not UTF-8 ({e.reason} at byte {e.start})") from None
-        if not text.strip():
-            raise BodyError("the body is empty")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise BodyError(f"it is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-        except RecursionError:
-            raise BodyError("it is nested too deeply") from None
-        if not isinstance(data, dict):
-            raise BodyError(f"got a JSON {type(data).__name__.replace('dict', 'object')}, not an object")
-        return data
+        return read_json_object(self.request.body)
 
     def optional_json_body(self) -> dict[str, object]:
         """The JSON object, or {} for an empty body (control actions whose body is optional)."""

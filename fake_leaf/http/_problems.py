@@ -16,7 +16,7 @@ from fake_leaf.engine import (
     NotAuthenticatedError,
     NotFoundError,
 )
-from fake_leaf.http._context import BodyError
+from fake_leaf.http._body import BodyError
 from fake_leaf.http._types import HttpResponse
 
 PROBLEM_WITH_MESSAGE = "https://www.jhipster.tech/problem/problem-with-message"
