@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import responses
 
-from fake_leaf._clock import Clock, utc_now
+from fake_leaf._clock import Clock, recover, utc_now
 from fake_leaf._story import note_story_if_in_hypothesis
 from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
 from fake_leaf.adapters._senders import SENDERS
@@ -112,6 +112,7 @@ class FakeLeaf:
         """Forget everything: a new, empty state with only the default API owner."""
         if self._interceptor is not None and self._interceptor.active:
             raise RuntimeError("reset() a FakeLeaf only while it is not active")
+        recover(self._clock)  # a ShiftedClock out of the usable range is put back; a usable one is kept
         self._backend = LeafBackend(clock=self._clock, options=self._options, providers=self._providers)
         self._backend.add_api_owner(self.username, self.password)
         self._app = LeafApp(self._backend, self.base_url, self._rate_limit)

@@ -4,6 +4,7 @@ from fake_leaf.engine._backend import LeafBackend
 from fake_leaf.engine._errors import (
     BadCredentialsError,
     BusinessRuleError,
+    ClockOutOfRangeError,
     FakeLeafError,
     FieldError,
     InvalidInputError,
@@ -22,6 +23,7 @@ __all__ = [
     "BadCredentialsError",
     "BodyField",
     "BusinessRuleError",
+    "ClockOutOfRangeError",
     "ClockWentBackWarning",
     "CredentialEvent",
     "CredentialStatus",

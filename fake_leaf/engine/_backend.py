@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 
+from fake_leaf._clock import recover
 from fake_leaf.engine._credentials import CredentialsPart
 from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._tokens import Tokens
@@ -27,7 +28,11 @@ class LeafBackend(Tokens, Users, CredentialsPart):
         return Webhooks(self)
 
     def clear(self) -> None:
-        """Forget every Leaf user, credential, event and alert, and the upstreams' state; owners stay."""
+        """Forget every Leaf user, credential, event and alert, and the upstreams' state; owners stay.
+
+        A ShiftedClock that reads out of the usable range gets its offset back to zero.
+        """
         with self._lock:
+            recover(self.clock)
             self._new_world()
             self.webhooks.clear()

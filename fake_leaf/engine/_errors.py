@@ -41,6 +41,20 @@ class UnsupportedControlError(FakeLeafError, ValueError):
     """A test asked an upstream for something it cannot do (rotate a public client's secret, say)."""
 
 
+class ClockOutOfRangeError(FakeLeafError):
+    """The fake's clock reads a time it cannot serve at (freezegun at ``datetime.max``, say)."""
+
+    status = 503  # not 4xx: the request is fine, the fake cannot serve at the time its clock reads
+
+
+def clock_out_of_range(now: object, usable_range: str) -> ClockOutOfRangeError:
+    reads = f"reads {now.isoformat()}" if hasattr(now, "isoformat") else "overflowed (past year 9999)"
+    return ClockOutOfRangeError(
+        f"The fake's clock {reads}, out of the usable range {usable_range}: fake-leaf keeps room for "
+        "30-day windows and token lifetimes. Move freezegun or time-machine back into the range; a "
+        "ShiftedClock moved out of it is put back by a reset")
+
+
 class NotFoundError(FakeLeafError):
     """The thing asked for does not exist for this API owner."""
 

@@ -12,13 +12,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
-from fake_leaf._clock import Clock, utc_now
+from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
+from fake_leaf.engine._errors import clock_out_of_range
 from fake_leaf.engine._models import Alert, _CredentialRecord, _Owner, _UserRecord
 from fake_leaf.engine._upstream import SimulatedUpstream
 from fake_leaf.engine.providers import PROVIDERS, Provider
 
 OnDuplicate = Literal["reject", "replace"]
 PutWithoutCredentials = Literal["keep", "drop"]
+MAX_CHECK_INTERVAL = _dt.timedelta(days=36525)
 
 
 @dataclass(eq=False, repr=False)
@@ -31,8 +33,9 @@ class EngineOptions:
     refresh_token_rotation: bool = False
 
     def __post_init__(self) -> None:
-        if self.check_interval <= _dt.timedelta(0):
-            raise ValueError(f"check_interval must be positive, got {self.check_interval}")
+        if not _dt.timedelta(0) < self.check_interval <= MAX_CHECK_INTERVAL:  # the clock's headroom
+            raise ValueError(f"check_interval must be positive and at most {MAX_CHECK_INTERVAL.days} days (a "
+                             f"century), got {self.check_interval}")
 
 
 class EngineState:
@@ -81,10 +84,16 @@ class EngineState:
 
     def now(self) -> _dt.datetime:
         """The fake's current time (UTC, aware)."""
-        now = self.clock()
-        if now.tzinfo is None:  # a naive clock is taken to be UTC
-            now = now.replace(tzinfo=_dt.timezone.utc)
-        return now
+        try:
+            now = self.clock()
+            if now.tzinfo is None:  # a naive clock is taken to be UTC
+                now = now.replace(tzinfo=_dt.timezone.utc)
+            # the one check per operation that keeps the engine's date arithmetic from overflowing
+            if EARLIEST <= now <= LATEST:
+                return now
+        except OverflowError:  # a ShiftedClock whose base moved too far for its offset
+            now = None
+        raise clock_out_of_range(now, USABLE_RANGE)
 
     def _schedule_check(self, record: _CredentialRecord, due: _dt.datetime) -> None:
         record.next_check_at = due

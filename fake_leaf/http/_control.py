@@ -58,7 +58,10 @@ def advance_clock(call: Call) -> HttpResponse:
         raise _invalid("seconds", "Unsupported", "this fake's clock cannot be moved (serve it with a ShiftedClock)")
     if not 0 <= seconds <= MAX_ADVANCE_SECONDS:  # also refuses NaN and infinity
         raise _invalid("seconds", "Range", f"must be from 0 to {MAX_ADVANCE_SECONDS} (a century), got {seconds}")
-    advance(dt.timedelta(seconds=seconds))
+    try:
+        advance(dt.timedelta(seconds=seconds))
+    except ValueError as e:  # the move would leave the usable range; the clock stays where it was
+        raise _invalid("seconds", "Range", str(e)) from None
     return get_clock(call)
 
 
