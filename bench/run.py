@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_core, bench_lifecycle, bench_load, bench_plugin, bench_server, bench_webhooks
+from bench import bench_core, bench_lifecycle, bench_load, bench_memory, bench_plugin, bench_server, bench_webhooks
 
 
 def main() -> int:
@@ -21,6 +21,7 @@ def main() -> int:
     ok = bench_server.main(args.rounds) and ok
     ok = bench_webhooks.main(args.rounds) and ok
     ok = bench_load.main(args.rounds) and ok
+    ok = bench_memory.main(args.rounds) and ok
     return 0 if ok else 1
 
 

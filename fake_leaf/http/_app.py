@@ -6,7 +6,6 @@ import difflib
 import json
 import math
 import re
-from collections import deque
 from typing import NamedTuple
 from urllib.parse import unquote
 
@@ -16,12 +15,12 @@ from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import authenticate_owner
+from fake_leaf.http._journal import Journal
 from fake_leaf.http._limits import RateLimit, RateLimiter
 from fake_leaf.http._routes import build_routes
 from fake_leaf.http._serialize import alert_json
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
-JOURNAL_LENGTH = 10_000
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
@@ -65,7 +64,7 @@ class LeafApp:
         self.routes = list(table.routes)
         self.faults = FaultRegistry()
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
-        self.journal: deque[JournalEntry] = deque(maxlen=JOURNAL_LENGTH)
+        self.journal = Journal()
         backend.webhooks.alert_payload = alert_json
         self.deliveries = Deliverer(backend.webhooks)  # the adapters give it their senders
         self._by_template = table.by_template
@@ -115,10 +114,11 @@ class LeafApp:
         control = is_control(template)  # the test's side: never faulted, not journaled
         if control:  # what the control plane reads includes every delivery due by now
             self.deliveries.run_due()
+        too_large = len(request.body) > MAX_BODY
         fault = None if control else self.faults.firing(method, template, after=False)
         if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
             response = _faulted(fault, path)
-        elif len(request.body) > MAX_BODY:
+        elif too_large:
             response = problems.too_large(len(request.body), MAX_BODY, path)
         else:
             try:
@@ -136,7 +136,8 @@ class LeafApp:
         self.journal.append(JournalEntry(
             method, path, request.query, response.status,
             _reason(response) if response.status >= 400 else None,
-            route=template, leaf_user_id=params.get("leafUserId"), request_body=request.body,
+            route=template, leaf_user_id=params.get("leafUserId"),
+            request_body=b"" if too_large else request.body,  # a body refused for its size is not kept
             response_body=response.body, fault=fault.kind if fault is not None else None,
         ))
         return _for_method(method, response)

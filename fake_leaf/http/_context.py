@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from fake_leaf.engine import LeafBackend, Provider
 from fake_leaf.http._body import read_json_object
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
+from fake_leaf.http._journal import Journal
 from fake_leaf.http._serialize import dumps
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
@@ -32,6 +33,7 @@ class ControlTarget(Protocol):
     """What the control plane drives beyond the engine: the router's faults, journal and routes."""
 
     faults: FaultRegistry
+    journal: Journal
 
     @property
     def routes(self) -> Sequence[Route]: ...

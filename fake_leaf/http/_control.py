@@ -42,6 +42,7 @@ def _field(body: Mapping[str, Any], name: str, kind: type, default: Any = None) 
 
 def reset(call: Call) -> HttpResponse:
     call.backend.clear()
+    call.control().journal.clear()
     return HttpResponse(204)
 
 

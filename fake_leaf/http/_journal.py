@@ -1,0 +1,72 @@
+"""The request journal: what Leaf's paths received, bounded in entries and in bytes."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+
+from fake_leaf.http._types import JournalEntry
+
+MAX_ENTRIES = 10_000
+MAX_BODY_BYTES = 64 * 1024  # per body: Leaf's JSON bodies are far smaller; a page of 100 users fits
+MAX_BYTES = 8 * 1024 * 1024  # every kept body together: about 8,000 typical requests (a body and its answer)
+
+
+def truncated(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
+    """``body``, or its first ``limit`` bytes followed by a marker that gives the full size."""
+    if len(body) <= limit:
+        return body
+    return body[:limit] + f"\n[fake-leaf journal: truncated, first {limit} of {len(body)} bytes kept]".encode()
+
+
+class Journal:
+    """Oldest first; past ``max_entries`` or ``max_bytes`` of bodies, the oldest entries go first."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_body_bytes = max_body_bytes
+        self._entries: deque[JournalEntry] = deque()
+        self._bytes = 0
+        self._lock = threading.Lock()  # the server answers on many threads; the count must match the entries
+
+    def append(self, entry: JournalEntry) -> None:
+        request_body = truncated(entry.request_body, self.max_body_bytes)
+        response_body = truncated(entry.response_body, self.max_body_bytes)
+        if request_body is not entry.request_body or response_body is not entry.response_body:
+            entry = _with_bodies(entry, request_body, response_body)
+        size = _size(entry)
+        with self._lock:
+            self._entries.append(entry)
+            self._bytes += size
+            while len(self._entries) > self.max_entries or (self._bytes > self.max_bytes and len(self._entries) > 1):
+                self._bytes -= _size(self._entries.popleft())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        """The bytes of every body kept (what the ``max_bytes`` bound counts)."""
+        return self._bytes
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        with self._lock:
+            return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _size(entry: JournalEntry) -> int:
+    return len(entry.request_body) + len(entry.response_body)
+
+
+def _with_bodies(entry: JournalEntry, request_body: bytes, response_body: bytes) -> JournalEntry:
+    return JournalEntry(entry.method, entry.path, entry.query, entry.status, entry.reason, route=entry.route,
+                        leaf_user_id=entry.leaf_user_id, request_body=request_body, response_body=response_body,
+                        fault=entry.fault)

@@ -1,0 +1,83 @@
+"""The request journal stays bounded: in entries, in bytes, and emptied by a reset."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from fake_leaf import FakeLeaf
+from fake_leaf.http import HttpRequest
+from fake_leaf.http._app import MAX_BODY
+from fake_leaf.http._journal import MAX_BODY_BYTES, MAX_BYTES, MAX_ENTRIES, Journal
+from fake_leaf.http._types import JournalEntry
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _post_users(leaf: FakeLeaf, body: bytes) -> int:
+    request = HttpRequest("POST", "/services/usermanagement/api/users", "", {**leaf.headers, **JSON}, body)
+    return leaf._app.handle(request).status
+
+
+def test_a_large_body_is_kept_truncated_with_a_marker_that_gives_its_size(leaf: FakeLeaf) -> None:
+    body = json.dumps({"name": "x" * 500_000}).encode()
+    assert _post_users(leaf, body) == 201
+    kept = leaf.journal(method="POST")[0].request_body
+    assert kept.startswith(body[:MAX_BODY_BYTES])
+    assert kept.endswith(f"[fake-leaf journal: truncated, first {MAX_BODY_BYTES} of {len(body)} bytes kept]".encode())
+    assert len(kept) < MAX_BODY_BYTES + 100
+    shown = requests.get(f"{leaf.base_url}/_fake-leaf/journal").json()[0]["requestBody"]
+    assert "truncated" in shown
+
+
+def test_a_small_body_is_kept_whole(leaf: FakeLeaf) -> None:
+    body = json.dumps({"name": "Ada"}).encode()
+    assert _post_users(leaf, body) == 201
+    assert leaf.journal()[0].request_body == body
+
+
+def test_a_body_refused_as_too_large_is_not_kept(leaf: FakeLeaf) -> None:
+    assert _post_users(leaf, b"x" * (MAX_BODY + 1)) == 413
+    [entry] = leaf.journal()
+    assert entry.status == 413
+    assert entry.request_body == b""
+    assert str(MAX_BODY + 1) in (entry.reason or "")
+
+
+def test_refused_bodies_of_2_mib_keep_the_journal_under_its_byte_bound(leaf: FakeLeaf) -> None:
+    body = b"{" + b" " * (MAX_BODY - 2) + b"!"  # 2 MiB exactly, not JSON: each is a 400
+    for _ in range(300):
+        assert _post_users(leaf, body) == 400
+    assert leaf._app.journal.bytes <= MAX_BYTES
+    assert 0 < len(leaf.journal()) <= 300
+    assert leaf.journal()[-1].status == 400  # the newest are kept, the oldest dropped
+
+
+def test_the_journal_keeps_the_newest_entries_up_to_its_count() -> None:
+    journal = Journal(max_entries=3)
+    for i in range(5):
+        journal.append(JournalEntry("GET", f"/{i}", "", 200, None))
+    assert [e.path for e in journal] == ["/2", "/3", "/4"]
+
+
+def test_the_journal_drops_the_oldest_past_its_bytes_but_keeps_the_newest() -> None:
+    journal = Journal(max_bytes=250, max_body_bytes=100)
+    for i in range(4):
+        journal.append(JournalEntry("POST", f"/{i}", "", 201, None, request_body=b"a" * 100))
+    assert [e.path for e in journal] == ["/2", "/3"]
+    assert journal.bytes == 200
+    assert MAX_ENTRIES == 10_000
+
+
+def test_reset_over_http_and_in_python_clear_the_journal(leaf: FakeLeaf, http: requests.Session) -> None:
+    http.get(f"{leaf.user_management_url}/users")
+    assert len(leaf.journal()) == 1
+    assert requests.post(f"{leaf.base_url}/_fake-leaf/reset").status_code == 204
+    assert leaf.journal() == []
+    assert requests.get(f"{leaf.base_url}/_fake-leaf/journal").json() == []
+    http.get(f"{leaf.user_management_url}/users")
+    leaf.stop()
+    leaf.reset()
+    assert leaf.journal() == []
+    leaf.start()
