@@ -180,8 +180,7 @@ class LeafApp:
                     if self.limiter is not None:
                         wait = self.limiter.admit(call.owner, self.backend.now())
                         if wait is not None:
-                            return problems.rate_limited(self.limiter.limit.requests, self.limiter.limit.window,
-                                                         math.ceil(wait.total_seconds()))
+                            return problems.rate_limited(self.limiter.limit, math.ceil(wait.total_seconds()))
                 return route.handler(call)
         except FakeLeafError as e:  # every refusal carries its status; the catalogue shapes its body
             return problems.for_error(e, call.path)

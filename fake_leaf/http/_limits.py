@@ -10,10 +10,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RateLimit:
-    """``requests`` per ``window`` per API owner; Leaf publishes 1000 a minute."""
+    """``requests`` per ``window`` per API owner; Leaf publishes 1000 a minute.
+
+    ``retry_after=True`` adds a ``Retry-After`` header (seconds) to the 429; Leaf documents none.
+    """
 
     requests: int = 1000
     window: _dt.timedelta = _dt.timedelta(minutes=1)
+    retry_after: bool = False
 
     def __post_init__(self) -> None:
         if self.requests < 1 or self.window <= _dt.timedelta(0):

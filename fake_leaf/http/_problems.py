@@ -17,6 +17,7 @@ from fake_leaf.engine import (
     NotFoundError,
 )
 from fake_leaf.http._body import BodyError
+from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._types import HttpResponse
 
 PROBLEM_WITH_MESSAGE = "https://www.jhipster.tech/problem/problem-with-message"
@@ -172,14 +173,26 @@ def injected_error(status: int, path: str, headers: Mapping[str, str] | None = N
     return response
 
 
-def rate_limited(limit: int, window: datetime.timedelta, retry_after: int) -> HttpResponse:
-    """Leaf's published 429 body: error, message, status_code."""
-    body = {"error": "Too Many Requests",
-            "message": f"Rate limit exceeded: {limit} requests per {window} per API owner. "
-                       f"Retry in {retry_after} seconds.",
+def rate_limited(limit: RateLimit, wait_seconds: int) -> HttpResponse:
+    """Leaf's 429, word for word (contract §6 "Rate limit"), with the configured limit in ``message``."""
+    body = {"error": "Request limit exceeded",
+            "message": f"You have exceeded the maximum allowed requests of {limit.requests} per "
+                       f"{_per(limit.window)}. Please reduce your request rate and try again after a short delay.",
             "status_code": 429}
-    return HttpResponse(429, {"Content-Type": "application/json", "Retry-After": str(max(retry_after, 1))},
-                        json.dumps(body).encode())
+    headers = {"Content-Type": "application/json"}
+    if limit.retry_after:
+        headers["Retry-After"] = str(max(wait_seconds, 1))
+    return HttpResponse(429, headers, json.dumps(body).encode())
+
+
+def _per(window: datetime.timedelta) -> str:
+    """``minute`` for Leaf's window; ``hour``, ``30 seconds``, ... for another."""
+    seconds = window.total_seconds()
+    for unit, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds % unit == 0:
+            count = int(seconds // unit)
+            return name if count == 1 else f"{count} {name}s"
+    return f"{seconds:g} seconds"
 
 
 def internal_error(reason: str, path: str) -> HttpResponse:

@@ -115,7 +115,7 @@ def test_a_fault_on_a_route_that_does_not_exist_is_refused(leaf: FakeLeaf) -> No
 
 
 def test_the_rate_limit_answers_429_then_the_next_minute_is_served() -> None:
-    with freeze_time("2026-03-01T00:00:00Z") as frozen, FakeLeaf(rate_limit=RateLimit()) as leaf:
+    with freeze_time("2026-03-01T00:00:00Z") as frozen, FakeLeaf(rate_limit=RateLimit(retry_after=True)) as leaf:
         session = requests.Session()
         session.headers.update(leaf.headers)
         url = f"{leaf.user_management_url}/users"
@@ -129,6 +129,27 @@ def test_the_rate_limit_answers_429_then_the_next_minute_is_served() -> None:
         assert other.status_code == 200  # per API owner
         frozen.tick(dt.timedelta(minutes=1))
         assert session.get(url).status_code == 200
+
+
+def test_the_429_body_is_leafs_word_for_word_with_the_configured_limit_and_no_retry_after() -> None:
+    with freeze_time("2026-03-01T00:00:00Z"), FakeLeaf(rate_limit=RateLimit(2)) as leaf:
+        url = f"{leaf.user_management_url}/users"
+        assert [requests.get(url, headers=leaf.headers).status_code for _ in range(3)] == [200, 200, 429]
+        r = requests.get(url, headers=leaf.headers)
+        assert r.json() == {
+            "error": "Request limit exceeded",
+            "message": "You have exceeded the maximum allowed requests of 2 per minute. Please reduce your "
+                       "request rate and try again after a short delay.",
+            "status_code": 429}
+        assert list(r.json()) == ["error", "message", "status_code"]
+        assert "Retry-After" not in r.headers
+
+
+def test_a_limit_per_hour_says_so_in_the_429_message() -> None:
+    with FakeLeaf(rate_limit=RateLimit(1, window=dt.timedelta(hours=1))) as leaf:
+        url = f"{leaf.user_management_url}/users"
+        requests.get(url, headers=leaf.headers)
+        assert "of 1 per hour." in requests.get(url, headers=leaf.headers).json()["message"]
 
 
 def test_the_journal_filters_and_counts(leaf: FakeLeaf, http: requests.Session) -> None:
