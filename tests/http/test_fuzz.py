@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from fake_leaf import FakeLeaf, ManualClock
 from fake_leaf.http import HttpRequest, HttpResponse
-from fake_leaf.http._control import fault_json
-from fake_leaf.http._routes import is_control
+from fake_leaf.http._context import is_control
+from fake_leaf.http._serialize import fault_json
 from fake_leaf.testing.strategies import credentials_bodies
 from tests.conftest import state_of
 
@@ -28,6 +28,7 @@ START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 USER_ID = "user-id-placeholder"
 TOKEN = "token-placeholder"
 USERS = "/services/usermanagement/api/users"
+JOHN_DEERE = "/_fake-leaf/providers/john-deere"
 
 
 def _settings(share: float) -> settings:
@@ -56,7 +57,7 @@ def _plain(value: Any) -> Any:
 def snapshot(leaf: FakeLeaf) -> Any:
     """Everything a request could change, but the journal (which records refused requests too)."""
     return (state_of(leaf), leaf.now(), leaf.alerts(), [fault_json(f) for f in leaf._app.faults.active()],
-            {name: _plain(vars(sim)) for name, sim in leaf._backend.simulators.items()})
+            {name: _plain(vars(upstream)) for name, upstream in leaf._backend.upstreams.items()})
 
 
 def send(leaf: FakeLeaf, request: HttpRequest) -> HttpResponse:
@@ -88,7 +89,7 @@ segments = st.one_of(
 paths = st.builds(lambda prefix, rest, slash: prefix + "".join("/" + s for s in rest) + ("/" if slash else ""),
                   st.sampled_from(("/services/usermanagement/api/users", "/services/usermanagement/api",
                                    "/api/authenticate", "", "/services", "/users", "/_fake-leaf",
-                                   "/_fake-leaf/john-deere", "/_fake-leaf/clock")),
+                                   JOHN_DEERE, "/_fake-leaf/providers", "/_fake-leaf/clock")),
                   st.lists(segments, max_size=4), st.booleans())
 authorizations = st.one_of(
     st.none(), st.just(TOKEN), st.text(max_size=30), st.text(max_size=30).map(lambda t: f"Bearer {t}"),
@@ -182,9 +183,9 @@ TARGETS = (
     ("POST", "/api/authenticate"), ("POST", USERS), ("PUT", USERS), ("GET", USERS),
     ("POST", f"{USERS}/{USER_ID}/john-deere-credentials"), ("DELETE", f"{USERS}/{USER_ID}"),
     ("POST", "/_fake-leaf/clock/advance"), ("POST", "/_fake-leaf/faults"),
-    ("POST", f"/_fake-leaf/users/{USER_ID}/status"), ("POST", f"/_fake-leaf/john-deere/{USER_ID}/withdraw-scope"),
-    ("POST", f"/_fake-leaf/john-deere/{USER_ID}/revoke-refresh-token"), ("POST", "/_fake-leaf/john-deere/outage"),
-    ("PUT", "/_fake-leaf/john-deere/refresh-token-rotation"),
+    ("POST", f"{JOHN_DEERE}/{USER_ID}/status"), ("POST", f"{JOHN_DEERE}/{USER_ID}/withdraw-scope"),
+    ("POST", f"{JOHN_DEERE}/{USER_ID}/revoke-refresh-token"), ("POST", f"{JOHN_DEERE}/outage"),
+    ("PUT", f"{JOHN_DEERE}/refresh-token-rotation"),
 )
 ODD_METHODS = ("HEAD", "OPTIONS", "TRACE", "PROPFIND", "CONNECT", "FOO", "get", "PATCH")
 
