@@ -10,6 +10,7 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle, _append_event, _prune_events
 from fake_leaf.engine._models import CredentialEvent, Credentials, CredentialStatus, _CredentialRecord
+from fake_leaf.engine._text import why_not_text
 from fake_leaf.engine.providers import OAuth2, Provider
 
 
@@ -29,6 +30,8 @@ def validate_credentials_body(provider: Provider, body: Mapping[str, object]) ->
                                          f"must be a string, got {type(value).__name__}"))
         elif not value.strip():
             errors.append(err.FieldError(provider.user_field, f.name, "NotBlank", "must not be blank"))
+        elif (why := why_not_text(value)) is not None:  # could never be given back
+            errors.append(err.FieldError(provider.user_field, f.name, "NotReadable", f"the value {why}"))
         elif f.choices is not None and value not in f.choices:
             errors.append(err.FieldError(provider.user_field, f.name, "Pattern",
                                          f"must be one of {' or '.join(f.choices)} exactly, got {value!r}"))
@@ -129,6 +132,10 @@ class CredentialsPart(Lifecycle):
             when = created_date if created_date is not None else now
             if when.tzinfo is None:
                 raise ValueError("created_date must be an aware datetime")
+            for name, text in (("body", body), ("headers", headers if isinstance(headers, str) else "")):
+                why = why_not_text(text)
+                if why is not None:
+                    raise ValueError(f"the event's {name} {why}")
             event = _append_event(record, when, status_code, headers, body)
             _prune_events(record, now)
             return event

@@ -9,6 +9,7 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._models import USER_FIELDS, LeafUser, _UserRecord
+from fake_leaf.engine._text import why_not_text
 
 SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
 MAX_PAGE_SIZE = 100
@@ -22,6 +23,8 @@ def _user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
         if value is not None and not isinstance(value, str):
             errors.append(err.FieldError("leafUser", name, "TypeMismatch",
                                          f"must be a string or null, got {type(value).__name__}"))
+        elif value is not None and (why := why_not_text(value)) is not None:  # could never be given back
+            errors.append(err.FieldError("leafUser", name, "NotReadable", f"the value {why}"))
         fields[name] = value if isinstance(value, str) else None
     if errors:
         raise err.InvalidInputError(errors)

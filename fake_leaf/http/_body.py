@@ -12,6 +12,7 @@ import json
 import math
 
 from fake_leaf.engine import FakeLeafError, FieldError, InvalidInputError
+from fake_leaf.engine._text import why_not_text
 
 OBJECT_NAME = "body"  # the fieldErrors objectName: the body is refused before any Leaf object is made
 MAX_FIELD_ERRORS = 20
@@ -86,7 +87,7 @@ def _unreadable_fields(data: dict[str, object]) -> list[FieldError]:
         if isinstance(value, dict):
             children: list[tuple[str, object]] = []
             for key, item in value.items():
-                why = _not_text(key)
+                why = why_not_text(key)
                 name = _name(key)
                 field = f"{path}.{name}" if path else name
                 if why is not None:
@@ -97,7 +98,7 @@ def _unreadable_fields(data: dict[str, object]) -> list[FieldError]:
         elif isinstance(value, list):
             stack.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(value)]))
         elif isinstance(value, str):
-            why = _not_text(value)
+            why = why_not_text(value)
             if why is not None:
                 errors.append(_error(path, f"the value {why}"))
         elif isinstance(value, _Unreadable):
@@ -105,21 +106,9 @@ def _unreadable_fields(data: dict[str, object]) -> list[FieldError]:
     return errors
 
 
-def _not_text(s: str) -> str | None:
-    """Why ``s`` cannot be UTF-8 text (a lone surrogate), or None."""
-    if s.isascii():
-        return None
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError as e:
-        return (f"holds a lone UTF-16 surrogate \\u{ord(s[e.start]):04x} at character {e.start}, which is not text; "
-                "send valid Unicode (a surrogate pair escapes one character)")
-    return None
-
-
 def _name(key: str) -> str:
     """A key as it can be written back: a lone surrogate escaped as JSON escapes it."""
-    return key if _not_text(key) is None else json.dumps(key)[1:-1]
+    return key if why_not_text(key) is None else json.dumps(key)[1:-1]
 
 
 def _shorten(text: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from fake_leaf import FakeLeaf, ShiftedClock
+from fake_leaf import FakeLeaf, InvalidInputError, ShiftedClock
 from tests.conftest import state_of
 
 VIOLATION = "https://www.jhipster.tech/problem/constraint-violation"
@@ -165,3 +165,17 @@ def test_a_password_in_any_script_compares_as_text(leaf: FakeLeaf) -> None:
     assert requests.post(f"{leaf.base_url}/api/authenticate",
                          json={"username": "farmer@example.jp", "password": "農場"}).status_code == 401
     assert state_of(leaf) == before
+
+
+def test_a_lone_surrogate_seeded_in_python_is_refused_so_every_listing_stays_readable(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    with pytest.raises(InvalidInputError, match="surrogate"):
+        leaf.create_user(name="\ud800")
+    user = leaf.create_user(name="Ada")
+    with pytest.raises(InvalidInputError, match="clientKey"):
+        leaf.create_john_deere_credentials(user.id, client_key="k\udc00", client_secret="s", refresh_token="r")
+    leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    with pytest.raises(ValueError, match="surrogate"):
+        leaf.add_john_deere_credential_event(user.id, status_code=200, body="\ud83d")
+    assert http.get(f"{leaf.user_management_url}/users").status_code == 200
+    assert http.get(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials/events").status_code == 200
