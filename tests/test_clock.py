@@ -10,7 +10,7 @@ import requests
 import time_machine
 from freezegun import freeze_time
 
-from fake_leaf import FakeLeaf, FakeLeafError, ManualClock, ShiftedClock
+from fake_leaf import ClockOutOfRangeError, FakeLeaf, FakeLeafError, ManualClock, ShiftedClock
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 3, 1, tzinfo=UTC)
@@ -128,7 +128,7 @@ def test_fake_leaf_reset_makes_a_shifted_clock_out_of_range_usable() -> None:
     clock.advance(dt.timedelta(days=365 * 6900))
     leaf = FakeLeaf(clock=clock)
     base[0] = START + dt.timedelta(days=365 * 200)
-    with pytest.raises(FakeLeafError, match="out of the usable range"):
+    with pytest.raises(ClockOutOfRangeError, match="out of the usable range"):
         leaf.create_user()
     leaf.reset()
     assert leaf.create_user(name="Ada").name == "Ada"
