@@ -89,13 +89,15 @@ methods = st.one_of(st.sampled_from(("GET", "POST", "PUT", "DELETE", "PATCH", "H
 segments = st.one_of(
     st.sampled_from((USER_ID, "john-deere-credentials", "events", "users", "", "..", ".", "%00", "%2F", "%E2%82%AC",
                      "%ZZ", "%", "00000000-0000-0000-0000-000000000000", "john-deere-credential", "outage",
-                     "advance", "check", "withdraw-scope", "revoke-refresh-token", "reset", "alerts", "%ED%A0%80")),
+                     "advance", "check", "withdraw-scope", "revoke-refresh-token", "reset", "alerts", "%ED%A0%80",
+                     "failed-calls", "webhook-deliveries")),
     st.text(max_size=20).filter(lambda s: "/" not in s and "?" not in s and "#" not in s),
 )
 paths = st.builds(lambda prefix, rest, slash: prefix + "".join("/" + s for s in rest) + ("/" if slash else ""),
                   st.sampled_from(("/services/usermanagement/api/users", "/services/usermanagement/api",
                                    "/api/authenticate", "", "/services", "/users", "/_fake-leaf",
-                                   JD_CONTROL, "/_fake-leaf/providers", "/_fake-leaf/clock")),
+                                   JD_CONTROL, "/_fake-leaf/providers", "/_fake-leaf/clock",
+                                   "/services/alerts/api/alerts/webhooks", "/services/alerts/api/alerts")),
                   st.lists(segments, max_size=4), st.booleans())
 authorizations = st.one_of(
     st.none(), st.just(TOKEN), st.text(max_size=30), st.text(max_size=30).map(lambda t: f"Bearer {t}"),
@@ -107,7 +109,10 @@ bodies = st.one_of(
     st.sampled_from((b"{", b"nul", b"\xff\xfe{}", b"[" * 50_000, b"{\"a\":" * 20_000, b"{}", b"[]", b"null",
                      json.dumps({"id": None, "name": 5}).encode(),
                      json.dumps({"username": [], "password": {}}).encode(),
-                     json.dumps({"clientKey": "k" * 1_000_000, "clientSecret": "s", "refreshToken": "r"}).encode())),
+                     json.dumps({"clientKey": "k" * 1_000_000, "clientSecret": "s", "refreshToken": "r"}).encode(),
+                     json.dumps({"name": "n", "url": "https://r.test/", "secret": "s",
+                                 "events": ["credentialsUnauthenticated"]}).encode(),
+                     json.dumps({"name": [], "url": "https://[::1", "secret": "", "events": [None, 1]}).encode())),
 )
 
 
@@ -127,7 +132,8 @@ def test_no_request_breaks_the_fake(method: str, path: str, query: str, authoriz
 
 FIELD_NAMES = ("name", "email", "phone", "address", "externalId", "id", "username", "password", "rememberMe",
                "clientKey", "clientSecret", "refreshToken", "clientEnvironment", "seconds", "kind", "status",
-               "times", "path", "method", "enabled", "scope", "status_code", "environment", "after", "rate", "seed")
+               "times", "path", "method", "enabled", "scope", "status_code", "environment", "after", "rate", "seed",
+               "url", "secret", "events")
 # The body fuzzer draws one seed per body and builds the body from it: a hypothesis draw per JSON
 # token would cost most of the time budget. The failing request is in the assertion message.
 VALUE_LITERALS = (
@@ -135,6 +141,7 @@ VALUE_LITERALS = (
     '"\\ud800"', '"a\\udfff"', '"\\udc00b"', '"\\ud83d"', '"\\ud83d\\ude9c"', '"\\ude9c\\ud83d"',
     '"STAGE"', '"PRODUCTION"', '"true"', '"false"', '"k"', '"s"', '"r"', '"OK"', '"UNAUTHENTICATED"', '"http_error"',
     '"delay"', '"/users"', '"ag1"', '"USER_ID"', '"api-owner@fake-leaf.test"', '"fake-leaf-password"', '"pässwörd"',
+    '"https://receiver.test/hook"', '["credentialsUnauthenticated"]', '"credentialsLimitedPermission"',
     "0", "1", "-1", "503", "86400", "3153600000", "3153600001", "3153600000.5", "1e18", "1e308", "5e-324", "0.5", "-0",
     "NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1E400", "9" * 4300, "9" * 4301, "-" + "1" * 4301, "7" * 5000,
     "true", "false", "null", "[]", "{}", '["\\ud800"]', '{"a": NaN}', "[1e999]", '{"\\udc00": 1}', "[[[]]]",
@@ -191,7 +198,7 @@ TARGETS = (
     ("POST", "/_fake-leaf/clock/advance"), ("POST", "/_fake-leaf/faults"),
     ("POST", f"{JD_CONTROL}/{USER_ID}/status"), ("POST", f"{JD_CONTROL}/{USER_ID}/withdraw-scope"),
     ("POST", f"{JD_CONTROL}/{USER_ID}/revoke-refresh-token"), ("POST", f"{JD_CONTROL}/outage"),
-    ("PUT", f"{JD_CONTROL}/refresh-token-rotation"),
+    ("PUT", f"{JD_CONTROL}/refresh-token-rotation"), ("POST", "/services/alerts/api/alerts/webhooks"),
 )
 ODD_METHODS = ("HEAD", "OPTIONS", "TRACE", "PROPFIND", "CONNECT", "FOO", "get", "PATCH")
 
