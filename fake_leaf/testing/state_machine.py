@@ -101,7 +101,8 @@ LANDMARKS = ("just before the next check", "the next check", "just after the acc
 DEFAULT_SETTINGS = settings(max_examples=100, stateful_step_count=15, deadline=None, report_multiple_bugs=False,
                             phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
                             suppress_health_check=[HealthCheck.too_slow])
-RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1))
+# with Retry-After, as the machine was written for: a 429 without one is its own fault kind above
+RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1), retry_after=True)
 _SECOND = dt.timedelta(seconds=1)
 _MAX_ATTEMPTS = 4
 
