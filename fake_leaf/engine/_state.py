@@ -67,7 +67,8 @@ class EngineState:
         self._users.clear()
         self._users_by_owner = {owner: {} for owner in self._owners}
         self._user_index: dict[str, dict[str, dict[str | None, dict[str, _UserRecord]]]] = {}
-        self._sorted_cache: dict[tuple[str, tuple[tuple[str, bool], ...]], tuple[int, list[_UserRecord]]] = {}
+        self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
+                                 tuple[int, list[_UserRecord]]] = {}
         self._user_versions: dict[str, int] = {}
         self.upstreams: dict[str, SimulatedUpstream] = {
             name: SimulatedUpstream(p, self.options.refresh_token_rotation) for name, p in self.providers.items()}

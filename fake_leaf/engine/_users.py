@@ -163,11 +163,11 @@ class Users(Lifecycle):
         size = min(size, MAX_PAGE_SIZE)
         with self._lock:
             self._begin()
-            matching = self._matching(owner, filters)
             if order:
-                users = self._sorted(owner, order) if not filters else _sort(list(matching), order)
+                users = self._sorted(owner, filters, order)
                 start = page * size
                 return [u.snapshot() for u in users[start:start + size]], len(users)
+            matching = self._matching(owner, filters)
             start = page * size
             if start >= len(matching):  # past the end, however far (islice refuses numbers past sys.maxsize)
                 return [], len(matching)
@@ -185,14 +185,17 @@ class Users(Lifecycle):
             return smallest.values()
         return [u for u in smallest.values() if all(u.fields[k] == v for k, v in filters.items())]
 
-    def _sorted(self, owner: str, order: tuple[tuple[str, bool], ...]) -> list[_UserRecord]:
-        """All the owner's users in ``order``, kept until the owner's users change."""
+    def _sorted(self, owner: str, filters: dict[str, str], order: tuple[tuple[str, bool], ...]) -> list[_UserRecord]:
+        """The owner's users that match, in ``order``: kept until the owner's users change, so a client
+        paging through one query pays for the sort once."""
         version = self._user_versions.get(owner, 0)
-        cached = self._sorted_cache.get((owner, order))
+        key = (owner, tuple(sorted(filters.items())), order)
+        cached = self._sorted_cache.get(key)
         if cached is None or cached[0] != version:
-            cached = (version, _sort(list(self._owner_users(owner).values()), order))
-            self._sorted_cache = {k: v for k, v in self._sorted_cache.items() if k[0] != owner or k[1] == order}
-            self._sorted_cache[(owner, order)] = cached
+            cached = (version, _sort(list(self._matching(owner, filters)), order))
+            if len(self._sorted_cache) >= 64:  # a few queries at a time are what clients page through
+                self._sorted_cache.clear()
+            self._sorted_cache[key] = cached
         return cached[1]
 
 

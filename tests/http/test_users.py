@@ -136,3 +136,21 @@ def test_a_new_credential_after_delete_starts_with_an_empty_log(leaf: FakeLeaf, 
     # only the new credential's own creation check: nothing of the old log
     assert not {e["id"] for e in events} & set(old)
     assert all(e["createdDate"] == created["createdTime"] for e in events)
+
+
+def test_a_sorted_filtered_page_follows_every_change_to_the_users(leaf: FakeLeaf, http: requests.Session) -> None:
+    url = f"{leaf.user_management_url}/users"
+    query = {"name": "Ann", "sort": "email,asc"}
+
+    def emails() -> list[str]:
+        return [u["email"] for u in http.get(url, params=query).json()]
+
+    b = leaf.create_user(name="Ann", email="b@x.test")
+    leaf.create_user(name="Bob", email="a@x.test")
+    assert emails() == ["b@x.test"]
+    a = leaf.create_user(name="Ann", email="a@x.test")
+    assert emails() == ["a@x.test", "b@x.test"]  # a new user is in the next page read, in order
+    http.put(url, json={"id": b.id, "name": "Ann", "email": "0@x.test"})
+    assert emails() == ["0@x.test", "a@x.test"]  # a replaced field moves the user
+    leaf.delete_user(a.id)
+    assert emails() == ["0@x.test"]
