@@ -8,7 +8,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_core, bench_lifecycle, bench_load, bench_memory, bench_plugin, bench_server, bench_webhooks
+from bench import (
+    bench_core,
+    bench_lifecycle,
+    bench_load,
+    bench_memory,
+    bench_plugin,
+    bench_scaling,
+    bench_server,
+    bench_webhooks,
+)
 
 
 def main() -> int:
@@ -16,6 +25,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved A/B rounds per benchmark")
     args = parser.parse_args()
     ok = bench_core.main(args.rounds)
+    ok = bench_scaling.main(args.rounds) and ok
     ok = bench_lifecycle.main(args.rounds) and ok
     ok = bench_plugin.main(args.rounds) and ok
     ok = bench_server.main(args.rounds) and ok
