@@ -100,9 +100,9 @@ def get_events(rounds: int) -> Result:
 def list_users_linear(rounds: int) -> Result:
     """FakeLeaf.list_users(): 10,000 users / 1,000 users, divided by 10 (1.0 is linear)."""
     big, small = _fake(10_000), _fake(1_000)
-    result = interleave("list_users(): 10,000 users / (10 x 1,000 users)", lambda: [big.list_users()],
-                        lambda: [small.list_users() for _ in range(10)], rounds=rounds, limit=1.5)
-    return result
+    return interleave("list_users(): 10,000 users / (10 x 1,000 users)",
+                      lambda: [big.list_users() for _ in range(20)],
+                      lambda: [small.list_users() for _ in range(200)], rounds=rounds, limit=1.5)
 
 
 def main(rounds: int = 15) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import json
 from collections.abc import Mapping
 
@@ -14,6 +15,7 @@ from fake_leaf.http._types import JournalEntry
 _UTC = _dt.timezone.utc
 
 
+@functools.lru_cache(maxsize=8192)  # an event's date is formatted at every read of its log: once is enough
 def leaf_timestamp(when: _dt.datetime) -> str:
     """UTC with exactly six fractional digits and a literal Z."""
     # isoformat is several times cheaper than strftime, and an events page formats thirty of these
