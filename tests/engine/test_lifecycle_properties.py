@@ -53,7 +53,7 @@ def _check_invariants(leaf: FakeLeaf, user_id: str) -> None:
         assert status is STATUS_OF_NEWEST.get(events[0].status_code, CredentialStatus.TEMPORARILY_UNAVAILABLE)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps)
 def test_walking_or_jumping_through_time_gives_the_same_log_and_status(steps: list[object]) -> None:
     clocks = [ManualClock(START), ManualClock(START)]
