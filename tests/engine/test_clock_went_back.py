@@ -1,0 +1,28 @@
+"""The freezegun trap: a clock that moves back before state the fake holds warns once, naming the fix."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from freezegun import freeze_time
+
+from fake_leaf import ClockWentBackWarning, FakeLeaf
+
+
+def test_freezing_time_after_the_data_was_made_warns_once_naming_the_fix() -> None:
+    leaf = FakeLeaf()
+    user = leaf.create_user(name="Ada")  # today
+    with freeze_time("2026-03-01"), pytest.warns(ClockWentBackWarning, match="leaf_clock") as caught:
+        leaf.get_user(user.id)
+        leaf.get_user(user.id)
+    assert len([w for w in caught if w.category is ClockWentBackWarning]) == 1
+
+
+def test_freezing_time_before_the_data_is_made_says_nothing() -> None:
+    with freeze_time("2026-03-01") as frozen, warnings.catch_warnings():
+        warnings.simplefilter("error", ClockWentBackWarning)
+        leaf = FakeLeaf()
+        user = leaf.create_user(name="Ada")
+        frozen.tick(86400)
+        assert leaf.get_user(user.id).name == "Ada"
