@@ -104,6 +104,36 @@ def test_a_user_made_twice_after_a_lost_answer_is_caught() -> None:
         machine.teardown()
 
 
+def test_a_read_timeout_aimed_at_a_users_creation_catches_a_blind_retry_in_that_step() -> None:
+    class BlindRetry(LeafClientStateMachine):
+        def client_create_user(self, body: dict[str, Any]) -> str:
+            try:
+                r = self._request("POST", "/users", json=body, idempotent=False)
+            except requests.ReadTimeout:
+                r = self._request("POST", "/users", json=body, idempotent=False)
+            return str(r.json()["id"])
+
+    machine = BlindRetry()
+    try:
+        machine.start()  # its POSTs (a login, a user, a credential) come before the fault
+        with pytest.raises(ClientMismatchError, match=re.escape(
+                "2 user(s) with externalId 'integration-user-3' at Leaf")):
+            machine.leaf_fault("read_timeout POST /users")
+    finally:
+        machine.teardown()
+
+
+def test_a_read_timeout_aimed_at_a_users_creation_is_spent_by_a_careful_client() -> None:
+    machine = LeafClientStateMachine()
+    try:
+        machine.start()
+        machine.leaf_fault("read_timeout POST /users")
+        assert len(machine.users) == 2
+        assert machine._fault_spent()  # the next fault may be drawn
+    finally:
+        machine.teardown()
+
+
 class _Quiet(LeafClientStateMachine):
     """Every Leaf-side rule off: at teardown, nothing but the client's own calls may have happened."""
 
