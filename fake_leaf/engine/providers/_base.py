@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,22 +113,22 @@ class Provider:
             raise ValueError(f"provider {self.name}: its upstream uses {', '.join(missing)}, which its body "
                              f"does not declare ({', '.join(names)})")
 
-    @property
+    @functools.cached_property
     def slug(self) -> str:
         """The provider in the control plane's paths: ``john-deere``."""
         return self.path_segment.removesuffix("-credentials")
 
-    @property
+    @functools.cached_property
     def oauth2(self) -> bool:
         return isinstance(self.upstream, OAuth2)
 
-    @property
+    @functools.cached_property  # read on every check and answer; a provider never changes
     def environments(self) -> tuple[str, ...]:
         """The upstream's environments: STAGE and PRODUCTION, or one when the body names none."""
         env = self.optional_field("clientEnvironment")
         return env.choices if env is not None and env.choices else (NO_ENVIRONMENT,)
 
-    @property
+    @functools.cached_property
     def identifying_field(self) -> str:
         """The body field an alert's ``credential`` carries: clientKey, clientId, apiKey or username, else
         the field the upstream identifies the client by (AgLeader's publicKey)."""
@@ -138,7 +139,7 @@ class Provider:
         up = self.upstream
         return up.client_id if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) else up.username
 
-    @property
+    @functools.cached_property
     def response_fields(self) -> tuple[str, ...]:
         """The credential fields of GET and POST answers, in order (after id, status, createdTime, tokenMetadata)."""
         names = [f.name for f in self.body_fields]
@@ -146,7 +147,7 @@ class Provider:
             names.insert(names.index(self.upstream.refresh_token), "accessToken")
         return tuple(names)
 
-    @property
+    @functools.cached_property
     def secret_field(self) -> str | None:
         """The body field that holds what ``rotate_secret`` changes: client secret, shared secret, password."""
         up = self.upstream
