@@ -56,9 +56,7 @@ class CredentialsPart(Lifecycle):
         provider = self.provider(provider_name)
         with self._lock:
             now = self._begin()
-            user = self._users.get(leaf_user_id)
-            if user is None or user.owner != owner:
-                raise err.user_not_found(leaf_user_id)
+            user = self._user(owner, leaf_user_id)
             values = validate_credentials_body(provider, body)
             if provider.name in user.credentials and self.options.on_duplicate_credentials == "reject":
                 raise err.credentials_already_exist(leaf_user_id, provider.label, provider.path_segment)
@@ -69,7 +67,7 @@ class CredentialsPart(Lifecycle):
                 id=new_id(), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
                 created_time=now, fields=values,
                 # the access token is the fake's own until the first check refreshes it, at creation
-                access_token=values.get("accessToken") or secrets.token_urlsafe(48) if oauth2 else None,
+                access_token=(values.get("accessToken") or secrets.token_urlsafe(48)) if oauth2 else None,
                 scopes=granted,
             )
             old = user.credentials.get(provider.name)
@@ -93,9 +91,7 @@ class CredentialsPart(Lifecycle):
         """Every provider credential of a user, by provider name."""
         with self._lock:
             self._begin()
-            user = self._users.get(leaf_user_id)
-            if user is None or user.owner != owner:
-                raise err.user_not_found(leaf_user_id)
+            user = self._user(owner, leaf_user_id)
             return {name: c.snapshot() for name, c in user.credentials.items()}
 
     def delete_credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> None:

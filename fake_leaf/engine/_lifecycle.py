@@ -12,7 +12,14 @@ from typing import TypeVar
 
 from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
-from fake_leaf.engine._models import Alert, CredentialEvent, Credentials, CredentialStatus, _CredentialRecord
+from fake_leaf.engine._models import (
+    Alert,
+    CredentialEvent,
+    Credentials,
+    CredentialStatus,
+    _CredentialRecord,
+    _UserRecord,
+)
 from fake_leaf.engine._state import EngineState
 from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_IDLE_LIMIT, Answer, SimulatedUpstream
 from fake_leaf.engine.providers import Provider
@@ -137,12 +144,16 @@ class Lifecycle(EngineState):
             raise err.unknown_provider(name, [p.name for p in self.providers.values()])
         return found
 
+    def _user(self, owner: str, leaf_user_id: str) -> _UserRecord:
+        user = self._users.get(leaf_user_id)
+        # another owner's user is answered exactly like one that does not exist
+        if user is None or user.owner != owner:
+            raise err.user_not_found(leaf_user_id)
+        return user
+
     def _credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> _CredentialRecord:
         provider = self.provider(provider_name)
-        user = self._users.get(leaf_user_id)
-        if user is None or user.owner != owner:  # another owner's user is answered like a missing one
-            raise err.user_not_found(leaf_user_id)
-        record = user.credentials.get(provider.name)
+        record = self._user(owner, leaf_user_id).credentials.get(provider.name)
         if record is None:
             raise err.credentials_not_found(leaf_user_id, provider.label)
         return record

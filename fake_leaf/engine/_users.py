@@ -44,13 +44,6 @@ class Users(Lifecycle):
         except KeyError:
             raise ValueError(f"no API owner {owner!r}; add it with add_api_owner") from None
 
-    def _user(self, owner: str, leaf_user_id: str) -> _UserRecord:
-        user = self._users.get(leaf_user_id)
-        # another owner's user is answered exactly like one that does not exist
-        if user is None or user.owner != owner:
-            raise err.user_not_found(leaf_user_id)
-        return user
-
     def _index(self, user: _UserRecord, add: bool) -> None:
         by_field = self._user_index.setdefault(user.owner, {})
         for name in USER_FIELDS:

@@ -84,15 +84,18 @@ def test_a_mismatch_names_the_hook_the_user_and_both_values() -> None:
         machine.teardown()
 
 
-def test_a_user_made_twice_after_a_lost_answer_is_caught() -> None:
-    class BlindRetry(LeafClientStateMachine):
-        def client_create_user(self, body: dict[str, Any]) -> str:
-            try:
-                r = self._request("POST", "/users", json=body, idempotent=False)
-            except requests.ReadTimeout:
-                r = self._request("POST", "/users", json=body, idempotent=False)
-            return str(r.json()["id"])
+class BlindRetry(LeafClientStateMachine):
+    """A client that retries a POST of a user whose answer was lost, without looking first."""
 
+    def client_create_user(self, body: dict[str, Any]) -> str:
+        try:
+            r = self._request("POST", "/users", json=body, idempotent=False)
+        except requests.ReadTimeout:
+            r = self._request("POST", "/users", json=body, idempotent=False)
+        return str(r.json()["id"])
+
+
+def test_a_user_made_twice_after_a_lost_answer_is_caught() -> None:
     machine = BlindRetry()
     try:
         machine.start()
@@ -105,14 +108,6 @@ def test_a_user_made_twice_after_a_lost_answer_is_caught() -> None:
 
 
 def test_a_read_timeout_aimed_at_a_users_creation_catches_a_blind_retry_in_that_step() -> None:
-    class BlindRetry(LeafClientStateMachine):
-        def client_create_user(self, body: dict[str, Any]) -> str:
-            try:
-                r = self._request("POST", "/users", json=body, idempotent=False)
-            except requests.ReadTimeout:
-                r = self._request("POST", "/users", json=body, idempotent=False)
-            return str(r.json()["id"])
-
     machine = BlindRetry()
     try:
         machine.start()  # its POSTs (a login, a user, a credential) come before the fault
