@@ -57,6 +57,8 @@ class EngineState:
             self.providers[p.name] = p
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
+        # bearer tokens whose signature checked out: their (owner, expiry), so a request skips the HMAC
+        self._verified_tokens: dict[str, tuple[str, int]] = {}
         self._owners: dict[str, _Owner] = {}
         self._users: dict[str, _UserRecord] = {}
         self._users_by_owner: dict[str, dict[str, _UserRecord]] = {}
