@@ -1,4 +1,4 @@
-"""Whether a string can be stored and given back: text that UTF-8 can carry (no lone surrogate)."""
+"""Text as fake-leaf stores and quotes it: UTF-8 that can be given back, and long input shortened in messages."""
 
 from __future__ import annotations
 
@@ -13,3 +13,10 @@ def why_not_text(s: str) -> str | None:
         return (f"holds a lone UTF-16 surrogate \\u{ord(s[e.start]):04x} at character {e.start}, which is not text; "
                 "send valid Unicode (a surrogate pair escapes one character)")
     return None
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """``text`` as a message quotes it: whole when short, else its start and end and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit // 2]}...{text[-(limit // 4):]} ({len(text)} characters)"

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
+from fake_leaf.engine._text import shorten
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
@@ -21,6 +22,7 @@ from fake_leaf.http._routes import build_routes
 from fake_leaf.http._serialize import alert_json
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
+_SIMILAR_CHARS = 256  # enough of a path to tell which route it resembles
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
@@ -165,11 +167,32 @@ class LeafApp:
         return self._run(route, call)
 
     def _closest(self, method: str, path: str) -> list[str]:
-        """The three routes most like the request, each with why it did not match."""
+        """The three routes most like the request, each with why it did not match.
+
+        Most alike by difflib's ratio over the path's first characters; its cheap upper bound
+        (``quick_ratio``) rules most routes out first, so a 404 costs little even for a long path.
+        """
         segments = path.rstrip("/").split("/")
-        scored = sorted(self.routes, key=lambda r: -difflib.SequenceMatcher(None, r.template, path).ratio()
-                        - (0.01 if r.method == method else 0))
-        return [f"{r.method} {r.template} ({_why_not(r, method, segments)})" for r in scored[:3]]
+        matcher = difflib.SequenceMatcher(None)
+        matcher.set_seq2(path[:_SIMILAR_CHARS])  # difflib caches what it learns of the path
+
+        def bonus(route: Route) -> float:
+            return 0.01 if route.method == method else 0.0
+
+        bounds = []
+        for i, route in enumerate(self.routes):
+            matcher.set_seq1(route.template)
+            bounds.append((matcher.quick_ratio() + bonus(route), i, route))
+        bounds.sort(key=lambda b: (-b[0], b[1]))
+        best: list[tuple[float, int, Route]] = []
+        for bound, i, route in bounds:
+            if len(best) >= 3 and bound < best[2][0]:
+                break  # no route left can beat (or tie with) the third
+            matcher.set_seq1(route.template)
+            best.append((matcher.ratio() + bonus(route), i, route))
+            best.sort(key=lambda b: (-b[0], b[1]))
+            del best[3:]
+        return [f"{r.method} {r.template} ({_why_not(r, method, segments)})" for _, _, r in best]
 
     def _run(self, route: Route, call: Call) -> HttpResponse:
         try:
@@ -192,8 +215,8 @@ def _why_not(route: Route, method: str, segments: list[str]) -> str:
         return f"the path has {len(segments) - 1} segments, the route {len(wanted) - 1}"
     for i, (have, want) in enumerate(zip(segments, wanted, strict=True)):
         if not (want.startswith("{") or have == want):
-            return f"segment {i} is {have!r}, the route has {want!r}"
-    return f"the method is {method}, the route takes {route.method}"
+            return f"segment {i} is {shorten(have, 100)!r}, the route has {want!r}"
+    return f"the method is {shorten(method)}, the route takes {route.method}"
 
 
 def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> HttpResponse:

@@ -12,7 +12,7 @@ import json
 import math
 
 from fake_leaf.engine import FakeLeafError, FieldError, InvalidInputError
-from fake_leaf.engine._text import why_not_text
+from fake_leaf.engine._text import shorten, why_not_text
 
 OBJECT_NAME = "body"  # the fieldErrors objectName: the body is refused before any Leaf object is made
 MAX_FIELD_ERRORS = 20
@@ -41,7 +41,7 @@ def _read_int(text: str) -> int | _Unreadable:
 def _read_float(text: str) -> float | _Unreadable:
     value = float(text)
     if math.isinf(value):
-        return _Unreadable(f"{_shorten(text)} is too large to read (it overflows to infinity)")
+        return _Unreadable(f"{shorten(text)} is too large to read (it overflows to infinity)")
     return value
 
 
@@ -109,10 +109,6 @@ def _unreadable_fields(data: dict[str, object]) -> list[FieldError]:
 def _name(key: str) -> str:
     """A key as it can be written back: a lone surrogate escaped as JSON escapes it."""
     return key if why_not_text(key) is None else json.dumps(key)[1:-1]
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
 
 
 def _error(field: str, reason: str) -> FieldError:

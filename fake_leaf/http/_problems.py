@@ -16,6 +16,7 @@ from fake_leaf.engine import (
     NotAuthenticatedError,
     NotFoundError,
 )
+from fake_leaf.engine._text import shorten
 from fake_leaf.http._body import BodyError
 from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._types import HttpResponse
@@ -117,7 +118,8 @@ def method_not_allowed(method: str, path: str, allowed: list[str]) -> HttpRespon
 
 
 def not_implemented(method: str, path: str, implemented: list[str], closest: list[str]) -> HttpResponse:
-    return problem(404, f"fake-leaf does not implement {method} {path}. Closest routes: {'; '.join(closest)}. "
+    return problem(404, f"fake-leaf does not implement {shorten(method)} {shorten(path, 200)}. "
+                   f"Closest routes: {'; '.join(closest)}. "
                    f"It implements: {'; '.join(implemented)}", path)
 
 

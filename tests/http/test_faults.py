@@ -217,3 +217,14 @@ def test_an_http_error_fault_that_could_not_be_sent_is_refused_naming_why(option
                                                                            says: str) -> None:
     with pytest.raises(ValueError, match=re.escape(says)):
         Fault("http_error", **options)  # type: ignore[arg-type]
+
+
+def test_a_very_long_unknown_path_gets_a_404_that_quotes_it_shortened(leaf: FakeLeaf, http: requests.Session) -> None:
+    path = "/services/usermanagement/api/userz/" + "x" * 60_000
+    r = http.get(f"{leaf.base_url}{path}")
+    assert r.status_code == 404
+    body = r.json()
+    assert body["path"] == path  # Leaf's field keeps the path whole
+    assert "Closest routes: " in body["detail"] and "segment 4 is 'userz'" in body["detail"]
+    assert f"({len(path)} characters)" in body["detail"]
+    assert len(r.content) < 2 * len(path)  # the detail quotes it shortened, not once per route it names
