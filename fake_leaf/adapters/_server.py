@@ -212,6 +212,7 @@ class _Server:
             pass
 
     def server_close(self) -> None:
+        self.closing.set()
         self.socket.close()
         self._wake_reader.close()
         self._wake_writer.close()
@@ -268,6 +269,9 @@ class _Connection:
         self._reader.deadline = time.monotonic() + self.server.request_timeout
         received_before = self._reader.received
         self.between_requests = True
+        if self.server.closing.is_set():  # checked after the flag: stop() either sees it or is seen here
+            self._close = True
+            return
         self._method, self._target, self._requestline, self._version = "", "", "", "HTTP/0.9"
         self._continue = False
         try:
