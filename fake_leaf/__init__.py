@@ -22,7 +22,6 @@ from fake_leaf.engine import (
     Provider,
 )
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
-from fake_leaf.engine._webhooks import WebhookDelivery, verify_signature
 from fake_leaf.http import JournalEntry
 from fake_leaf.http._faults import Fault, InjectedFault
 from fake_leaf.http._limits import RateLimit
@@ -58,11 +57,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from fake_leaf.engine._webhooks import WebhookDelivery, verify_signature
+
     __version__: str
 else:
-    # Resolved on first use, so that `import fake_leaf` never pays for reading the package metadata.
+    # Resolved on first use, so that `import fake_leaf` pays neither for reading the package metadata
+    # nor for the alerts service, which a test that registers no webhook never loads.
     # Hidden from type checkers: a misspelt name imported from fake_leaf must stay an error.
-    def __getattr__(name: str) -> str:
+    def __getattr__(name: str) -> object:
+        if name in ("WebhookDelivery", "verify_signature"):
+            from fake_leaf.engine import _webhooks
+
+            globals()[name] = value = getattr(_webhooks, name)
+            return value
         if name != "__version__":
             raise AttributeError(f"module 'fake_leaf' has no attribute {name!r}")
         from importlib.metadata import PackageNotFoundError, version

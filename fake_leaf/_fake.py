@@ -31,7 +31,6 @@ from fake_leaf.engine import (
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._tokens import REMEMBER_ME_TOKEN_LIFETIME
-from fake_leaf.engine._webhooks import WebhookDelivery
 from fake_leaf.http import JournalEntry, LeafApp
 from fake_leaf.http._context import USER_MANAGEMENT
 from fake_leaf.http._delivery import DEFAULT_TIMEOUT
@@ -39,9 +38,10 @@ from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
 from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._serialize import credentials_json, user_json
 
-if TYPE_CHECKING:  # the server adapters are imported when used: they cost import time
+if TYPE_CHECKING:  # the server adapters and the alerts service are imported when used: they cost import time
     from fake_leaf.adapters._server import LeafServer
     from fake_leaf.adapters._wsgi import WsgiApp
+    from fake_leaf.engine._webhooks import WebhookDelivery
 
 __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import http.client
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from fake_leaf.engine._webhooks import Outcome, PendingAttempt
 from fake_leaf.http._delivery import Sender
+
+if TYPE_CHECKING:  # the alerts service's module loads when it is first used, not with the fake
+    from fake_leaf.engine._webhooks import Outcome, PendingAttempt
 
 MAX_RESPONSE = 10_000  # characters of the receiver's answer kept in a failed call
 USER_AGENT = "fake-leaf (Leaf alerts)"
@@ -35,6 +37,13 @@ class _MocksOnly(HTTPAdapter):
                                        "sends a delivery to the network")
 
 
+def _outcome(status: int | None = None, response: str | None = None,
+             connection_error: str | None = None) -> Outcome:
+    from fake_leaf.engine._webhooks import Outcome  # loaded already: a delivery was due
+
+    return Outcome(status, response, connection_error)
+
+
 def in_process_sender(pending: PendingAttempt, timeout: float) -> Outcome:
     """POST through `requests`, so the test's `responses` mocks receive it; unmocked is a refused connection.
 
@@ -46,7 +55,7 @@ def in_process_sender(pending: PendingAttempt, timeout: float) -> Outcome:
                               name=f"fake-leaf delivery to {pending.url}")
     worker.start()
     worker.join(timeout)
-    return result[0] if result else Outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
+    return result[0] if result else _outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
 
 
 def _post(pending: PendingAttempt, timeout: float) -> Outcome:
@@ -58,10 +67,10 @@ def _post(pending: PendingAttempt, timeout: float) -> Outcome:
             r = session.post(pending.url, data=pending.body, headers=dict(pending.headers), timeout=timeout,
                              allow_redirects=False)
         except requests.RequestException as e:
-            return Outcome(connection_error=f"{type(e).__name__}: {_first_line(e)}")
+            return _outcome(connection_error=f"{type(e).__name__}: {_first_line(e)}")
         except Exception as e:  # the test's own callback raised: the delivery failed, the test goes on
-            return Outcome(connection_error=f"the receiver raised {type(e).__name__}: {e}")
-        return Outcome(r.status_code, r.text[:MAX_RESPONSE])
+            return _outcome(connection_error=f"the receiver raised {type(e).__name__}: {e}")
+        return _outcome(r.status_code, r.text[:MAX_RESPONSE])
 
 
 def http_sender(pending: PendingAttempt, timeout: float) -> Outcome:
@@ -72,17 +81,17 @@ def http_sender(pending: PendingAttempt, timeout: float) -> Outcome:
     try:
         connection = connection_type(url.hostname or "", url.port, timeout=timeout)
     except (ValueError, OSError) as e:
-        return Outcome(connection_error=f"{type(e).__name__}: {e}")
+        return _outcome(connection_error=f"{type(e).__name__}: {e}")
     try:
         connection.request("POST", target, body=pending.body,
                            headers={**pending.headers, "User-Agent": USER_AGENT})
         answer = connection.getresponse()
         text = answer.read(MAX_RESPONSE * 4).decode("utf-8", "replace")[:MAX_RESPONSE]
-        return Outcome(answer.status, text)
+        return _outcome(answer.status, text)
     except TimeoutError:
-        return Outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
+        return _outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
     except (OSError, http.client.HTTPException) as e:
-        return Outcome(connection_error=f"{type(e).__name__}: {e}")
+        return _outcome(connection_error=f"{type(e).__name__}: {e}")
     finally:
         connection.close()
 

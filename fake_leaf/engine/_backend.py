@@ -8,13 +8,16 @@ state: every public method is atomic.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from fake_leaf._clock import recover
 from fake_leaf.engine._credentials import CredentialsPart
 from fake_leaf.engine._errors import hide_refusals
 from fake_leaf.engine._tokens import Tokens
 from fake_leaf.engine._users import Users
-from fake_leaf.engine._webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from fake_leaf.engine._webhooks import Webhooks
 
 __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
@@ -24,8 +27,15 @@ class LeafBackend(Tokens, Users, CredentialsPart):
 
     @functools.cached_property
     def webhooks(self) -> Webhooks:
-        """The alerts service: it reads the alert log from a cursor."""
+        """The alerts service: it reads the alert log from a cursor. Made, and its module loaded, on first use."""
+        from fake_leaf.engine._webhooks import Webhooks
+
         return Webhooks(self)
+
+    def webhooks_in_use(self) -> Webhooks | None:
+        """The alerts service if anything has used it yet; else None (and so nothing to deliver)."""
+        found: Webhooks | None = self.__dict__.get("webhooks")
+        return found
 
     def clear(self) -> None:
         """Forget every Leaf user, credential, event and alert, and the upstreams' state; owners stay.
@@ -35,4 +45,6 @@ class LeafBackend(Tokens, Users, CredentialsPart):
         with self._lock:
             recover(self.clock)
             self._new_world()
-            self.webhooks.clear()
+            webhooks = self.webhooks_in_use()
+            if webhooks is not None:
+                webhooks.clear()

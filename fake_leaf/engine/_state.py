@@ -7,7 +7,7 @@ import heapq
 import itertools
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
@@ -57,6 +57,8 @@ class EngineState:
             self.providers[p.name] = p
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
+        # an alert's wire shape is the HTTP layer's; the router hands it over (the engine imports no HTTP)
+        self.alert_payload: Callable[[Alert], Mapping[str, object]] | None = None
         # bearer tokens whose signature checked out: their (owner, expiry), so a request skips the HMAC
         self._verified_tokens: dict[str, tuple[str, int]] = {}
         self._owners: dict[str, _Owner] = {}

@@ -181,6 +181,9 @@ class AlertLog(Protocol):
 
     def alerts(self) -> list[Alert]: ...
 
+    @property
+    def alert_payload(self) -> Callable[[Alert], Mapping[str, object]] | None: ...
+
 
 class Webhooks:
     """The alerts service of one backend, guarded by the backend's lock."""
@@ -194,8 +197,8 @@ class Webhooks:
         self._alert_cursor = 0  # how many of the backend's alerts have become deliveries
         self._deliveries: deque[WebhookDelivery] = deque(maxlen=KEPT_ATTEMPTS)
         self._registered = 0  # webhooks in all owners: no webhook, no alert to read
-        # the alert's wire shape is the HTTP layer's; the router hands it over (the engine imports no HTTP)
-        self.alert_payload: Callable[[Alert], Mapping[str, object]] | None = None
+        # the alert's wire shape, as the router handed it to the backend (the engine imports no HTTP)
+        self.alert_payload: Callable[[Alert], Mapping[str, object]] | None = backend.alert_payload
 
     def clear(self) -> None:
         """Forget every webhook, pending delivery, attempt and failed call (the alert log is cleared too)."""

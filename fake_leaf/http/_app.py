@@ -67,8 +67,10 @@ class LeafApp:
         self.faults = FaultRegistry()
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.journal = Journal()
-        backend.webhooks.alert_payload = alert_json
-        self.deliveries = Deliverer(backend.webhooks)  # the adapters give it their senders
+        backend.alert_payload = alert_json
+        if (webhooks := backend.webhooks_in_use()) is not None:
+            webhooks.alert_payload = alert_json
+        self.deliveries = Deliverer(backend)  # the adapters give it their senders
         self._by_template = table.by_template
         self._patterns = table.patterns
 

@@ -4,41 +4,48 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fake_leaf.engine._webhooks import Outcome, PendingAttempt, Webhooks
+from fake_leaf.engine import LeafBackend
+
+if TYPE_CHECKING:  # the alerts service's module loads when it is first used, not with this one
+    from fake_leaf.engine._webhooks import Outcome, PendingAttempt
 
 # sends one attempt (URL, body bytes, headers) within the timeout in seconds; never raises
-Sender = Callable[[PendingAttempt, float], Outcome]
+Sender = Callable[["PendingAttempt", float], "Outcome"]
 DEFAULT_TIMEOUT = 5.0
 
 
 class Deliverer:
     """Takes what the engine says is due, sends it, and tells the engine what happened."""
 
-    def __init__(self, webhooks: Webhooks) -> None:
-        self.webhooks = webhooks
+    def __init__(self, backend: LeafBackend) -> None:
+        self.backend = backend
         self.senders: dict[str, Sender] = {}  # by transport: "in-process", "http"
         self.timeout = DEFAULT_TIMEOUT
         self._running = threading.local()
 
     def run_due(self) -> None:
         """Send every attempt due now, and those that fall due meanwhile (retries, new alerts)."""
-        if not self.senders or getattr(self._running, "active", False):
+        webhooks = self.backend.webhooks_in_use()
+        if webhooks is None or not self.senders or getattr(self._running, "active", False):
             # a receiver calling back into the fake from inside a delivery: the loop below,
             # one frame up, picks up whatever that call makes due
             return
         self._running.active = True
         try:
             while True:
-                due = self.webhooks.take_due()
+                due = webhooks.take_due()
                 if not due:
                     return
                 for pending in due:
-                    self.webhooks.record(pending, self._send(pending))
+                    webhooks.record(pending, self._send(pending))
         finally:
             self._running.active = False
 
     def _send(self, pending: PendingAttempt) -> Outcome:
+        from fake_leaf.engine._webhooks import Outcome  # loaded already: a delivery is due
+
         sender = self.senders.get(pending.transport)
         if sender is None:
             return Outcome(connection_error=f"fake-leaf cannot send over {pending.transport!r}; it sends over "

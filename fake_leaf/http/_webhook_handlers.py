@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fake_leaf.engine._webhooks import FailedCall, Webhook, WebhookDelivery
+from typing import TYPE_CHECKING
+
 from fake_leaf.http._context import CONTROL, Call, Route, ok
 from fake_leaf.http._serialize import leaf_timestamp
 from fake_leaf.http._types import HttpResponse
+
+if TYPE_CHECKING:  # the alerts service's module loads when a webhook route is first called
+    from fake_leaf.engine._webhooks import FailedCall, Webhook, WebhookDelivery
 
 ALERTS = "/services/alerts/api/alerts"
 
