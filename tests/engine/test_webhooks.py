@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 from fake_leaf import ManualClock
 from fake_leaf.engine import CredentialStatus, LeafBackend
@@ -82,3 +84,15 @@ def test_clearing_forgets_webhooks_and_reads_the_new_log_from_its_start() -> Non
     b.create_credentials(OWNER, user.id, "JohnDeere", {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"})
     b.set_status(OWNER, user.id, "JohnDeere", CredentialStatus.MISSING_PERMISSION)
     assert len(b.webhooks.take_due()) == 1
+
+
+def test_a_fake_that_registers_no_webhook_never_loads_the_alerts_service() -> None:
+    # the alerts service costs import time: a test that does not use it must not pay for it
+    code = ("import sys, requests, fake_leaf\n"
+            "leaf = fake_leaf.FakeLeaf()\n"
+            "with leaf:\n"
+            "    assert requests.get(leaf.user_management_url + '/users', headers=leaf.headers).ok\n"
+            "leaf.reset()\n"
+            "print('fake_leaf.engine._webhooks' in sys.modules, fake_leaf.verify_signature.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "verify_signature"]  # and the public name still loads it on demand
