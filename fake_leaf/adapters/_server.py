@@ -319,8 +319,9 @@ class _Connection:
                 raise _RefusedError(431, "Line too long: a header line is over 65536 bytes")
             if line in (b"\r\n", b"\n"):
                 return headers
-            if not line:
-                raise ConnectionResetError("the client closed the connection inside a request's head")
+            if not line:  # the client closed its side: it may still read why nothing more can happen
+                raise _RefusedError(400, "The request's head ended before the blank line that ends it "
+                                         "(the client closed its side of the connection mid-request)")
             text = line.decode("iso-8859-1").rstrip("\r\n")
             if text[:1] in (" ", "\t") and headers:  # an obsolete folded line continues the last field
                 name, value = headers[-1]

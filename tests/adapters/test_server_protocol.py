@@ -69,6 +69,17 @@ def test_a_request_the_server_cannot_read_gets_a_problem_that_says_why_and_a_clo
     assert problem["status"] == int(status) and detail in problem["detail"]
 
 
+def test_a_head_cut_off_by_the_client_closing_its_side_gets_a_400_that_says_so(
+        served: tuple[FakeLeaf, LeafServer]) -> None:
+    _, server = served
+    with _connect(server) as sock:
+        sock.sendall(f"GET {USERS} HTTP/1.1\r\nHost: x".encode())
+        sock.shutdown(socket.SHUT_WR)  # no blank line will ever come
+        status, _, body = _read_answer(sock)
+    assert status.startswith("HTTP/1.1 400 ")
+    assert "ended before the blank line" in json.loads(body)["detail"]
+
+
 def test_curls_expect_100_continue_is_answered_before_the_body_is_sent(served: tuple[FakeLeaf, LeafServer]) -> None:
     leaf, server = served
     body = json.dumps({"name": "Ada " + "x" * 2000}).encode()  # curl asks first for bodies over 1 KB
