@@ -13,6 +13,7 @@ import responses
 from requests.adapters import HTTPAdapter
 
 from fake_leaf.http import HttpRequest, LeafApp
+from fake_leaf.http._app import for_method
 from fake_leaf.http._framing import framing
 
 _TAKES_PRECEDENCE = "a response the test registered for this URL takes precedence over fake-leaf"
@@ -129,9 +130,11 @@ class ResponsesInterceptor:
         # what a server would make of these headers: the same refusals as over HTTP, state untouched
         framed = framing(prepared.headers.get("Content-Length"), prepared.headers.get("Transfer-Encoding"))
         # a body too large is the router's to refuse (and journal): here the whole body is in memory anyway
-        refusal = framed.refusal(path or "/") if framed.malformed else framed.short(len(body), path or "/")
+        refused_unread = framed.malformed or framed.unframed or framed.undecodable
+        refusal = framed.refusal(path or "/") if refused_unread else framed.short(len(body), path or "/")
         if refusal is not None:
-            return refusal.status, refusal.headers, b"" if prepared.method == "HEAD" else refusal.body
+            refusal = for_method(str(prepared.method), refusal)
+            return refusal.status, refusal.headers, refusal.body
         if framed.length is not None:
             body = body[:framed.length]  # over HTTP the rest would start the next request
         request = HttpRequest(

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import queue
+import re
 import selectors
 import socket
 import threading
@@ -28,6 +29,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from fake_leaf.engine._text import shorten
 from fake_leaf.http import HttpResponse
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
@@ -45,8 +47,14 @@ MAX_HEADERS = 100
 IDLE_WORKER_SECONDS = 30.0  # a pooled thread with no connection to serve for this long ends
 _DRAIN_SECONDS = 2.0  # after refusing a body unread, how long its rest is read and dropped before closing
 _DRAIN_BYTES = 64 * 1024 * 1024
+MAX_HEAD = 65536  # all header lines together
 _SERVER_HEADER = "Server: fake-leaf\r\n"
 _BLANKS = " \t"
+_SEPARATOR_CHARS = " \t\v\f\r"  # what may separate a request line's words (RFC 9112 3)
+_SEPARATORS = re.compile(r"[ \t\v\f\r]+")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but HTAB
 
 log = logging.getLogger("fake_leaf.server")
 log.addHandler(logging.NullHandler())  # never logging's last-resort stderr writer: quiet means quiet
@@ -107,6 +115,7 @@ class _Workers:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._idle = 0
         self._lock = threading.Lock()
+        self._stopped = False
 
     def submit(self, job: Callable[[], None]) -> None:
         with self._lock:
@@ -120,6 +129,8 @@ class _Workers:
         while job is not None:
             job()
             with self._lock:
+                if self._stopped:  # the server is gone: no job can come, so no thread waits for one
+                    return
                 self._idle += 1
             job = self._next()
 
@@ -135,6 +146,7 @@ class _Workers:
 
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
             idle, self._idle = self._idle, 0
         for _ in range(idle):
             self._jobs.put(None)
@@ -166,6 +178,10 @@ class _Server:
         self._open: set[_Connection] = set()
         self._open_lock = threading.Lock()
         self._wake_reader, self._wake_writer = socket.socketpair()
+        # readable once the server stops, and never read: an app waiting on a client (a fault holding
+        # its answer back) waits on this too, so that stopping ends the wait
+        self.stop_signal, self._stop_writer = socket.socketpair()
+        self._closed = False
 
     def serve_until_closed(self) -> None:
         """Accept connections until ``close()``: it wakes this loop at once, where a poll would wait."""
@@ -178,10 +194,12 @@ class _Server:
                         self._accept()
 
     def _accept(self) -> None:
-        # a slot first: excess connections wait, unaccepted, in the kernel's backlog until one frees
+        # a slot first: excess connections wait, unaccepted, in the kernel's backlog until one frees;
+        # a connection only kept alive, between requests, gives its slot to the one waiting
         while not self._slots.acquire(timeout=0.1):
             if self.closing.is_set():
                 return
+            self._let_idle_go()
         if self.closing.is_set():
             self._slots.release()
             return
@@ -199,10 +217,21 @@ class _Server:
             self._ended(connection)
             sock.close()
 
+    def _let_idle_go(self) -> None:
+        """Close the connection idle the longest (kept alive, no byte of a next request), if there is one."""
+        with self._open_lock:
+            idle = [c for c in self._open if c.idle()]
+        if idle:
+            oldest = min(idle, key=lambda c: c.idle_since)
+            log.debug("connection from %s closed while idle: a new client waits for its slot", oldest.client_ip)
+            oldest.hang_up()
+
     def _ended(self, connection: _Connection) -> None:
         with self._open_lock:
             self._open.discard(connection)
         self._slots.release()
+        if self._closed:
+            self._release_stop_signal()
 
     def close(self) -> None:
         self.closing.set()
@@ -216,11 +245,27 @@ class _Server:
         self.socket.close()
         self._wake_reader.close()
         self._wake_writer.close()
+        try:
+            self._stop_writer.send(b"x")
+        except OSError:  # closed already: this server was closed before
+            pass
+        self._closed = True
         with self._open_lock:
-            waiting = [c for c in self._open if c.between_requests]
-        for connection in waiting:  # idle keep-alive connections end now, not at their deadline
+            # idle and reading ones end now, not at their deadline, and so does an answer a client does
+            # not read; one the app is making is given, with Connection: close
+            ending = [c for c in self._open if c.state != "app"]
+        for connection in ending:
             connection.hang_up()
         self._workers.stop()
+        self._release_stop_signal()
+
+    def _release_stop_signal(self) -> None:
+        """Close the stop signal once stopped and no connection can be waiting on it."""
+        with self._open_lock:
+            if not self._closed or self._open or self.stop_signal.fileno() < 0:
+                return
+            self.stop_signal.close()
+            self._stop_writer.close()
 
 
 class _Connection:
@@ -230,14 +275,17 @@ class _Connection:
         self.server = server
         self.sock = sock
         self.client_ip = str(address[0]) if isinstance(address, tuple) and address else "-"
-        self.between_requests = True
+        self.state = "idle"  # idle (between requests), reading, app (the app has the request), writing
+        self.idle_since = time.monotonic()
+        self._received_at_start = 0
+        self._origin_target = "/"
         self._reader = _DeadlineReader(sock)
         self._rfile = io.BufferedReader(self._reader, 65536)
         self._close = False
         self._unread = False  # part of a request was left on the wire: drain it before closing
         self._method = ""
         self._target = ""
-        self._version = "HTTP/0.9"
+        self._version = "HTTP/1.1"
         self._requestline = ""
         self._continue = False  # the client sent "Expect: 100-continue"
 
@@ -267,12 +315,14 @@ class _Connection:
 
     def _one_request(self) -> None:
         self._reader.deadline = time.monotonic() + self.server.request_timeout
-        received_before = self._reader.received
-        self.between_requests = True
-        if self.server.closing.is_set():  # checked after the flag: stop() either sees it or is seen here
+        received_before = self._received_at_start = self._reader.received
+        self.idle_since = time.monotonic()
+        self.state = "idle"
+        if self.server.closing.is_set():  # checked after the state: stop() either sees it or is seen here
             self._close = True
             return
-        self._method, self._target, self._requestline, self._version = "", "", "", "HTTP/0.9"
+        self._method, self._target, self._requestline, self._version = "", "", "", "HTTP/1.1"
+        self._origin_target = "/"
         self._continue = False
         try:
             try:
@@ -280,7 +330,6 @@ class _Connection:
                 if headers is None:  # the client closed, or stayed silent past the deadline: hang up
                     self._close = True
                     return
-                self.between_requests = False
                 body, in_sync, refusal = self._read_body(headers)
             except _RefusedError as r:
                 self._close = self._unread = True
@@ -293,14 +342,16 @@ class _Connection:
                 self._unread = True
                 self._send(problems.request_timeout(self.server.request_timeout, self._path_only()))
             return
-        if self.server.closing.is_set():  # a stopped server answers what it has read, then hangs up
-            self._close = True
         if not in_sync:
             self._close = self._unread = True
         if refusal is not None:
             self._send(refusal)
         else:
             self._run_app(headers, body)
+
+    def idle(self) -> bool:
+        """Waiting for a next request of which no byte has come: a keep-alive connection that can be let go."""
+        return self.state == "idle" and self._reader.received == self._received_at_start
 
     def _read_head(self) -> list[tuple[str, str]] | None:
         """The request line (into ``self``) and the header fields, or None when no request came."""
@@ -309,15 +360,22 @@ class _Connection:
             line = self._rfile.readline(MAX_LINE + 1)  # a silent client's deadline: hung up on, unanswered
             if not line:
                 return None
+            self.state = "reading"
         if len(line) > MAX_LINE:
             raise _RefusedError(414, "Request-URI Too Long")
         self._parse_request_line(line.decode("iso-8859-1").rstrip("\r\n"))
         headers: list[tuple[str, str]] = []
+        size = 0
         while True:
             line = self._rfile.readline(MAX_LINE + 1)
+            size += len(line)
             if len(line) > MAX_LINE:
-                raise _RefusedError(431, "Line too long: a header line is over 65536 bytes")
+                raise _RefusedError(431, f"Line too long: a header line is over {MAX_LINE} bytes")
+            if size > MAX_HEAD:
+                raise _RefusedError(431, f"Request Header Fields Too Large: the header lines total over {MAX_HEAD} "
+                                         "bytes")
             if line in (b"\r\n", b"\n"):
+                self._check_host(headers)
                 return headers
             if not line:  # the client closed its side: it may still read why nothing more can happen
                 raise _RefusedError(400, "The request's head ended before the blank line that ends it "
@@ -325,41 +383,66 @@ class _Connection:
             text = line.decode("iso-8859-1").rstrip("\r\n")
             if text[:1] in (" ", "\t") and headers:  # an obsolete folded line continues the last field
                 name, value = headers[-1]
-                headers[-1] = (name, f"{value} {text.strip(_BLANKS)}")
-                continue
-            name, colon, value = text.partition(":")
-            if not colon or not name or " " in name or "\t" in name:
-                raise _RefusedError(400, f"Bad header line ({text[:200]!r}): a field is 'Name: value'")
-            headers.append((name, value.strip(_BLANKS)))
+                value = f"{value} {text.strip(_BLANKS)}"
+            else:
+                name, colon, value = text.partition(":")
+                if not colon or not _TOKEN.fullmatch(name):
+                    raise _RefusedError(400, f"Bad header line ({shorten(text, 200)!r}): a field is 'Name: value', "
+                                             "its name a token (letters, digits and !#$%&'*+-.^_`|~)")
+                value = value.strip(_BLANKS)
+                headers.append((name, value))
+            if _CONTROL.search(value):
+                raise _RefusedError(400, f"Bad header value: the field {shorten(name)!r} holds a control character "
+                                         "(RFC 9110 5.5)")
+            headers[-1] = (name, value)
             if len(headers) > MAX_HEADERS:
                 raise _RefusedError(431, f"Too many headers: more than {MAX_HEADERS}")
 
     def _parse_request_line(self, line: str) -> None:
         self._requestline = line
-        words = line.split()
+        words = _SEPARATORS.split(line.strip(_SEPARATOR_CHARS))
         if len(words) != 3:
-            raise _RefusedError(400, f"Bad request syntax ({line[:200]!r})")
-        self._method, self._target, version = words
-        number = version[5:] if version.startswith("HTTP/") else ""
-        major, dot, minor = number.partition(".")
-        if not (dot and major.isdigit() and minor.isdigit() and len(number) <= 10 and major.isascii()
-                and minor.isascii()):
-            raise _RefusedError(400, f"Bad request version ({version[:100]!r})")
-        if (int(major), int(minor)) >= (2, 0):
-            raise _RefusedError(505, f"Invalid HTTP version ({number})")
-        self._version = version
-        self._close = (int(major), int(minor)) < (1, 1)  # HTTP/1.0 closes unless asked to keep alive
+            raise _RefusedError(400, f"Bad request syntax ({shorten(line, 200)!r})")
+        method, target, version = words
+        if not _TOKEN.fullmatch(method):
+            raise _RefusedError(400, f"Bad request method ({shorten(method)!r}): a method is a token (letters, "
+                                     "digits and !#$%&'*+-.^_`|~)")
+        self._method = method
+        if _CONTROL.search(target):
+            raise _RefusedError(400, f"Bad request target ({shorten(target, 200)!r}): it holds a control character")
+        self._target = target
+        if "://" in target:  # absolute form: http://host/path?query
+            try:
+                parts = urlsplit(target)
+            except ValueError as e:
+                raise _RefusedError(400, f"Bad request target ({shorten(target, 200)!r}): {e}") from None
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._origin_target = target
+        number = _VERSION.fullmatch(version)
+        if number is None:
+            raise _RefusedError(400, f"Bad request version ({shorten(version)!r}): it reads HTTP/1.1 or HTTP/1.0")
+        major, minor = int(number[1]), int(number[2])
+        if not (1, 0) <= (major, minor) < (2, 0):
+            raise _RefusedError(505, f"Invalid HTTP version ({major}.{minor}): fake-leaf speaks HTTP/1.1 and 1.0")
+        self._version = "HTTP/1.0" if minor == 0 else "HTTP/1.1"
+        self._close = minor == 0  # HTTP/1.0 closes unless asked to keep alive
+
+    def _check_host(self, headers: list[tuple[str, str]]) -> None:
+        hosts = sum(1 for name, _ in headers if name.lower() == "host")
+        if hosts > 1 or (hosts == 0 and self._version == "HTTP/1.1"):
+            raise _RefusedError(400, f"An HTTP/1.1 request carries exactly one Host header; this one has {hosts} "
+                                     "(RFC 9112 3.2)")
 
     def _read_body(self, headers: list[tuple[str, str]]) -> tuple[bytes, bool, HttpResponse | None]:
         """The body as the headers delimit it, whether the connection can carry another request, and a refusal."""
         lengths: list[str] = []
-        transfer_encoding = None
+        encodings: list[str] = []
         for name, value in headers:
             lowered = name.lower()
             if lowered == "content-length":
                 lengths.append(value)
-            elif lowered == "transfer-encoding" and transfer_encoding is None:
-                transfer_encoding = value
+            elif lowered == "transfer-encoding":
+                encodings.append(value)
             elif lowered == "connection":
                 tokens = {token.strip().lower() for token in value.split(",")}
                 if "close" in tokens:
@@ -368,14 +451,18 @@ class _Connection:
                     self._close = False
             elif lowered == "expect" and value.lower() == "100-continue":
                 self._continue = True
+        transfer_encoding = ", ".join(encodings) if encodings else None
+        if transfer_encoding is not None and self._version == "HTTP/1.0":
+            raise _RefusedError(400, "An HTTP/1.0 request cannot be sent with a Transfer-Encoding: its framing "
+                                     "cannot be trusted (RFC 9112 6.1); send a Content-Length")
         framed = framing(", ".join(lengths) if lengths else None, transfer_encoding)
+        self.state = "app"
+        if framed.refusal(self._path_only()) is not None:
+            return b"", False, None  # the app refuses it unread, as on every transport; then the connection closes
         if framed.chunked:
             self._say_continue()
-            return self._read_chunked()
-        if transfer_encoding is not None:  # a coding fake-leaf cannot undo: the body's end is unknown
-            return b"", False, None
-        if framed.malformed is not None or (framed.length or 0) > MAX_BODY:
-            return b"", False, None  # the app refuses it unread
+            body, in_sync, refusal = self._read_chunked()
+            return body, in_sync and not framed.also_length, refusal  # a length beside chunked: close after
         if framed.length:
             self._say_continue()
         body = self._read_up_to(framed.length or 0)
@@ -416,8 +503,8 @@ class _Connection:
                     while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailer fields: not used
                     return bytes(body), True, None
-                if len(body) + size > MAX_BODY:  # the app answers 413 from what it is given
-                    return bytes(body) + self._read_up_to(MAX_BODY + 1 - len(body)), False, None
+                if len(body) + size > MAX_BODY:  # refused unread, whatever of it ever arrives
+                    return b"", False, problems.too_large(len(body) + size, MAX_BODY, path)
                 chunk = self._read_up_to(size)
                 if len(chunk) < size or self._rfile.readline(3).strip():
                     return b"", False, problems.bad_chunked_body("a chunk is shorter than its size says", path)
@@ -427,16 +514,10 @@ class _Connection:
                 f"it did not arrive whole within {self.server.request_timeout:g} s", path)
 
     def _path_only(self) -> str:
-        target = self._target or "/"
-        if "://" in target:  # absolute form: http://host/path
-            target = urlsplit(target).path or "/"
-        return target.split("?", 1)[0]
+        return self._origin_target.split("?", 1)[0] or "/"
 
     def _environ(self, headers: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
-        target = self._target
-        if "://" in target:
-            parts = urlsplit(target)
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
+        target = self._origin_target
         path, _, query = target.partition("?")
         host, port = self.server.server_address[:2]
         environ: dict[str, Any] = {
@@ -448,6 +529,7 @@ class _Connection:
             "wsgi.errors": _LogStream(), "wsgi.multithread": True, "wsgi.multiprocess": False,
             "wsgi.run_once": False, "wsgi.input_terminated": True,
             "fake_leaf.socket": self.sock, "fake_leaf.base_url": self.server.url,
+            "fake_leaf.stop_signal": self.server.stop_signal,
         }
         lengths = []
         for name, value in headers:
@@ -493,12 +575,21 @@ class _Connection:
 
     def _write(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
         code = int(status.split(" ", 1)[0])
-        if code >= 200 and code not in (204, 304) and not any(k.lower() == "content-length" for k, _ in headers):
+        head_only = self._method == "HEAD" or code in (204, 304)
+        # a HEAD answer's length is the GET's, which the app states when it knows it; never the empty body's
+        if not head_only and code >= 200 and not any(k.lower() == "content-length" for k, _ in headers):
             headers.append(("Content-Length", str(len(body))))
-        if self._method == "HEAD" or code in (204, 304):
+        if head_only:
             body = b""
+        if self.server.closing.is_set():  # a stopped server answers what it has read, then hangs up
+            self._close = True
+        if self._close:
+            connection = "Connection: close\r\n\r\n"
+        else:  # an HTTP/1.0 client keeps the connection only when the answer says so (RFC 9112 9.3)
+            connection = "Connection: keep-alive\r\n\r\n" if self._version == "HTTP/1.0" else "\r\n"
         head = "".join([f"HTTP/1.1 {status}\r\n", *(f"{k}: {v}\r\n" for k, v in headers), _SERVER_HEADER,
-                        f"Date: {_date}\r\n", "Connection: close\r\n\r\n" if self._close else "\r\n"])
+                        f"Date: {_date}\r\n", connection])
+        self.state = "writing"
         try:
             self.sock.settimeout(WRITE_TIMEOUT)  # reads left it at what remained of the request deadline
             self.sock.sendall(head.encode("latin-1", "replace") + body)

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
-from fake_leaf.http._app import MAX_BODY
+from fake_leaf.http._app import MAX_BODY, for_method
 from fake_leaf.http._context import CONTROL
 from fake_leaf.http._framing import framing
 
@@ -43,7 +43,7 @@ class WsgiApp:
         if raw_path:
             path = raw_path.split("?", 1)[0]
         else:  # PEP 3333 decodes the path: encode it again, as the client sent it
-            path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=-._~%")
+            path = quote(_wsgi_bytes(environ.get("PATH_INFO", "")), safe="/:@!$&'()*+,;=-._~%")
         headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items()
                    if key.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
@@ -57,14 +57,12 @@ class WsgiApp:
             body = _read(environ["wsgi.input"], MAX_BODY + 1 if framed.chunked else framed.length or 0)
             refusal = framed.short(len(body), path)
         if refusal is not None:
-            if method.upper() == "HEAD":
-                refusal.body = b""
-            return _respond(start_response, refusal)
+            return _respond(start_response, for_method(method, refusal))
         request = HttpRequest(method, path, environ.get("QUERY_STRING", ""), headers, body,
                               base_url=self.base_url or environ.get(BASE_URL_KEY), transport="http")
         response = self._app_source().handle(request)
-        if response.delay:
-            time.sleep(response.delay)
+        if response.delay:  # a stopping server ends the wait: it answers, then closes
+            _wait(environ, response.delay)
         if response.fault is not None:
             _drop(environ, wait_for_client=response.fault == "read_timeout")
             start_response("503 Service Unavailable", [])
@@ -79,6 +77,14 @@ class WsgiApp:
         if sent is not None and hmac.compare_digest(sent.encode("latin-1", "replace"), self._control_token):
             return None
         return problems.control_token_required(sent is not None, CONTROL_TOKEN_HEADER, path)
+
+
+def _wsgi_bytes(text: str) -> bytes:
+    """A WSGI string's bytes: latin-1 as PEP 3333 says; UTF-8 from a server that decoded it so."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _read(stream: Any, length: int) -> bytes:
@@ -98,13 +104,23 @@ def _respond(start_response: StartResponse, response: HttpResponse) -> list[byte
     return [response.body]
 
 
+def _wait(environ: dict[str, Any], seconds: float, *also: socket.socket) -> None:
+    """Wait ``seconds``, or less: until one of ``also`` is readable, or the server stops (fake-leaf's says when)."""
+    stop: socket.socket | None = environ.get("fake_leaf.stop_signal")
+    watched = [*also, *([stop] if stop is not None else [])]
+    if watched:
+        select.select(watched, [], [], seconds)
+    else:
+        time.sleep(seconds)
+
+
 def _drop(environ: dict[str, Any], wait_for_client: bool) -> None:
     """Close the client's connection without an answer (the server puts its socket in the environ)."""
     sock: socket.socket | None = environ.get("fake_leaf.socket")
     if sock is None:
         return
     if wait_for_client:  # a read timeout: answer nothing until the client gives up (at most 60 s)
-        select.select([sock], [], [], 60)
+        _wait(environ, 60, sock)
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:

@@ -113,7 +113,7 @@ class LeafApp:
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
-        method = request.method.upper()
+        method = request.method  # case-sensitive (RFC 9110 9.1): "delete" is not DELETE
         template, params = self._match(path)
         control = is_control(template)  # the test's side: never faulted, not journaled
         if control:  # what the control plane reads includes every delivery due by now
@@ -136,7 +136,7 @@ class LeafApp:
             elif fault is not None:
                 response = _faulted(fault, path, response)
         if control:  # the journal is of what a client asked Leaf; control requests are the test's own
-            return _for_method(method, response)
+            return for_method(method, response)
         self.journal.append(JournalEntry(
             method, path, request.query, response.status,
             _reason(response) if response.status >= 400 else None,
@@ -144,7 +144,7 @@ class LeafApp:
             request_body=b"" if too_large else request.body,  # a body refused for its size is not kept
             response_body=response.body, fault=fault.kind if fault is not None else None,
         ))
-        return _for_method(method, response)
+        return for_method(method, response)
 
     def _match(self, path: str) -> tuple[str | None, dict[str, str]]:
         for pattern, methods in self._patterns:
@@ -156,7 +156,7 @@ class LeafApp:
 
     def _dispatch(self, request: HttpRequest, path: str, template: str | None,
                   params: dict[str, str]) -> HttpResponse:
-        method = request.method.upper()
+        method = request.method
         if template is None:
             return problems.not_implemented(method, path, self.implemented(), self._closest(method, path))
         methods = self._by_template[template]
@@ -234,7 +234,7 @@ def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> H
     return response
 
 
-def _for_method(method: str, response: HttpResponse) -> HttpResponse:
+def for_method(method: str, response: HttpResponse) -> HttpResponse:
     """HEAD: the GET's status and headers, its Content-Length included, and no body, on every transport."""
     if method == "HEAD" and response.body:
         response.headers.setdefault("Content-Length", str(len(response.body)))

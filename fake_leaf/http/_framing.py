@@ -19,9 +19,17 @@ class Framing:
     chunked: bool = False
     length: int | None = None  # the declared Content-Length (None: none declared, or chunked)
     malformed: str | None = None  # a Content-Length that is not a number of bytes, as received
+    transfer_encoding: str | None = None  # as received, when it is refused
+    unframed: str | None = None  # why that Transfer-Encoding leaves the body's end unknown
+    undecodable: str | None = None  # a transfer coding fake-leaf does not undo (gzip ...)
+    also_length: bool = False  # chunked, with a Content-Length too: a server closes the connection after
 
     def refusal(self, path: str) -> HttpResponse | None:
         """The answer to give before reading the body at all, if any."""
+        if self.unframed is not None:
+            return problems.bad_transfer_encoding(self.transfer_encoding or "", self.unframed, path)
+        if self.undecodable is not None:
+            return problems.unsupported_transfer_coding(self.undecodable, path)
         if self.malformed is not None:
             return problems.bad_content_length(self.malformed, path)
         if self.length is not None and self.length > MAX_BODY:
@@ -36,9 +44,17 @@ class Framing:
 
 
 def framing(content_length: str | None, transfer_encoding: str | None) -> Framing:
-    """Read the two headers as HTTP/1.1 does: chunked wins over a Content-Length."""
-    if transfer_encoding is not None and transfer_encoding.split(",")[-1].strip().lower() == "chunked":
-        return Framing(chunked=True)
+    """Read the two headers as HTTP/1.1 does (RFC 9112 6.1-6.3): chunked, last, wins over a Content-Length."""
+    if transfer_encoding is not None:
+        codings = [c.strip().lower() for c in transfer_encoding.split(",") if c.strip()]
+        if not codings or codings[-1] != "chunked":
+            return Framing(transfer_encoding=transfer_encoding, unframed="chunked is not its last coding")
+        if codings.count("chunked") > 1:
+            return Framing(transfer_encoding=transfer_encoding, unframed="it applies chunked more than once")
+        other = next((c for c in codings if c != "chunked"), None)
+        if other is not None:
+            return Framing(transfer_encoding=transfer_encoding, undecodable=other)
+        return Framing(chunked=True, also_length=bool(content_length))
     if content_length is None or content_length == "":
         return Framing()
     value = content_length.strip(" \t")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
 from collections.abc import Iterator
+from typing import overload
 
 from fake_leaf.http._types import JournalEntry
 
 MAX_ENTRIES = 10_000
 MAX_BODY_BYTES = 64 * 1024  # per body: Leaf's JSON bodies are far smaller; a page of 100 users fits
-MAX_BYTES = 8 * 1024 * 1024  # every kept body together: about 8,000 typical requests (a body and its answer)
+MAX_BYTES = 8 * 1024 * 1024  # every kept body and text together: about 8,000 typical requests
+MAX_TEXT = 2048  # characters of a path, query or reason kept: a 64 KiB query must not cost 64 KiB an entry
 
 
 def truncated(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -35,8 +38,13 @@ class Journal:
     def append(self, entry: JournalEntry) -> None:
         request_body = truncated(entry.request_body, self.max_body_bytes)
         response_body = truncated(entry.response_body, self.max_body_bytes)
-        if request_body is not entry.request_body or response_body is not entry.response_body:
-            entry = _with_bodies(entry, request_body, response_body)
+        longest = max(len(entry.method), len(entry.path), len(entry.query), len(entry.reason or ""),
+                      len(entry.leaf_user_id or ""))
+        if request_body is not entry.request_body or response_body is not entry.response_body or longest > MAX_TEXT:
+            entry = dataclasses.replace(
+                entry, method=_clipped(entry.method), path=_clipped(entry.path), query=_clipped(entry.query),
+                reason=_clipped(entry.reason), leaf_user_id=_clipped(entry.leaf_user_id),
+                request_body=request_body, response_body=response_body)
         size = _size(entry)
         with self._lock:
             self._entries.append(entry)
@@ -51,7 +59,7 @@ class Journal:
 
     @property
     def bytes(self) -> int:
-        """The bytes of every body kept (what the ``max_bytes`` bound counts)."""
+        """What ``max_bytes`` bounds: the bytes of every body kept, the characters of every path, query, reason."""
         return self._bytes
 
     def __iter__(self) -> Iterator[JournalEntry]:
@@ -63,10 +71,18 @@ class Journal:
 
 
 def _size(entry: JournalEntry) -> int:
-    return len(entry.request_body) + len(entry.response_body)
+    texts = len(entry.method) + len(entry.path) + len(entry.query) + len(entry.reason or "") + len(
+        entry.leaf_user_id or "")
+    return len(entry.request_body) + len(entry.response_body) + texts
 
 
-def _with_bodies(entry: JournalEntry, request_body: bytes, response_body: bytes) -> JournalEntry:
-    return JournalEntry(entry.method, entry.path, entry.query, entry.status, entry.reason, route=entry.route,
-                        leaf_user_id=entry.leaf_user_id, request_body=request_body, response_body=response_body,
-                        fault=entry.fault)
+@overload
+def _clipped(text: str) -> str: ...
+@overload
+def _clipped(text: None) -> None: ...
+def _clipped(text: str | None) -> str | None:
+    """``text``, or its first ``MAX_TEXT`` characters followed by a marker that gives the full length."""
+    if text is None or len(text) <= MAX_TEXT:
+        return text
+    limit = MAX_TEXT
+    return f"{text[:limit]}[fake-leaf journal: truncated, first {limit} of {len(text)} characters kept]"

@@ -138,6 +138,16 @@ def short_body(declared: int, received: int, path: str) -> HttpResponse:
                    path)
 
 
+def bad_transfer_encoding(value: str, why: str, path: str) -> HttpResponse:
+    return problem(400, f"The request's Transfer-Encoding is {shorten(value, 100)!r}: {why}, so fake-leaf cannot "
+                   "tell where its body ends (RFC 9112 6.3); send the body chunked, or with a Content-Length", path)
+
+
+def unsupported_transfer_coding(coding: str, path: str) -> HttpResponse:
+    return problem(501, f"The request's body is sent with the {shorten(coding)!r} transfer coding, which fake-leaf "
+                   "does not decode; send it chunked only, or with a Content-Length", path)
+
+
 def bad_chunked_body(reason: str, path: str) -> HttpResponse:
     return problem(400, f"The request's chunked body cannot be read: {reason}", path)
 

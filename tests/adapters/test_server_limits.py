@@ -61,17 +61,35 @@ def test_a_body_that_stops_short_and_goes_silent_gets_a_400_problem_at_the_deadl
     assert leaf.list_users() == []
 
 
-def test_connections_beyond_the_limit_wait_until_one_ends() -> None:
+def test_connections_beyond_the_limit_wait_while_every_one_is_busy() -> None:
     leaf = FakeLeaf()
+    leaf.inject("delay", seconds=1.0, times=2)  # two requests the app takes a second to answer
+    request = f"GET {USERS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {leaf.token}\r\nConnection: close\r\n\r\n"
     with leaf.server(max_connections=2) as server:
-        idle = [_connect(server.url), _connect(server.url)]
+        busy = [_connect(server.url), _connect(server.url)]
+        for sock in busy:
+            sock.sendall(request.encode())
         with _connect(server.url) as waiting:
-            waiting.sendall(f"GET {USERS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {leaf.token}\r\n"
-                            "Connection: close\r\n\r\n".encode())
-            assert not _answered(waiting, 0.3), "a third connection was served while two held every slot"
-            idle[0].close()
+            waiting.sendall(request.encode())
+            assert not _answered(waiting, 0.3), "a third connection was served while two requests held every slot"
+            answers = [_read_all(sock) for sock in busy]
             assert _read_all(waiting).startswith(b"HTTP/1.1 200 ")
-        idle[1].close()
+        for sock in busy:
+            sock.close()
+    assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers)
+
+
+def test_a_waiting_client_takes_the_slot_of_a_connection_that_is_only_kept_alive() -> None:
+    leaf = FakeLeaf()
+    with leaf.server(max_connections=2, request_timeout=30) as server:
+        url = f"{server.user_management_url}/users"
+        pooled = [requests.Session(), requests.Session()]
+        for session in pooled:  # each keeps its connection open, idle, in its pool
+            assert session.get(url, headers=leaf.headers).status_code == 200
+        assert requests.get(url, headers=leaf.headers, timeout=5).status_code == 200  # not after 30 s
+        assert [s.get(url, headers=leaf.headers, timeout=5).status_code for s in pooled] == [200, 200]
+        for session in pooled:
+            session.close()
 
 
 def test_connections_queue_in_a_deep_backlog_while_every_slot_is_busy() -> None:

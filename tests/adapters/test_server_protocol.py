@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -58,7 +59,8 @@ def _ask(server: LeafServer, request: bytes) -> tuple[str, dict[str, str], bytes
     (b"GET / HTTP/one\r\n\r\n", "400", "Bad request version ('HTTP/one')"),
     (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", "400", "Bad header line ('no colon here')"),
     (b"GET / HTTP/1.1\r\nX-Bad : 1\r\n\r\n", "400", "Bad header line"),
-])
+], ids=["long-request-line", "long-header-line", "101-headers", "http2", "bad-version", "no-colon",
+        "space-before-colon"])
 def test_a_request_the_server_cannot_read_gets_a_problem_that_says_why_and_a_closed_connection(
         served: tuple[FakeLeaf, LeafServer], request_head: bytes, status: str, detail: str) -> None:
     _, server = served
@@ -97,7 +99,7 @@ def test_curls_expect_100_continue_is_answered_before_the_body_is_sent(served: t
 def test_a_folded_header_line_continues_the_field_before_it(served: tuple[FakeLeaf, LeafServer]) -> None:
     leaf, server = served
     token_a, token_b = leaf.token[:20], leaf.token[20:]
-    status, _, _ = _ask(server, f"GET {USERS} HTTP/1.1\r\nAuthorization: Bearer\r\n {token_a}{token_b}\r\n"
+    status, _, _ = _ask(server, f"GET {USERS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n {token_a}{token_b}\r\n"
                                 "Connection: close\r\n\r\n".encode())
     assert status.startswith("HTTP/1.1 200 ")
 
@@ -113,14 +115,14 @@ def test_http_1_0_closes_after_the_answer_unless_it_asks_to_keep_alive(served: t
         for _ in range(2):  # the same connection carries a second request
             sock.sendall(f"{request}Connection: keep-alive\r\n\r\n".encode())
             status, headers, _ = _read_answer(sock)
-            assert status.startswith("HTTP/1.1 200 ") and "connection" not in headers
+            assert status.startswith("HTTP/1.1 200 ") and headers["connection"] == "keep-alive"  # RFC 9112 9.3
 
 
 def test_stopping_the_server_ends_its_idle_keep_alive_connections_at_once() -> None:
     leaf = FakeLeaf()
     server = leaf.server().start()
     sock = _connect(server)
-    sock.sendall(f"GET {USERS} HTTP/1.1\r\nAuthorization: Bearer {leaf.token}\r\n\r\n".encode())
+    sock.sendall(f"GET {USERS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {leaf.token}\r\n\r\n".encode())
     assert _read_answer(sock)[0].startswith("HTTP/1.1 200 ")
     started = time.monotonic()
     server.stop()
@@ -128,3 +130,114 @@ def test_stopping_the_server_ends_its_idle_keep_alive_connections_at_once() -> N
         assert sock.recv(1) == b""  # not after the 10 s an idle connection is otherwise given
     assert time.monotonic() - started < 5
 
+
+
+AUTH = "Host: x\r\nAuthorization: Bearer {token}\r\n"
+
+
+@pytest.mark.parametrize(("request_head", "status", "detail"), [
+    (b"GET\xa0/ HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request syntax"),  # NBSP is not a separator
+    (b"GET /us\x00ers HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request target"),
+    (b"G\x00T / HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request method"),
+    (b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request target"),
+    (b"GET / HTTP/01.1\r\nHost: x\r\n\r\n", "400", "Bad request version"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", "400", "control character"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", "400", "control character"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX/Y: 1\r\n\r\n", "400", "Bad header line"),
+    (b"GET / HTTP/1.1\r\n\r\n", "400", "exactly one Host header"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400", "exactly one Host header"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 40_000 + b"\r\nX-Big2: " + b"a" * 40_000 + b"\r\n\r\n",
+     "431", "header lines total over"),
+    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "HTTP/1.0 request cannot be sent"),
+], ids=["nbsp-separator", "nul-in-target", "nul-in-method", "bad-absolute-form", "two-digit-version",
+        "nul-in-value", "cr-in-value", "slash-in-name", "no-host", "two-hosts", "head-over-64k", "http10-chunked"])
+def test_a_malformed_request_is_refused_before_the_app_sees_it(
+        served: tuple[FakeLeaf, LeafServer], request_head: bytes, status: str, detail: str) -> None:
+    _, server = served
+    line, _, body = _ask(server, request_head)
+    assert line.split(" ")[1] == status
+    assert detail in json.loads(body)["detail"]
+
+
+@pytest.fixture
+def fresh() -> Iterator[tuple[FakeLeaf, LeafServer, str]]:
+    leaf = FakeLeaf()
+    user = leaf.create_user()
+    with leaf.server() as server:
+        yield leaf, server, user.id
+
+
+def test_a_chunk_larger_than_any_body_is_refused_even_when_little_of_it_arrives(
+        fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
+    leaf, server, _ = fresh
+    with _connect(server) as sock:
+        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\nffffffffffff\r\n{\"name\": \"Ada\"}\r\n0\r\n\r\n").encode())
+        sock.shutdown(socket.SHUT_WR)
+        status, headers, _ = _read_answer(sock)
+    assert status.startswith("HTTP/1.1 413 ") and headers["connection"] == "close"
+    assert [u.name for u in leaf.list_users()] == [None]  # only the fixture's user
+
+
+@pytest.mark.parametrize("encoding", ["chunked, gzip", "gzip", "chunked\r\nTransfer-Encoding: gzip"])
+def test_a_body_whose_end_cannot_be_known_is_refused_and_nothing_runs(
+        fresh: tuple[FakeLeaf, LeafServer, str], encoding: str) -> None:
+    leaf, server, user_id = fresh
+    status, headers, body = _ask(server, (f"DELETE {USERS}/{user_id} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}"
+                                          f"Transfer-Encoding: {encoding}\r\n\r\n0\r\n\r\n").encode())
+    assert status.startswith("HTTP/1.1 400 ") and headers["connection"] == "close"
+    assert "chunked is not its last coding" in json.loads(body)["detail"]
+    assert [u.id for u in leaf.list_users()] == [user_id]
+
+
+def test_a_transfer_coding_fake_leaf_does_not_decode_is_a_501(fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
+    leaf, server, _ = fresh
+    status, _, body = _ask(server, (f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}"
+                                    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n").encode())
+    assert status.startswith("HTTP/1.1 501 ") and "'gzip'" in json.loads(body)["detail"]
+    assert len(leaf.list_users()) == 1
+
+
+def test_a_request_smuggled_behind_a_length_and_chunked_body_is_never_run(
+        fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
+    leaf, server, user_id = fresh
+    smuggled = f"DELETE {USERS}/{user_id} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n"
+    body = f"0\r\n\r\n{smuggled}"
+    with _connect(server) as sock:
+        sock.sendall((f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Length: {len(body)}\r\n"
+                      f"Transfer-Encoding: chunked\r\n\r\n{body}").encode())
+        status, headers, _ = _read_answer(sock)
+        assert status.startswith("HTTP/1.1 200 ") and headers["connection"] == "close"  # RFC 9112 6.3
+    assert [u.id for u in leaf.list_users()] == [user_id]
+
+
+def test_a_lowercase_method_is_not_its_uppercase_namesake(fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
+    leaf, server, user_id = fresh
+    status, _, body = _ask(server, f"delete {USERS}/{user_id} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+    assert status.startswith("HTTP/1.1 405 ") and "'delete'" in json.loads(body)["detail"]
+    assert [u.id for u in leaf.list_users()] == [user_id]
+
+
+def test_an_answer_in_the_making_when_the_server_stops_is_given_and_closes_the_connection() -> None:
+    leaf = FakeLeaf()
+    leaf.inject("delay", seconds=0.5, times=1)
+    server = leaf.server().start()
+    with _connect(server) as sock:
+        sock.sendall(f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+        time.sleep(0.2)  # the app holds the request
+        server.stop()
+        status, headers, _ = _read_answer(sock)
+        assert status.startswith("HTTP/1.1 200 ") and headers["connection"] == "close"
+
+
+def test_stopped_servers_leave_no_thread_behind() -> None:
+    before = threading.active_count()
+    for _ in range(20):
+        leaf = FakeLeaf()
+        with leaf.server() as server, _connect(server) as sock:
+            sock.sendall(f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+            _read_answer(sock)
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # a connection's thread ends once it has seen its connection closed
+    assert threading.active_count() <= before + 2

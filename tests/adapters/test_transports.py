@@ -160,6 +160,13 @@ def test_a_malformed_content_length_is_a_400_on_every_transport(declared: str) -
     assert declared.strip() in json.loads(body)["detail"]
 
 
+def test_a_head_whose_body_is_refused_has_the_gets_length_and_no_body_on_every_transport() -> None:
+    get_status, _, get_body = _same_everywhere(_answers("GET", USERS, b"x", "abc"))
+    for name, (status, headers, body) in _answers("HEAD", USERS, b"x", "abc").items():
+        assert (status, body) == (get_status, b""), name
+        assert headers["content-length"] == str(len(get_body)), name  # RFC 9110 8.6: the GET's, or none
+
+
 def test_a_body_shorter_than_its_content_length_is_a_400_on_every_transport() -> None:
     status, _, body = _same_everywhere(_answers("POST", USERS, BODY, str(len(BODY) + 10)))
     assert status == 400

@@ -66,7 +66,7 @@ def test_the_journal_drops_the_oldest_past_its_bytes_but_keeps_the_newest() -> N
     for i in range(4):
         journal.append(JournalEntry("POST", f"/{i}", "", 201, None, request_body=b"a" * 100))
     assert [e.path for e in journal] == ["/2", "/3"]
-    assert journal.bytes == 200
+    assert journal.bytes == 2 * (100 + len("POST") + len("/2"))  # bodies, and the texts too
     assert MAX_ENTRIES == 10_000
 
 
@@ -81,3 +81,14 @@ def test_reset_over_http_and_in_python_clear_the_journal(leaf: FakeLeaf, http: r
     leaf.reset()
     assert leaf.journal() == []
     leaf.start()
+
+
+def test_a_huge_query_or_path_is_kept_cut_short_and_counted_against_the_bound() -> None:
+    journal = Journal(max_bytes=100_000)
+    query = "q=" + "x" * 65_000
+    for _ in range(20):
+        journal.append(JournalEntry("GET", "/users", query, 401, "no token"))
+    kept = list(journal)
+    assert len(kept) == 20  # 20 whole queries would be 1.3 MB, over the bound
+    assert kept[0].query.startswith("q=xxx") and f"of {len(query)} characters kept" in kept[0].query
+    assert journal.bytes <= 100_000
