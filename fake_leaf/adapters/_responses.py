@@ -129,9 +129,11 @@ class ResponsesInterceptor:
         body = _body_bytes(prepared.body)
         # what a server would make of these headers: the same refusals as over HTTP, state untouched
         framed = framing(prepared.headers.get("Content-Length"), prepared.headers.get("Transfer-Encoding"))
-        # a body too large is the router's to refuse (and journal): here the whole body is in memory anyway
-        refused_unread = framed.malformed or framed.unframed or framed.undecodable
-        refusal = framed.refusal(path or "/") if refused_unread else framed.short(len(body), path or "/")
+        # a body too large is the router's to refuse (and journal), by what the headers announce
+        declared = framed.length if framed.too_large else None
+        refusal = framed.refusal(path or "/")
+        if refusal is None and declared is None:
+            refusal = framed.short(len(body), path or "/")
         if refusal is not None:
             refusal = for_method(str(prepared.method), refusal)
             return refusal.status, refusal.headers, refusal.body
@@ -142,7 +144,8 @@ class ResponsesInterceptor:
             path=path,
             query=url.query,
             headers=dict(prepared.headers),
-            body=body,
+            body=b"" if declared is not None else body,
+            declared_size=declared,
         )
         response = self.app.handle(request)
         read_timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))

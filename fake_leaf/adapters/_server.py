@@ -20,6 +20,7 @@ import math
 import os
 import queue
 import re
+import select
 import selectors
 import socket
 import threading
@@ -40,11 +41,13 @@ WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 BACKLOG = 1024  # connections the kernel queues while every slot is busy (capped by net.core.somaxconn)
 REQUEST_TIMEOUT = 10.0  # seconds for a whole request, headers and body: a trickling client cannot hold a thread
-MAX_CONNECTIONS = 64  # connections served at once; more wait in the backlog until one ends
+MAX_CONNECTIONS = 64  # requests served at once (threads); more wait for a thread
+MAX_OPEN_CONNECTIONS = 512  # connections open at once, most of them idle between requests; more wait in the backlog
 WRITE_TIMEOUT = 30.0  # seconds an answer may wait for a client that does not read it
 MAX_LINE = 65536  # the longest request line or header line (http.server's limits)
 MAX_HEADERS = 100
 IDLE_WORKER_SECONDS = 30.0  # a pooled thread with no connection to serve for this long ends
+_SWEEP_SECONDS = 0.1  # how often parked connections are checked for their idle deadline
 _DRAIN_SECONDS = 2.0  # after refusing a body unread, how long its rest is read and dropped before closing
 _DRAIN_BYTES = 64 * 1024 * 1024
 MAX_HEAD = 65536  # all header lines together
@@ -69,26 +72,58 @@ class _RefusedError(Exception):
         self.detail = detail
 
 
-class _DeadlineReader(io.RawIOBase):
-    """The socket's input, each read bounded by the time left until ``deadline``."""
+class _Input:
+    """A connection's input, buffered; each read from the socket bounded by the time left until ``deadline``.
+
+    Its own buffer, so that what a client has sent and the server has not read yet is always known:
+    a connection with nothing buffered and nothing arriving can be parked without a thread.
+    """
 
     def __init__(self, sock: socket.socket) -> None:
-        super().__init__()
         self._sock = sock
+        self._buffer = bytearray()
         self.deadline = math.inf
         self.received = 0
 
-    def readable(self) -> bool:
-        return True
+    def buffered(self) -> int:
+        return len(self._buffer)
 
-    def readinto(self, buffer: Any) -> int:
+    def _fill(self) -> bool:
+        """One read from the socket into the buffer; False when the client has closed its side."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request deadline has passed")
         self._sock.settimeout(min(left, 3600))
-        n = self._sock.recv_into(buffer)
-        self.received += n
-        return n
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            return False
+        self.received += len(chunk)
+        self._buffer += chunk
+        return True
+
+    def readline(self, limit: int) -> bytes:
+        """Up to and including the next LF, at most ``limit`` bytes; what is left at the end of input."""
+        scanned = 0
+        while True:
+            end = self._buffer.find(b"\n", scanned, limit)
+            if end >= 0:
+                return self._take(end + 1)
+            if len(self._buffer) >= limit:
+                return self._take(limit)
+            scanned = len(self._buffer)
+            if not self._fill():
+                return self._take(len(self._buffer))
+
+    def read1(self, size: int) -> bytes:
+        """At most ``size`` bytes: what is buffered, else one read's worth; b"" at the end of input."""
+        if not self._buffer and not self._fill():
+            return b""
+        return self._take(min(size, len(self._buffer)))
+
+    def _take(self, size: int) -> bytes:
+        taken = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return taken
 
 
 class _Date:
@@ -109,51 +144,66 @@ _date = _Date()
 
 
 class _Workers:
-    """Threads that serve connections, reused: a connection costs a queue hand-off, not a thread start."""
+    """At most ``size`` threads serve the connections that have a request; the rest wait their turn.
 
-    def __init__(self) -> None:
+    Threads start when needed and are reused: a request costs a queue hand-off, not a thread start.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._idle = 0
         self._lock = threading.Lock()
+        self._threads = 0
+        self._waiting = 0  # threads ready for a job
+        self._pending = 0  # jobs queued and not taken yet
         self._stopped = False
 
     def submit(self, job: Callable[[], None]) -> None:
         with self._lock:
-            if self._idle:
-                self._idle -= 1
-                self._jobs.put(job)
-                return
-        threading.Thread(target=self._work, args=(job,), name="fake-leaf connection", daemon=True).start()
+            self._jobs.put(job)
+            self._pending += 1
+            start = self._pending > self._waiting and self._threads < self._size
+            if start:
+                self._threads += 1
+        if start:
+            threading.Thread(target=self._work, name="fake-leaf connection", daemon=True).start()
 
-    def _work(self, job: Callable[[], None] | None) -> None:
-        while job is not None:
-            job()
-            with self._lock:
-                if self._stopped:  # the server is gone: no job can come, so no thread waits for one
-                    return
-                self._idle += 1
-            job = self._next()
-
-    def _next(self) -> Callable[[], None] | None:
+    def _work(self) -> None:
         while True:
+            with self._lock:
+                if self._stopped:
+                    self._threads -= 1
+                    return
+                self._waiting += 1
             try:
-                return self._jobs.get(timeout=IDLE_WORKER_SECONDS)
+                job = self._jobs.get(timeout=IDLE_WORKER_SECONDS)
             except queue.Empty:
-                with self._lock:  # submit hands over under this lock: an empty queue means no job is on its way
-                    if self._jobs.empty():
-                        self._idle -= 1
-                        return None
+                job = None
+            with self._lock:
+                self._waiting -= 1
+                if job is None:
+                    if self._stopped or not self._pending:  # nothing queued for this thread: it ends
+                        self._threads -= 1
+                        return
+                    continue
+                self._pending -= 1
+            job()
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
-            idle, self._idle = self._idle, 0
-        for _ in range(idle):
+            waiting = self._waiting
+        for _ in range(waiting):  # wake the threads waiting for a job; busy ones end after theirs
             self._jobs.put(None)
 
 
 class _Server:
-    """The listening socket, its accept loop and the connections it serves."""
+    """The listening socket, the connections parked between requests, and the workers that serve requests.
+
+    One thread (``serve_until_closed``) accepts connections and watches those waiting for a request;
+    when one has a request to read, a worker takes it, answers, and hands it back. So a connection
+    kept alive holds no thread, and at most ``max_connections`` requests are served at once.
+    """
 
     def __init__(self, address: tuple[str, int], app: WsgiCallable, *, request_timeout: float,
                  max_connections: int) -> None:
@@ -173,63 +223,108 @@ class _Server:
         self.url = ""
         self.quiet = True
         self.closing = threading.Event()
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._workers = _Workers()
+        self._workers = _Workers(max_connections)
         self._open: set[_Connection] = set()
-        self._open_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._returned: list[_Connection] = []  # handed back by workers, for the loop to watch again
+        self._selector = selectors.DefaultSelector()
         self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
         # readable once the server stops, and never read: an app waiting on a client (a fault holding
         # its answer back) waits on this too, so that stopping ends the wait
         self.stop_signal, self._stop_writer = socket.socketpair()
         self._closed = False
+        self._accepting = True
 
     def serve_until_closed(self) -> None:
-        """Accept connections until ``close()``: it wakes this loop at once, where a poll would wait."""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.socket, selectors.EVENT_READ)
-            selector.register(self._wake_reader, selectors.EVENT_READ)
-            while not self.closing.is_set():
-                for key, _ in selector.select():
-                    if key.fileobj is self.socket:
-                        self._accept()
+        """Accept, watch parked connections, hand readable ones to workers, close those idle too long."""
+        self._selector.register(self.socket, selectors.EVENT_READ)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ)
+        next_sweep = time.monotonic() + _SWEEP_SECONDS
+        while not self.closing.is_set():
+            for key, _ in self._selector.select(_SWEEP_SECONDS):
+                if key.fileobj is self.socket:
+                    self._accept()
+                elif key.fileobj is self._wake_reader:
+                    self._take_back()
+                else:
+                    connection: _Connection = key.data
+                    self._selector.unregister(connection.sock)
+                    self._workers.submit(connection.serve)
+            if (now := time.monotonic()) >= next_sweep:
+                self._expire(now)
+                next_sweep = now + _SWEEP_SECONDS
+
+    def _parked(self) -> list[_Connection]:
+        return [key.data for key in self._selector.get_map().values() if key.data is not None]
 
     def _accept(self) -> None:
-        # a slot first: excess connections wait, unaccepted, in the kernel's backlog until one frees;
-        # a connection only kept alive, between requests, gives its slot to the one waiting
-        while not self._slots.acquire(timeout=0.1):
-            if self.closing.is_set():
+        while len(self._open) < MAX_OPEN_CONNECTIONS:
+            try:
+                sock, address = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
                 return
-            self._let_idle_go()
-        if self.closing.is_set():
-            self._slots.release()
-            return
-        try:
-            sock, address = self.socket.accept()
-        except OSError:  # gone before it was accepted, or nothing was waiting after all
-            self._slots.release()
-            return
-        connection = _Connection(self, sock, address)
-        with self._open_lock:
-            self._open.add(connection)
-        try:
-            self._workers.submit(connection.serve)
-        except RuntimeError:  # no thread could be started: refuse this connection, keep serving
-            self._ended(connection)
-            sock.close()
+            except OSError as e:  # out of file descriptors, or the connection vanished: keep serving the rest
+                log.debug("accept failed: %r", e)
+                return
+            connection = _Connection(self, sock, address)
+            with self._lock:
+                self._open.add(connection)
+            self._park(connection)
+        # at the limit the rest wait in the backlog; the connection idle the longest makes room, or,
+        # when every one has a request, the loop stops watching for new ones until one ends
+        parked = self._parked()
+        if parked:
+            oldest = min(parked, key=lambda c: c.idle_until)
+            self._selector.unregister(oldest.sock)
+            oldest.close()
+        elif self._accepting:
+            self._selector.unregister(self.socket)
+            self._accepting = False
 
-    def _let_idle_go(self) -> None:
-        """Close the connection idle the longest (kept alive, no byte of a next request), if there is one."""
-        with self._open_lock:
-            idle = [c for c in self._open if c.idle()]
-        if idle:
-            oldest = min(idle, key=lambda c: c.idle_since)
-            log.debug("connection from %s closed while idle: a new client waits for its slot", oldest.client_ip)
-            oldest.hang_up()
+    def _park(self, connection: _Connection) -> None:
+        connection.idle_until = time.monotonic() + self.request_timeout
+        self._selector.register(connection.sock, selectors.EVENT_READ, connection)
 
-    def _ended(self, connection: _Connection) -> None:
-        with self._open_lock:
+    def hand_back(self, connection: _Connection | None) -> None:
+        """A worker is done with a kept-alive connection: watch it for the next request (None: just wake)."""
+        with self._lock:
+            if connection is not None:
+                self._returned.append(connection)
+        try:
+            self._wake_writer.send(b"r")
+        except OSError:  # closing: the connection is closed with the rest
+            pass
+
+    def _take_back(self) -> None:
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        with self._lock:
+            returned, self._returned = self._returned, []
+        for connection in returned:
+            if self.closing.is_set():
+                connection.close()
+            else:
+                self._park(connection)
+        if not self._accepting and len(self._open) < MAX_OPEN_CONNECTIONS and not self.closing.is_set():
+            self._selector.register(self.socket, selectors.EVENT_READ)
+            self._accepting = True
+
+    def _expire(self, now: float) -> None:
+        for connection in self._parked():
+            if connection.idle_until <= now:  # no request within the deadline: hung up on, unanswered
+                self._selector.unregister(connection.sock)
+                connection.close()
+
+    def ended(self, connection: _Connection) -> None:
+        with self._lock:
             self._open.discard(connection)
-        self._slots.release()
+            wake = not self._accepting
+        if wake:  # the loop resumes accepting
+            self.hand_back(None)
         if self._closed:
             self._release_stop_signal()
 
@@ -241,27 +336,32 @@ class _Server:
             pass
 
     def server_close(self) -> None:
+        """After the loop has ended: close the listening socket and every connection but the answers in the making."""
+        if self._closed:  # stopped twice: the second time has nothing to do
+            return
         self.closing.set()
         self.socket.close()
-        self._wake_reader.close()
-        self._wake_writer.close()
-        try:
-            self._stop_writer.send(b"x")
-        except OSError:  # closed already: this server was closed before
-            pass
+        self._stop_writer.send(b"x")
         self._closed = True
-        with self._open_lock:
-            # idle and reading ones end now, not at their deadline, and so does an answer a client does
-            # not read; one the app is making is given, with Connection: close
+        with self._lock:
+            returned, self._returned = self._returned, []
+        for connection in [*self._parked(), *returned]:
+            connection.close()
+        with self._lock:
+            # reading ones end now, not at their deadline, and so does an answer a client does not read;
+            # one the app is making is given, with Connection: close
             ending = [c for c in self._open if c.state != "app"]
         for connection in ending:
             connection.hang_up()
+        self._selector.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
         self._workers.stop()
         self._release_stop_signal()
 
     def _release_stop_signal(self) -> None:
         """Close the stop signal once stopped and no connection can be waiting on it."""
-        with self._open_lock:
+        with self._lock:
             if not self._closed or self._open or self.stop_signal.fileno() < 0:
                 return
             self.stop_signal.close()
@@ -269,43 +369,45 @@ class _Server:
 
 
 class _Connection:
-    """One client connection: requests read, handed to the app and answered, one after another."""
+    """One client connection: its requests read, handed to the app and answered, one after another."""
 
     def __init__(self, server: _Server, sock: socket.socket, address: Any) -> None:
         self.server = server
         self.sock = sock
         self.client_ip = str(address[0]) if isinstance(address, tuple) and address else "-"
-        self.state = "idle"  # idle (between requests), reading, app (the app has the request), writing
-        self.idle_since = time.monotonic()
-        self._received_at_start = 0
-        self._origin_target = "/"
-        self._reader = _DeadlineReader(sock)
-        self._rfile = io.BufferedReader(self._reader, 65536)
+        self.state = "idle"  # idle (parked between requests), reading, app (the app has the request), writing
+        self.idle_until = math.inf
+        self._input = _Input(sock)
+        self._closed = False
         self._close = False
         self._unread = False  # part of a request was left on the wire: drain it before closing
         self._method = ""
         self._target = ""
+        self._origin_target = "/"
         self._version = "HTTP/1.1"
         self._requestline = ""
         self._continue = False  # the client sent "Expect: 100-continue"
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     def serve(self) -> None:
+        """Answer what the connection has to read; then hand it back to wait for more, or close it."""
         try:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            while not self._close:
+            while True:
                 self._one_request()
+                if self._close:
+                    break
+                if not self._input.buffered():  # nothing more sent yet: it waits without a thread
+                    self.state = "idle"
+                    self.server.hand_back(self)
+                    return
         except OSError as e:  # a client that timed out, reset or went away: its own business
             log.debug("connection from %s ended: %r", self.client_ip, e)
         except Exception:
             log.error("fake-leaf's server failed on a connection from %s", self.client_ip, exc_info=True)
-        finally:
-            if self._unread:
-                _drain(self.sock)
-            try:
-                self.sock.close()
-            except OSError:
-                pass
-            self.server._ended(self)
+        self.close()
 
     def hang_up(self) -> None:
         try:
@@ -313,21 +415,33 @@ class _Connection:
         except OSError:
             pass
 
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._unread or self._input.buffered() or _readable(self.sock):
+            _drain(self.sock)  # what the client still sends is read and dropped: closing would reset the answer
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.server.ended(self)
+
     def _one_request(self) -> None:
-        self._reader.deadline = time.monotonic() + self.server.request_timeout
-        received_before = self._received_at_start = self._reader.received
-        self.idle_since = time.monotonic()
-        self.state = "idle"
+        self._input.deadline = time.monotonic() + self.server.request_timeout
+        received_before, buffered_before = self._input.received, self._input.buffered()
+        self.state = "reading"
         if self.server.closing.is_set():  # checked after the state: stop() either sees it or is seen here
             self._close = True
             return
         self._method, self._target, self._requestline, self._version = "", "", "", "HTTP/1.1"
         self._origin_target = "/"
         self._continue = False
+        self._unread_size: int | None = None  # a chunked body too large to read: its size so far
         try:
             try:
                 headers = self._read_head()
-                if headers is None:  # the client closed, or stayed silent past the deadline: hang up
+                if headers is None:  # the client closed without a request: hang up
                     self._close = True
                     return
                 body, in_sync, refusal = self._read_body(headers)
@@ -337,11 +451,14 @@ class _Connection:
                 return
         except TimeoutError:
             self._close = True
-            if self._reader.received > received_before:  # a request began but did not arrive whole in time
+            if self._input.received > received_before or buffered_before:  # a request began, not whole in time
                 log.debug("%s: request not whole after %s s", self.client_ip, self.server.request_timeout)
                 self._unread = True
                 self._send(problems.request_timeout(self.server.request_timeout, self._path_only()))
             return
+        self.state = "app"
+        if self.server.closing.is_set():  # stop() has hung up the reading ones: this one is answered, then closed
+            self._close = True
         if not in_sync:
             self._close = self._unread = True
         if refusal is not None:
@@ -349,25 +466,20 @@ class _Connection:
         else:
             self._run_app(headers, body)
 
-    def idle(self) -> bool:
-        """Waiting for a next request of which no byte has come: a keep-alive connection that can be let go."""
-        return self.state == "idle" and self._reader.received == self._received_at_start
-
     def _read_head(self) -> list[tuple[str, str]] | None:
         """The request line (into ``self``) and the header fields, or None when no request came."""
         line = b"\r\n"
         while line in (b"\r\n", b"\n"):  # blank lines before a request line are ignored (RFC 9112 2.2)
-            line = self._rfile.readline(MAX_LINE + 1)  # a silent client's deadline: hung up on, unanswered
+            line = self._input.readline(MAX_LINE + 1)
             if not line:
                 return None
-            self.state = "reading"
         if len(line) > MAX_LINE:
             raise _RefusedError(414, "Request-URI Too Long")
         self._parse_request_line(line.decode("iso-8859-1").rstrip("\r\n"))
         headers: list[tuple[str, str]] = []
         size = 0
         while True:
-            line = self._rfile.readline(MAX_LINE + 1)
+            line = self._input.readline(MAX_LINE + 1)
             size += len(line)
             if len(line) > MAX_LINE:
                 raise _RefusedError(431, f"Line too long: a header line is over {MAX_LINE} bytes")
@@ -417,6 +529,8 @@ class _Connection:
             except ValueError as e:
                 raise _RefusedError(400, f"Bad request target ({shorten(target, 200)!r}): {e}") from None
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not target.isascii():  # raw bytes beyond ASCII: percent-encoded, as clients send them (UTF-8)
+            target = "".join(c if c.isascii() else f"%{ord(c):02X}" for c in target)
         self._origin_target = target
         number = _VERSION.fullmatch(version)
         if number is None:
@@ -437,6 +551,7 @@ class _Connection:
         """The body as the headers delimit it, whether the connection can carry another request, and a refusal."""
         lengths: list[str] = []
         encodings: list[str] = []
+        connection: set[str] = set()
         for name, value in headers:
             lowered = name.lower()
             if lowered == "content-length":
@@ -444,20 +559,21 @@ class _Connection:
             elif lowered == "transfer-encoding":
                 encodings.append(value)
             elif lowered == "connection":
-                tokens = {token.strip().lower() for token in value.split(",")}
-                if "close" in tokens:
-                    self._close = True
-                elif "keep-alive" in tokens:
-                    self._close = False
+                connection |= {token.strip().lower() for token in value.split(",")}
             elif lowered == "expect" and value.lower() == "100-continue":
                 self._continue = True
+        if "close" in connection:  # in any of its fields (RFC 9112 9.6)
+            self._close = True
+        elif "keep-alive" in connection:
+            self._close = False
         transfer_encoding = ", ".join(encodings) if encodings else None
         if transfer_encoding is not None and self._version == "HTTP/1.0":
             raise _RefusedError(400, "An HTTP/1.0 request cannot be sent with a Transfer-Encoding: its framing "
                                      "cannot be trusted (RFC 9112 6.1); send a Content-Length")
+        if lengths and not all(lengths):  # empty: WSGI could not tell it from none, so refused here
+            return b"", False, problems.bad_content_length(", ".join(lengths), self._path_only())
         framed = framing(", ".join(lengths) if lengths else None, transfer_encoding)
-        self.state = "app"
-        if framed.refusal(self._path_only()) is not None:
+        if framed.refusal(self._path_only()) is not None or framed.too_large:
             return b"", False, None  # the app refuses it unread, as on every transport; then the connection closes
         if framed.chunked:
             self._say_continue()
@@ -479,7 +595,7 @@ class _Connection:
         chunks, left = [], length
         while left > 0:
             try:
-                chunk = self._rfile.read1(left)
+                chunk = self._input.read1(left)
             except (TimeoutError, ConnectionError):
                 break
             if not chunk:
@@ -493,20 +609,21 @@ class _Connection:
         path = self._path_only()
         try:
             while True:
-                line = self._rfile.readline(1024)
+                line = self._input.readline(1024)
                 size_text = line.split(b";", 1)[0].strip()
                 if not line.endswith(b"\n") or not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
                     why = "it ended before its last (zero-size) chunk" if not line else f"bad chunk size line {line!r}"
                     return b"", False, problems.bad_chunked_body(why, path)
                 size = int(size_text, 16)
                 if size == 0:
-                    while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    while self._input.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailer fields: not used
                     return bytes(body), True, None
-                if len(body) + size > MAX_BODY:  # refused unread, whatever of it ever arrives
-                    return b"", False, problems.too_large(len(body) + size, MAX_BODY, path)
+                if len(body) + size > MAX_BODY:  # left unread, whatever of it ever arrives: the app says 413
+                    self._unread_size = len(body) + size
+                    return b"", False, None
                 chunk = self._read_up_to(size)
-                if len(chunk) < size or self._rfile.readline(3).strip():
+                if len(chunk) < size or self._input.readline(3).strip():
                     return b"", False, problems.bad_chunked_body("a chunk is shorter than its size says", path)
                 body += chunk
         except (TimeoutError, ConnectionError):
@@ -530,6 +647,7 @@ class _Connection:
             "wsgi.run_once": False, "wsgi.input_terminated": True,
             "fake_leaf.socket": self.sock, "fake_leaf.base_url": self.server.url,
             "fake_leaf.stop_signal": self.server.stop_signal,
+            **({"fake_leaf.body_size": self._unread_size} if self._unread_size is not None else {}),
         }
         lengths = []
         for name, value in headers:
@@ -598,6 +716,13 @@ class _Connection:
             return
         if not self.server.quiet:
             log.info('%s "%s" %s %s', self.client_ip, self._requestline, code, len(body) or "-")
+
+
+def _readable(sock: socket.socket) -> bool:
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 def _drain(sock: socket.socket) -> None:

@@ -20,6 +20,8 @@ StartResponse = Callable[..., Any]
 CONTROL_TOKEN_HEADER = "X-Fake-Leaf-Control-Token"
 # a WSGI server may put the URL it serves at here; fake-leaf's own server does
 BASE_URL_KEY = "fake_leaf.base_url"
+# fake-leaf's server puts here the size of a chunked body it left unread for being too large
+BODY_SIZE_KEY = "fake_leaf.body_size"
 
 
 class WsgiApp:
@@ -50,16 +52,20 @@ class WsgiApp:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         method = environ["REQUEST_METHOD"]
         refusal = self._refuse_control(path, headers)
-        framed = framing(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
+        # PEP 3333: an empty CONTENT_LENGTH is an absent one (fake-leaf's server refuses an empty header itself)
+        framed = framing(environ.get("CONTENT_LENGTH") or None, environ.get("HTTP_TRANSFER_ENCODING"))
         refusal = refusal or framed.refusal(path)  # refused unread: a server closes such a connection
         body = b""
-        if refusal is None:
+        # a body too large is left unread, and the router answers 413 and journals it, as in-process
+        declared: int | None = environ.get(BODY_SIZE_KEY) or (framed.length if framed.too_large else None)
+        if refusal is None and declared is None:
             body = _read(environ["wsgi.input"], MAX_BODY + 1 if framed.chunked else framed.length or 0)
             refusal = framed.short(len(body), path)
         if refusal is not None:
             return _respond(start_response, for_method(method, refusal))
         request = HttpRequest(method, path, environ.get("QUERY_STRING", ""), headers, body,
-                              base_url=self.base_url or environ.get(BASE_URL_KEY), transport="http")
+                              base_url=self.base_url or environ.get(BASE_URL_KEY), transport="http",
+                              declared_size=declared)
         response = self._app_source().handle(request)
         if response.delay:  # a stopping server ends the wait: it answers, then closes
             _wait(environ, response.delay)

@@ -118,12 +118,13 @@ class LeafApp:
         control = is_control(template)  # the test's side: never faulted, not journaled
         if control:  # what the control plane reads includes every delivery due by now
             self.deliveries.run_due()
-        too_large = len(request.body) > MAX_BODY
+        size = max(len(request.body), request.declared_size or 0)
+        too_large = size > MAX_BODY
         fault = None if control else self.faults.firing(method, template, after=False)
         if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
             response = _faulted(fault, path)
         elif too_large:
-            response = problems.too_large(len(request.body), MAX_BODY, path)
+            response = problems.too_large(size, MAX_BODY, path)
         else:
             try:
                 response = self._dispatch(request, path, template, params)

@@ -25,16 +25,19 @@ class Framing:
     also_length: bool = False  # chunked, with a Content-Length too: a server closes the connection after
 
     def refusal(self, path: str) -> HttpResponse | None:
-        """The answer to give before reading the body at all, if any."""
+        """The answer to give before reading the body at all, if any: the body's end cannot be known."""
         if self.unframed is not None:
             return problems.bad_transfer_encoding(self.transfer_encoding or "", self.unframed, path)
         if self.undecodable is not None:
             return problems.unsupported_transfer_coding(self.undecodable, path)
         if self.malformed is not None:
             return problems.bad_content_length(self.malformed, path)
-        if self.length is not None and self.length > MAX_BODY:
-            return problems.too_large(self.length, MAX_BODY, path)
         return None
+
+    @property
+    def too_large(self) -> bool:
+        """A Content-Length over the limit: the body is left unread, and the router answers 413 (and journals it)."""
+        return self.length is not None and self.length > MAX_BODY
 
     def short(self, received: int, path: str) -> HttpResponse | None:
         """The answer when fewer bytes arrived than the Content-Length promised."""
@@ -55,7 +58,7 @@ def framing(content_length: str | None, transfer_encoding: str | None) -> Framin
         if other is not None:
             return Framing(transfer_encoding=transfer_encoding, undecodable=other)
         return Framing(chunked=True, also_length=bool(content_length))
-    if content_length is None or content_length == "":
+    if content_length is None:
         return Framing()
     value = content_length.strip(" \t")
     if not _DIGITS.fullmatch(value):

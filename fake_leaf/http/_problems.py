@@ -124,7 +124,8 @@ def not_implemented(method: str, path: str, implemented: list[str], closest: lis
 
 
 def too_large(size: int, limit: int, path: str) -> HttpResponse:
-    return problem(413, f"The request body has {size} bytes; fake-leaf takes at most {limit}", path)
+    told = f"{size}" if size < 2**63 else "more than 2^63"
+    return problem(413, f"The request body has {told} bytes; fake-leaf takes at most {limit}", path)
 
 
 def bad_content_length(value: str, path: str) -> HttpResponse:

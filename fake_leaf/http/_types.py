@@ -17,6 +17,7 @@ class HttpRequest:
     body: bytes = b""
     base_url: str | None = None  # where the client reached the fake, when the transport knows it
     transport: str = "in-process"  # "http" over a socket: a webhook registered so is delivered so
+    declared_size: int | None = None  # a body too large to read, left unread: the size it announced
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from fake_leaf import FakeLeaf
 from fake_leaf.adapters._server import LeafServer
@@ -241,3 +242,96 @@ def test_stopped_servers_leave_no_thread_behind() -> None:
     while threading.active_count() > before + 2 and time.monotonic() < deadline:
         time.sleep(0.05)  # a connection's thread ends once it has seen its connection closed
     assert threading.active_count() <= before + 2
+
+
+def test_clients_beyond_the_workers_are_all_answered_and_each_post_once() -> None:
+    leaf = FakeLeaf()
+    errors: list[str] = []
+    answered: list[str] = []
+    lock = threading.Lock()
+    with leaf.server(max_connections=1) as server:  # one request at a time; eight kept-alive clients
+        url = f"{server.user_management_url}/users"
+
+        def client(n: int) -> None:
+            with requests.Session() as session:
+                for i in range(25):
+                    try:
+                        r = session.post(url, json={"name": f"c{n}-{i}"}, headers=leaf.headers, timeout=10)
+                        with lock:
+                            answered.append(r.json()["id"])
+                    except requests.RequestException as e:
+                        with lock:
+                            errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert sorted(u.id for u in leaf.list_users()) == sorted(answered)  # none created without an answer
+
+
+def test_stopping_ends_an_upload_half_sent_at_once(fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
+    leaf, server, _ = fresh
+    with _connect(server) as sock:
+        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Length: 1000\r\n\r\n"
+                      "{\"name\":").encode())
+        time.sleep(0.1)  # the server is reading the body
+        server.stop()
+        sock.settimeout(3)  # the request deadline is 10 s: an answer within 3 s is the stop's
+        try:
+            assert sock.recv(65536) == b""
+        except ConnectionResetError:
+            pass
+    assert len(leaf.list_users()) == 1
+
+
+@pytest.mark.parametrize("lengths", ["Content-Length:", "Content-Length: \t"])
+def test_an_empty_content_length_is_a_400_and_what_follows_never_runs(
+        fresh: tuple[FakeLeaf, LeafServer, str], lengths: str) -> None:
+    leaf, server, _ = fresh
+    smuggled = (f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Type: application/json\r\n"
+                "Content-Length: 17\r\n\r\n{\"name\": \"smug\"}")
+    with _connect(server) as sock:
+        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}{lengths}\r\n\r\n{smuggled}").encode())
+        status, headers, body = _read_answer(sock)
+        assert status.startswith("HTTP/1.1 400 ") and headers["connection"] == "close"
+        assert "Content-Length" in json.loads(body)["detail"]
+    assert len(leaf.list_users()) == 1
+
+
+def test_a_request_begun_behind_a_pipelined_one_gets_its_408(served: tuple[FakeLeaf, LeafServer]) -> None:
+    leaf = FakeLeaf()
+    with leaf.server(request_timeout=0.5) as server, _connect(server) as sock:
+        first = f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n"
+        sock.sendall(f"{first}GET {USERS} HTTP/1.1\r\nHo".encode())  # the second's start in the same packet
+        assert _read_answer(sock)[0].startswith("HTTP/1.1 200 ")
+        assert _read_answer(sock)[0].startswith("HTTP/1.1 408 ")
+
+
+def test_close_in_any_connection_field_closes(served: tuple[FakeLeaf, LeafServer]) -> None:
+    leaf, server = served
+    _, headers, _ = _ask(server, (f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Connection: close\r\n"
+                                  "Connection: keep-alive\r\n\r\n").encode())
+    assert headers["connection"] == "close"
+
+
+def test_an_answer_is_not_lost_to_a_reset_when_the_client_sent_more_than_it_said(
+        served: tuple[FakeLeaf, LeafServer]) -> None:
+    leaf, server = served
+    with _connect(server) as sock:
+        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Type: application/json\r\n"
+                      "Connection: close\r\nContent-Length: 8\r\n\r\n{\"a\": 1}").encode() + b"x" * 200_000)
+        time.sleep(0.2)  # the answer is written while the extra bytes are still arriving
+        status, _, _ = _read_answer(sock)
+        assert sock.recv(65536) == b""  # the end of the answer, not a reset
+    assert status.startswith("HTTP/1.1 201 ")
+
+
+def test_raw_utf8_in_a_path_reads_as_its_percent_encoding(served: tuple[FakeLeaf, LeafServer]) -> None:
+    leaf, server = served
+    raw = _ask(server, f"GET {USERS}/é HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+    encoded = _ask(server, f"GET {USERS}/%C3%A9 HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+    assert raw[0] == encoded[0] and json.loads(raw[2])["detail"] == json.loads(encoded[2])["detail"]
+    assert "'é'" in json.loads(raw[2])["detail"]

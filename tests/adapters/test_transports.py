@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from fake_leaf import FakeLeaf, ManualClock
+from fake_leaf.http._app import MAX_BODY
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -180,3 +181,20 @@ def test_a_refused_body_leaves_no_user_behind() -> None:
         for framing in ["1_0", "+10", str(len(BODY) + 1)]:
             assert send(leaf, "POST", USERS, leaf.headers, BODY, framing)[0] == 400
         assert leaf.list_users() == []
+
+
+def test_a_body_announced_over_the_limit_is_a_413_and_journaled_on_every_transport() -> None:
+    declared = str(MAX_BODY + 10)  # the body sent is short of it: the announcement alone is refused
+    for name, send in TRANSPORTS.items():
+        leaf = FakeLeaf(clock=ManualClock(START))
+        status, _, body = send(leaf, "POST", USERS, leaf.headers, BODY, declared)
+        assert status == 413 and declared in json.loads(body)["detail"], name
+        assert [(e.method, e.status, e.request_body) for e in leaf.journal()] == [("POST", 413, b"")], name
+        assert leaf.list_users() == [], name
+
+
+def test_an_empty_content_length_is_a_400_on_every_transport() -> None:
+    answers = _answers("POST", USERS, BODY, "")
+    assert {status for status, _, _ in answers.values()} == {400}
+    for name in ("in-process", "server"):  # WSGI cannot tell an empty CONTENT_LENGTH from none (PEP 3333)
+        assert "Content-Length is ''" in json.loads(answers[name][2])["detail"], name
