@@ -47,6 +47,7 @@ WRITE_TIMEOUT = 30.0  # seconds an answer may wait for a client that does not re
 MAX_LINE = 65536  # the longest request line or header line (http.server's limits)
 MAX_HEADERS = 100
 IDLE_WORKER_SECONDS = 30.0  # a pooled thread with no connection to serve for this long ends
+LINGER_SECONDS = 0.002  # how long a worker waits for a kept-alive client's next request before handing it back
 _SWEEP_SECONDS = 0.1  # how often parked connections are checked for their idle deadline
 _DRAIN_SECONDS = 2.0  # after refusing a body unread, how long its rest is read and dropped before closing
 _DRAIN_BYTES = 64 * 1024 * 1024
@@ -189,6 +190,10 @@ class _Workers:
                 self._pending -= 1
             job()
 
+    def idle(self) -> bool:
+        """No job is waiting for a thread."""
+        return not self._pending and not self._stopped
+
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
@@ -285,6 +290,10 @@ class _Server:
     def _park(self, connection: _Connection) -> None:
         connection.idle_until = time.monotonic() + self.request_timeout
         self._selector.register(connection.sock, selectors.EVENT_READ, connection)
+
+    def workers_free(self) -> bool:
+        """No connection is waiting for a worker."""
+        return self._workers.idle()
 
     def hand_back(self, connection: _Connection | None) -> None:
         """A worker is done with a kept-alive connection: watch it for the next request (None: just wake)."""
@@ -399,10 +408,15 @@ class _Connection:
                 self._one_request()
                 if self._close:
                     break
-                if not self._input.buffered():  # nothing more sent yet: it waits without a thread
-                    self.state = "idle"
-                    self.server.hand_back(self)
-                    return
+                if self._input.buffered():
+                    continue  # pipelined: the next request is here already
+                self.state = "idle"
+                # a client asking again at once (most do) is served by this thread, without two hand-offs;
+                # one that does not, or any other connection waiting for a thread, sends it back to wait
+                if self.server.workers_free() and _readable(self.sock, LINGER_SECONDS):
+                    continue
+                self.server.hand_back(self)
+                return
         except OSError as e:  # a client that timed out, reset or went away: its own business
             log.debug("connection from %s ended: %r", self.client_ip, e)
         except Exception:
@@ -718,9 +732,9 @@ class _Connection:
             log.info('%s "%s" %s %s', self.client_ip, self._requestline, code, len(body) or "-")
 
 
-def _readable(sock: socket.socket) -> bool:
+def _readable(sock: socket.socket, within: float = 0.0) -> bool:
     try:
-        return bool(select.select([sock], [], [], 0)[0])
+        return bool(select.select([sock], [], [], within)[0])
     except (OSError, ValueError):
         return False
 
