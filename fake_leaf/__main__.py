@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--request-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
                               help="seconds a client has to send a whole request, headers and body (default 10)")
     serve_parser.add_argument("--max-connections", type=_positive(int), default=64, metavar="N",
-                              help="connections served at once; more wait in the listen backlog (default 64)")
+                              help="requests served at once; more wait their turn (default 64)")
     openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves",
                                          description="Print the OpenAPI 3 document of what the fake serves.")
     openapi_parser.add_argument("--server-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",

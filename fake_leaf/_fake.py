@@ -378,7 +378,7 @@ class FakeLeaf:
 
         Port 0 picks a free port; entering waits until it accepts connections (or raises).
         ``control_token``: see ``wsgi_app``. ``request_timeout``: seconds a client has to send a whole
-        request. ``max_connections``: connections served at once (more wait in the listen backlog).
+        request. ``max_connections``: requests served at once (more wait their turn).
         """
         from fake_leaf.adapters._server import LeafServer
 

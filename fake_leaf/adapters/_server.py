@@ -1,14 +1,16 @@
-"""A threaded HTTP/1.1 server for a WSGI app: ``fake-leaf serve`` and the in-process test server.
+"""An HTTP/1.1 server for a WSGI app: ``fake-leaf serve`` and the in-process test server.
 
-It holds under load and against bad clients: a deep listen backlog, a bounded number of connections
-served at once (the rest wait, unaccepted, in the backlog), one deadline for a whole request (headers
-and body), bodies read whole before the app runs, and nothing written to stderr on the request path:
-it logs through ``logging`` ("fake_leaf.server"), and when not quiet a bounded queue feeds stderr.
+It holds under load and against bad clients. One thread accepts connections and watches those kept
+alive between requests, so a waiting connection holds no thread; a bounded pool of workers serves
+the ones with a request. A deep listen backlog and a bound on open connections; one deadline for a
+whole request (headers and body); bodies read whole before the app runs; strict HTTP/1.1 framing, so
+no request can hide in another's body; nothing written to stderr on the request path: it logs through
+``logging`` ("fake_leaf.server"), and when not quiet a bounded queue feeds stderr.
 
 It is lean on purpose, because under load the server's own cost per request is what every client
 waits for: a request's head is parsed here in a few string operations (``http.server`` spends most
-of a small request in the ``email`` package), connections are served by a pool of reused threads,
-and an answer leaves in one ``sendall``.
+of a small request in the ``email`` package), threads are reused, and an answer leaves in one
+``sendall``.
 """
 
 from __future__ import annotations
@@ -806,8 +808,9 @@ class LeafServer:
     """Serves a WSGI app on ``host:port`` (0: a free port) in a background thread.
 
     ``request_timeout``: seconds a client has to send a whole request, headers and body (and an idle
-    keep-alive connection is closed after it). ``max_connections``: connections served at once; more
-    wait in the listen backlog. ``quiet``: no log line per request on stderr.
+    keep-alive connection is closed after it). ``max_connections``: requests served at once; more wait
+    their turn (a connection kept alive between requests holds no thread). ``quiet``: no log line per
+    request on stderr.
     """
 
     def __init__(self, app: WsgiCallable, host: str = "127.0.0.1", port: int = 0, quiet: bool = True, *,
