@@ -169,7 +169,12 @@ class _Workers:
             if start:
                 self._threads += 1
         if start:
-            threading.Thread(target=self._work, name="fake-leaf connection", daemon=True).start()
+            try:
+                threading.Thread(target=self._work, name="fake-leaf connection", daemon=True).start()
+            except RuntimeError:  # the process cannot start a thread: the job waits for a running one, if any
+                with self._lock:
+                    self._threads -= 1
+                raise
 
     def _work(self) -> None:
         while True:
@@ -237,6 +242,7 @@ class _Server:
         self._selector = selectors.DefaultSelector()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)  # a full wake pipe already says "wake up": a worker never waits on it
         # readable once the server stops, and never read: an app waiting on a client (a fault holding
         # its answer back) waits on this too, so that stopping ends the wait
         self.stop_signal, self._stop_writer = socket.socketpair()
@@ -249,18 +255,28 @@ class _Server:
         self._selector.register(self._wake_reader, selectors.EVENT_READ)
         next_sweep = time.monotonic() + _SWEEP_SECONDS
         while not self.closing.is_set():
-            for key, _ in self._selector.select(_SWEEP_SECONDS):
-                if key.fileobj is self.socket:
-                    self._accept()
-                elif key.fileobj is self._wake_reader:
-                    self._take_back()
-                else:
-                    connection: _Connection = key.data
-                    self._selector.unregister(connection.sock)
-                    self._workers.submit(connection.serve)
-            if (now := time.monotonic()) >= next_sweep:
-                self._expire(now)
-                next_sweep = now + _SWEEP_SECONDS
+            try:
+                for key, _ in self._selector.select(_SWEEP_SECONDS):
+                    self._on_ready(key)
+                if (now := time.monotonic()) >= next_sweep:
+                    self._expire(now)
+                    next_sweep = now + _SWEEP_SECONDS
+            except Exception:  # a bug: logged, and the loop goes on serving everyone else
+                log.error("fake-leaf's server loop failed; it goes on", exc_info=True)
+                time.sleep(0.01)
+
+    def _on_ready(self, key: selectors.SelectorKey) -> None:
+        if key.fileobj is self.socket:
+            self._accept()
+        elif key.fileobj is self._wake_reader:
+            self._take_back()
+        else:
+            connection: _Connection = key.data
+            self._selector.unregister(connection.sock)
+            try:
+                self._workers.submit(connection.serve)
+            except RuntimeError:  # no thread could be started: this connection ends, the rest are served
+                connection.close(drain=False)
 
     def _parked(self) -> list[_Connection]:
         return [key.data for key in self._selector.get_map().values() if key.data is not None]
@@ -274,7 +290,11 @@ class _Server:
             except OSError as e:  # out of file descriptors, or the connection vanished: keep serving the rest
                 log.debug("accept failed: %r", e)
                 return
-            connection = _Connection(self, sock, address)
+            try:
+                connection = _Connection(self, sock, address)
+            except BaseException:
+                sock.close()
+                raise
             with self._lock:
                 self._open.add(connection)
             self._park(connection)
@@ -284,7 +304,7 @@ class _Server:
         if parked:
             oldest = min(parked, key=lambda c: c.idle_until)
             self._selector.unregister(oldest.sock)
-            oldest.close()
+            oldest.close(drain=False)
         elif self._accepting:
             self._selector.unregister(self.socket)
             self._accepting = False
@@ -317,7 +337,7 @@ class _Server:
             returned, self._returned = self._returned, []
         for connection in returned:
             if self.closing.is_set():
-                connection.close()
+                connection.close(drain=False)
             else:
                 self._park(connection)
         if not self._accepting and len(self._open) < MAX_OPEN_CONNECTIONS and not self.closing.is_set():
@@ -328,7 +348,7 @@ class _Server:
         for connection in self._parked():
             if connection.idle_until <= now:  # no request within the deadline: hung up on, unanswered
                 self._selector.unregister(connection.sock)
-                connection.close()
+                connection.close(drain=False)
 
     def ended(self, connection: _Connection) -> None:
         with self._lock:
@@ -357,7 +377,7 @@ class _Server:
         with self._lock:
             returned, self._returned = self._returned, []
         for connection in [*self._parked(), *returned]:
-            connection.close()
+            connection.close(drain=False)
         with self._lock:
             # reading ones end now, not at their deadline, and so does an answer a client does not read;
             # one the app is making is given, with Connection: close
@@ -431,11 +451,12 @@ class _Connection:
         except OSError:
             pass
 
-    def close(self) -> None:
+    def close(self, drain: bool = True) -> None:
+        """Close the socket; ``drain`` (a worker's close, after an answer) first reads what the client still sends."""
         if self._closed:
             return
         self._closed = True
-        if self._unread or self._input.buffered() or _readable(self.sock):
+        if drain and (self._unread or self._input.buffered() or _readable(self.sock)):
             _drain(self.sock)  # what the client still sends is read and dropped: closing would reset the answer
         try:
             self.sock.close()

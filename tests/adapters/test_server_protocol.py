@@ -335,3 +335,23 @@ def test_raw_utf8_in_a_path_reads_as_its_percent_encoding(served: tuple[FakeLeaf
     encoded = _ask(server, f"GET {USERS}/%C3%A9 HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
     assert raw[0] == encoded[0] and json.loads(raw[2])["detail"] == json.loads(encoded[2])["detail"]
     assert "'é'" in json.loads(raw[2])["detail"]
+
+
+def test_a_failure_inside_the_accept_loop_is_logged_and_the_server_goes_on(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from fake_leaf.adapters import _server
+
+    real = _server._Connection
+    failures = [RuntimeError("planted")]
+
+    def flaky(*args: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_server, "_Connection", flaky)
+    leaf = FakeLeaf()
+    with leaf.server() as server:  # its readiness probe meets the planted failure
+        r = requests.get(f"{server.user_management_url}/users", headers=leaf.headers, timeout=5)
+    assert r.status_code == 200
+    assert "server loop failed" in caplog.text
