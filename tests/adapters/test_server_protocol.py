@@ -341,7 +341,7 @@ def test_a_failure_inside_the_accept_loop_is_logged_and_the_server_goes_on(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     from fake_leaf.adapters import _server
 
-    real = _server._Connection
+    real = _server.Connection
     failures = [RuntimeError("planted")]
 
     def flaky(*args: object) -> object:
@@ -349,7 +349,7 @@ def test_a_failure_inside_the_accept_loop_is_logged_and_the_server_goes_on(
             raise failures.pop()
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_server, "_Connection", flaky)
+    monkeypatch.setattr(_server, "Connection", flaky)
     leaf = FakeLeaf()
     with leaf.server() as server:  # its readiness probe meets the planted failure
         r = requests.get(f"{server.user_management_url}/users", headers=leaf.headers, timeout=5)
