@@ -14,7 +14,6 @@ import io
 import logging
 import math
 import re
-import select
 import socket
 import threading
 import time
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from fake_leaf.adapters._waiting import readable
 from fake_leaf.engine._text import shorten
 from fake_leaf.http import HttpResponse
 from fake_leaf.http import _problems as problems
@@ -65,6 +65,8 @@ class ConnectionHost(Protocol):
     def ended(self, connection: Connection) -> None: ...
 
     def workers_free(self) -> bool: ...
+
+    def requeue(self, connection: Connection) -> None: ...
 
 
 class _RefusedError(Exception):
@@ -156,6 +158,9 @@ class Connection:
         self.client_ip = str(address[0]) if isinstance(address, tuple) and address else "-"
         self.state = "idle"  # idle (parked between requests), reading, app (the app has the request), writing
         self.idle_until = math.inf
+        self.served = False  # has answered a request: a kept-alive connection, which may make room
+        self._state_lock = threading.Lock()
+        self._hung_up = False
         self._input = _Input(sock)
         self._closed = False
         self._close = False
@@ -178,12 +183,17 @@ class Connection:
                 self._one_request()
                 if self._close:
                     break
-                if self._input.buffered():
-                    continue  # pipelined: the next request is here already
+                self.served = True
+                if self._input.buffered():  # pipelined: the next request is here already
+                    if self.server.workers_free():
+                        continue
+                    self.state = "idle"
+                    self.server.requeue(self)  # others wait for a thread: this one goes to the back
+                    return
                 self.state = "idle"
                 # a client asking again at once (most do) is served by this thread, without two hand-offs;
                 # one that does not, or any other connection waiting for a thread, sends it back to wait
-                if self.server.workers_free() and _readable(self.sock, LINGER_SECONDS):
+                if self.server.workers_free() and readable([self.sock], LINGER_SECONDS):
                     continue
                 self.server.hand_back(self)
                 return
@@ -199,12 +209,24 @@ class Connection:
         except OSError:
             pass
 
+    def hang_up_unless_answering(self) -> None:
+        """The server stops: end this connection at once, unless the app is making its answer."""
+        with self._state_lock:
+            if self.state == "app":
+                return
+            self._hung_up = True
+        self.hang_up()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self, drain: bool = True) -> None:
         """Close the socket; ``drain`` (a worker's close, after an answer) first reads what the client still sends."""
         if self._closed:
             return
         self._closed = True
-        if drain and (self._unread or self._input.buffered() or _readable(self.sock)):
+        if drain and (self._unread or self._input.buffered() or readable([self.sock])):
             _drain(self.sock)  # what the client still sends is read and dropped: closing would reset the answer
         try:
             self.sock.close()
@@ -241,8 +263,12 @@ class Connection:
                 self._unread = True
                 self._send(problems.request_timeout(self.server.request_timeout, self._path_only()))
             return
-        self.state = "app"
-        if self.server.closing.is_set():  # stop() has hung up the reading ones: this one is answered, then closed
+        with self._state_lock:  # against stop(): a request hung up on is never run
+            if self._hung_up:
+                self._close = True
+                return
+            self.state = "app"
+        if self.server.closing.is_set():  # a stopped server answers what it has read, then closes
             self._close = True
         if not in_sync:
             self._close = self._unread = True
@@ -501,13 +527,6 @@ class Connection:
             return
         if not self.server.quiet:
             log.info('%s "%s" %s %s', self.client_ip, self._requestline, code, len(body) or "-")
-
-
-def _readable(sock: socket.socket, within: float = 0.0) -> bool:
-    try:
-        return bool(select.select([sock], [], [], within)[0])
-    except (OSError, ValueError):
-        return False
 
 
 def _drain(sock: socket.socket) -> None:

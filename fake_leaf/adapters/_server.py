@@ -18,11 +18,11 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from fake_leaf.adapters._http11 import Connection, WsgiCallable, log
+from fake_leaf.adapters._waiting import readable
 from fake_leaf.http._context import USER_MANAGEMENT
 
 BACKLOG = 1024  # connections the kernel queues while every slot is busy (capped by net.core.somaxconn)
@@ -41,20 +41,26 @@ class _Workers:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Connection | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
         self._waiting = 0  # threads ready for a job
-        self._pending = 0  # jobs queued and not taken yet
+        self._pending = 0  # connections queued and not taken yet
         self._stopped = False
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, connection: Connection) -> None:
         with self._lock:
-            self._jobs.put(job)
-            self._pending += 1
-            start = self._pending > self._waiting and self._threads < self._size
-            if start:
-                self._threads += 1
+            if self._stopped:
+                start = False
+            else:
+                self._jobs.put(connection)
+                self._pending += 1
+                start = self._pending > self._waiting and self._threads < self._size
+                if start:
+                    self._threads += 1
+        if self._stopped:
+            connection.close(drain=False)
+            return
         if start:
             try:
                 threading.Thread(target=self._work, name="fake-leaf connection", daemon=True).start()
@@ -71,29 +77,39 @@ class _Workers:
                     return
                 self._waiting += 1
             try:
-                job = self._jobs.get(timeout=IDLE_WORKER_SECONDS)
+                connection = self._jobs.get(timeout=IDLE_WORKER_SECONDS)
             except queue.Empty:
-                job = None
+                connection = None
             with self._lock:
                 self._waiting -= 1
-                if job is None:
+                if connection is None:
                     if self._stopped or not self._pending:  # nothing queued for this thread: it ends
                         self._threads -= 1
                         return
                     continue
                 self._pending -= 1
-            job()
+            connection.serve()
 
     def idle(self) -> bool:
-        """No job is waiting for a thread."""
+        """No connection is waiting for a thread."""
         return not self._pending and not self._stopped
 
-    def stop(self) -> None:
+    def stop(self) -> list[Connection]:
+        """No job is taken any more; the connections still queued are returned, for closing."""
         with self._lock:
             self._stopped = True
-            waiting = self._waiting
+            waiting, self._pending = self._waiting, 0
+            queued = []
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    queued.append(job)
         for _ in range(waiting):  # wake the threads waiting for a job; busy ones end after theirs
             self._jobs.put(None)
+        return queued
 
 
 class _Server:
@@ -134,6 +150,7 @@ class _Server:
         # its answer back) waits on this too, so that stopping ends the wait
         self.stop_signal, self._stop_writer = socket.socketpair()
         self._closed = False
+        self._stop_lock = threading.Lock()
         self._accepting = True
 
     def serve_until_closed(self) -> None:
@@ -147,6 +164,7 @@ class _Server:
                     self._on_ready(key)
                 if (now := time.monotonic()) >= next_sweep:
                     self._expire(now)
+                    self._resume_accepting()
                     next_sweep = now + _SWEEP_SECONDS
             except Exception:  # a bug: logged, and the loop goes on serving everyone else
                 log.error("fake-leaf's server loop failed; it goes on", exc_info=True)
@@ -159,9 +177,11 @@ class _Server:
             self._take_back()
         else:
             connection: Connection = key.data
+            if connection.closed:  # closed to make room earlier in this same batch
+                return
             self._selector.unregister(connection.sock)
             try:
-                self._workers.submit(connection.serve)
+                self._workers.submit(connection)
             except RuntimeError:  # no thread could be started: this connection ends, the rest are served
                 connection.close(drain=False)
 
@@ -169,13 +189,16 @@ class _Server:
         return [key.data for key in self._selector.get_map().values() if key.data is not None]
 
     def _accept(self) -> None:
-        while len(self._open) < MAX_OPEN_CONNECTIONS:
+        while True:
+            if len(self._open) >= MAX_OPEN_CONNECTIONS and not self._make_room():
+                return
             try:
                 sock, address = self.socket.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as e:  # out of file descriptors, or the connection vanished: keep serving the rest
-                log.debug("accept failed: %r", e)
+            except OSError as e:  # out of file descriptors: stop watching until some are freed
+                log.debug("accept failed, accepting paused: %r", e)
+                self._pause_accepting()
                 return
             try:
                 connection = Connection(self, sock, address)
@@ -185,16 +208,34 @@ class _Server:
             with self._lock:
                 self._open.add(connection)
             self._park(connection)
-        # at the limit the rest wait in the backlog; the connection idle the longest makes room, or,
-        # when every one has a request, the loop stops watching for new ones until one ends
-        parked = self._parked()
-        if parked:
-            oldest = min(parked, key=lambda c: c.idle_until)
-            self._selector.unregister(oldest.sock)
-            oldest.close(drain=False)
-        elif self._accepting:
+
+    def _make_room(self) -> bool:
+        """At the open-connection limit: close the connection kept alive the longest, if a client waits.
+
+        A connection that has not had its first request yet, or has one arriving, is never the one;
+        with none to close, accepting pauses and newcomers wait in the backlog.
+        """
+        if not readable([self.socket]):
+            return False  # nobody is waiting
+        candidates = [c for c in self._parked() if c.served and not readable([c.sock])]
+        if not candidates:
+            self._pause_accepting()
+            return False
+        oldest = min(candidates, key=lambda c: c.idle_until)
+        self._selector.unregister(oldest.sock)
+        oldest.close(drain=False)
+        return True
+
+    def _pause_accepting(self) -> None:
+        if self._accepting:
             self._selector.unregister(self.socket)
             self._accepting = False
+
+    def _resume_accepting(self) -> None:
+        """Watch for new connections again (at the next sweep, or when a connection ends)."""
+        if not self._accepting and not self.closing.is_set():
+            self._selector.register(self.socket, selectors.EVENT_READ)
+            self._accepting = True
 
     def _park(self, connection: Connection) -> None:
         connection.idle_until = time.monotonic() + self.request_timeout
@@ -204,14 +245,23 @@ class _Server:
         """No connection is waiting for a worker."""
         return self._workers.idle()
 
+    def requeue(self, connection: Connection) -> None:
+        """A connection with more requests read ahead goes to the back of the queue: others have their turn."""
+        self._workers.submit(connection)
+
     def hand_back(self, connection: Connection | None) -> None:
         """A worker is done with a kept-alive connection: watch it for the next request (None: just wake)."""
         with self._lock:
-            if connection is not None:
+            stopped = self._closed
+            if connection is not None and not stopped:
                 self._returned.append(connection)
+        if stopped:  # after stop(): nobody will watch it
+            if connection is not None:
+                connection.close(drain=False)
+            return
         try:
             self._wake_writer.send(b"r")
-        except OSError:  # closing: the connection is closed with the rest
+        except OSError:  # a wake is pending already
             pass
 
     def _take_back(self) -> None:
@@ -223,13 +273,9 @@ class _Server:
         with self._lock:
             returned, self._returned = self._returned, []
         for connection in returned:
-            if self.closing.is_set():
-                connection.close(drain=False)
-            else:
-                self._park(connection)
-        if not self._accepting and len(self._open) < MAX_OPEN_CONNECTIONS and not self.closing.is_set():
-            self._selector.register(self.socket, selectors.EVENT_READ)
-            self._accepting = True
+            self._park(connection)
+        if len(self._open) < MAX_OPEN_CONNECTIONS:
+            self._resume_accepting()
 
     def _expire(self, now: float) -> None:
         for connection in self._parked():
@@ -240,8 +286,8 @@ class _Server:
     def ended(self, connection: Connection) -> None:
         with self._lock:
             self._open.discard(connection)
-            wake = not self._accepting
-        if wake:  # the loop resumes accepting
+            paused = not self._accepting
+        if paused:  # the loop resumes accepting
             self.hand_back(None)
         if self._closed:
             self._release_stop_signal()
@@ -255,26 +301,26 @@ class _Server:
 
     def server_close(self) -> None:
         """After the loop has ended: close the listening socket and every connection but the answers in the making."""
-        if self._closed:  # stopped twice: the second time has nothing to do
-            return
-        self.closing.set()
-        self.socket.close()
-        self._stop_writer.send(b"x")
-        self._closed = True
-        with self._lock:
-            returned, self._returned = self._returned, []
-        for connection in [*self._parked(), *returned]:
-            connection.close(drain=False)
-        with self._lock:
+        with self._stop_lock:  # two threads stopping at once: the second waits, then has nothing to do
+            if self._closed:
+                return
+            self.closing.set()
+            self.socket.close()
+            self._stop_writer.send(b"x")
+            with self._lock:
+                self._closed = True  # from here, a worker's hand_back closes the connection itself
+                returned, self._returned = self._returned, []
+            for connection in [*self._parked(), *returned, *self._workers.stop()]:
+                connection.close(drain=False)
+            with self._lock:
+                still_open = list(self._open)
             # reading ones end now, not at their deadline, and so does an answer a client does not read;
             # one the app is making is given, with Connection: close
-            ending = [c for c in self._open if c.state != "app"]
-        for connection in ending:
-            connection.hang_up()
-        self._selector.close()
-        self._wake_reader.close()
-        self._wake_writer.close()
-        self._workers.stop()
+            for connection in still_open:
+                connection.hang_up_unless_answering()
+            self._selector.close()
+            self._wake_reader.close()
+            self._wake_writer.close()
         self._release_stop_signal()
 
     def _release_stop_signal(self) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import select
 import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
+from fake_leaf.adapters._waiting import readable
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY, for_method
@@ -115,7 +115,7 @@ def _wait(environ: dict[str, Any], seconds: float, *also: socket.socket) -> None
     stop: socket.socket | None = environ.get("fake_leaf.stop_signal")
     watched = [*also, *([stop] if stop is not None else [])]
     if watched:
-        select.select(watched, [], [], seconds)
+        readable(watched, seconds)
     else:
         time.sleep(seconds)
 

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -355,3 +356,66 @@ def test_a_failure_inside_the_accept_loop_is_logged_and_the_server_goes_on(
         r = requests.get(f"{server.user_management_url}/users", headers=leaf.headers, timeout=5)
     assert r.status_code == 200
     assert "server loop failed" in caplog.text
+
+
+def test_a_client_pipelining_many_requests_lets_another_client_have_its_turn() -> None:
+    leaf = FakeLeaf()
+    leaf.inject("delay", seconds=0.02, times=30)  # the pipelining client's requests take a while each
+    request = f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n"
+    with leaf.server(max_connections=1) as server, _connect(server) as busy, _connect(server) as other:
+        busy.sendall((request * 30).encode())  # all read ahead by the server at once
+        time.sleep(0.05)
+        other.sendall(f"GET {USERS}?turn=other HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+        assert _read_answer(other)[0].startswith("HTTP/1.1 200 ")
+        answers = b""
+        while answers.count(b"HTTP/1.1 200 ") < 30:  # the pipelined answers come back to back
+            chunk = busy.recv(65536)
+            assert chunk, "the pipelining client lost answers"
+            answers += chunk
+    queries = [e.query for e in leaf.journal()]
+    assert queries.index("turn=other") < 29  # served between the pipelined ones, not after all of them
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts open descriptors through /proc")
+def test_stopping_servers_with_requests_queued_and_in_flight_leaks_no_descriptor() -> None:
+    def open_fds() -> int:
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    before = open_fds()
+    for _ in range(10):
+        leaf = FakeLeaf()
+        leaf.inject("delay", seconds=0.3, times=1)
+        server = leaf.server(max_connections=1).start()
+        clients = [_connect(server) for _ in range(3)]
+        for sock in clients:  # one held by the delay, the others queued for the only worker
+            sock.sendall(f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
+        time.sleep(0.05)
+        stoppers = [threading.Thread(target=server.stop) for _ in range(2)]  # twice, at once
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
+        for sock in clients:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while open_fds() > before and time.monotonic() < deadline:
+        time.sleep(0.05)  # the held request is answered, then its connection closes
+    assert open_fds() <= before
+
+
+def test_a_fault_delay_works_in_a_process_with_over_1024_descriptors() -> None:
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2048:
+        pytest.skip("needs a descriptor limit of 2048 or more")
+    spare = [socket.socketpair() for _ in range(520)]  # 1,040 descriptors: the server's land above 1024
+    try:
+        leaf = FakeLeaf()
+        leaf.inject("delay", seconds=0.01, times=1)
+        with leaf.server() as server:
+            r = requests.get(f"{server.user_management_url}/users", headers=leaf.headers, timeout=5)
+        assert r.status_code == 200
+    finally:
+        for a, b in spare:
+            a.close()
+            b.close()
