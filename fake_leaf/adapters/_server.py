@@ -415,6 +415,11 @@ class LeafServer:
 
     def start(self, timeout: float = 5.0) -> LeafServer:
         """Serve in a thread; return once it accepts connections, or raise saying why not."""
+        if self._server.closing.is_set():
+            raise RuntimeError(f"fake-leaf's server at {self.url} was stopped and cannot start again; "
+                               "make a new one (leaf.server())")
+        if self._thread is not None:
+            return self  # started already
         self._thread = threading.Thread(target=self.serve_forever, name=f"fake-leaf {self.url}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -419,3 +419,11 @@ def test_a_fault_delay_works_in_a_process_with_over_1024_descriptors() -> None:
         for a, b in spare:
             a.close()
             b.close()
+
+
+def test_a_stopped_server_says_at_once_that_it_cannot_start_again() -> None:
+    server = FakeLeaf().server().start()
+    assert server.start() is server  # starting a running server again changes nothing
+    server.stop()
+    with pytest.raises(RuntimeError, match="was stopped and cannot start again; make a new one"):
+        server.start()
