@@ -209,13 +209,14 @@ class Connection:
         except OSError:
             pass
 
-    def hang_up_unless_answering(self) -> None:
-        """The server stops: end this connection at once, unless the app is making its answer."""
+    def hang_up_unless_answering(self) -> bool:
+        """The server stops: end this connection at once, unless its answer is being made or sent (False)."""
         with self._state_lock:
-            if self.state == "app":
-                return
+            if self.state in ("app", "writing"):
+                return False
             self._hung_up = True
         self.hang_up()
+        return True
 
     @property
     def closed(self) -> bool:

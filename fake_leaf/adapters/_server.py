@@ -31,6 +31,18 @@ MAX_CONNECTIONS = 64  # requests served at once (threads); more wait for a threa
 MAX_OPEN_CONNECTIONS = 512  # connections open at once, most of them idle between requests; more wait in the backlog
 IDLE_WORKER_SECONDS = 30.0  # a pooled thread with no connection to serve for this long ends
 _SWEEP_SECONDS = 0.1  # how often parked connections are checked for their idle deadline
+STOP_GRACE_SECONDS = 2.0  # after stop(), how long an answer in the making or being sent has to finish
+
+
+def _hang_up_later(connections: list[Connection], seconds: float) -> None:
+    """After ``seconds``, cut the connections whose answer is still not out; done sooner if all are closed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(c.closed for c in connections):
+            return
+        time.sleep(0.02)
+    for connection in connections:
+        connection.hang_up()
 
 
 class _Workers:
@@ -49,16 +61,16 @@ class _Workers:
         self._stopped = False
 
     def submit(self, connection: Connection) -> None:
-        with self._lock:
-            if self._stopped:
-                start = False
-            else:
+        with self._lock:  # decided here once: queued (stop() returns it, or a worker owns it) or refused
+            refused = self._stopped
+            start = False
+            if not refused:
                 self._jobs.put(connection)
                 self._pending += 1
                 start = self._pending > self._waiting and self._threads < self._size
                 if start:
                     self._threads += 1
-        if self._stopped:
+        if refused:
             connection.close(drain=False)
             return
         if start:
@@ -314,10 +326,12 @@ class _Server:
                 connection.close(drain=False)
             with self._lock:
                 still_open = list(self._open)
-            # reading ones end now, not at their deadline, and so does an answer a client does not read;
-            # one the app is making is given, with Connection: close
-            for connection in still_open:
-                connection.hang_up_unless_answering()
+            # reading ones end now, not at their deadline; an answer the app is making or sending is given,
+            # with Connection: close, within a grace period, after which a client that does not read it is cut
+            answering = [c for c in still_open if not c.hang_up_unless_answering()]
+            if answering:
+                threading.Thread(target=_hang_up_later, args=(answering, STOP_GRACE_SECONDS),
+                                 name="fake-leaf stop", daemon=True).start()
             self._selector.close()
             self._wake_reader.close()
             self._wake_writer.close()
@@ -400,6 +414,7 @@ class LeafServer:
                 log.setLevel(logging.INFO)
                 self._set_level = True
         self._thread: threading.Thread | None = None
+        self._running = threading.Lock()  # start() and stop() from several threads at once take turns
 
     @property
     def url(self) -> str:
@@ -415,13 +430,14 @@ class LeafServer:
 
     def start(self, timeout: float = 5.0) -> LeafServer:
         """Serve in a thread; return once it accepts connections, or raise saying why not."""
-        if self._server.closing.is_set():
-            raise RuntimeError(f"fake-leaf's server at {self.url} was stopped and cannot start again; "
-                               "make a new one (leaf.server())")
-        if self._thread is not None:
-            return self  # started already
-        self._thread = threading.Thread(target=self.serve_forever, name=f"fake-leaf {self.url}", daemon=True)
-        self._thread.start()
+        with self._running:
+            if self._server.closing.is_set():
+                raise RuntimeError(f"fake-leaf's server at {self.url} was stopped and cannot start again; "
+                                   "make a new one (leaf.server())")
+            if self._thread is not None:
+                return self  # started already
+            self._thread = threading.Thread(target=self.serve_forever, name=f"fake-leaf {self.url}", daemon=True)
+            self._thread.start()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -434,17 +450,18 @@ class LeafServer:
                 time.sleep(0.01)
 
     def stop(self) -> None:
-        self._server.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-        if self._log_handler is not None:
-            log.removeHandler(self._log_handler)
-            self._log_handler.close()
-            self._log_handler = None
-            if self._set_level:
-                log.setLevel(logging.NOTSET)
+        with self._running:
+            self._server.close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+                self._thread = None
+            self._server.server_close()
+            if self._log_handler is not None:
+                log.removeHandler(self._log_handler)
+                self._log_handler.close()
+                self._log_handler = None
+                if self._set_level:
+                    log.setLevel(logging.NOTSET)
 
     def __enter__(self) -> LeafServer:
         return self.start()

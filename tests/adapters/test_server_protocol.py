@@ -340,9 +340,9 @@ def test_raw_utf8_in_a_path_reads_as_its_percent_encoding(served: tuple[FakeLeaf
 
 def test_a_failure_inside_the_accept_loop_is_logged_and_the_server_goes_on(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from fake_leaf.adapters import _server
+    from fake_leaf.adapters import _http11, _server
 
-    real = _server.Connection
+    real = _http11.Connection
     failures = [RuntimeError("planted")]
 
     def flaky(*args: object) -> object:
@@ -427,3 +427,49 @@ def test_a_stopped_server_says_at_once_that_it_cannot_start_again() -> None:
     server.stop()
     with pytest.raises(RuntimeError, match="was stopped and cannot start again; make a new one"):
         server.start()
+
+
+def _big_answer_app(size: int) -> object:
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])  # type: ignore[operator]
+        return [b"x" * size]
+    return app
+
+
+def test_an_answer_being_sent_when_the_server_stops_is_sent_whole() -> None:
+    size = 8 * 1024 * 1024
+    server = LeafServer(_big_answer_app(size)).start()  # type: ignore[arg-type]
+    with _connect(server) as sock:
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = sock.recv(65536)  # the answer is on its way, most of it not read yet
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        while chunk := sock.recv(1 << 20):
+            received += chunk
+        stopper.join()
+    assert len(received.partition(b"\r\n\r\n")[2]) == size  # and then the connection closed
+
+
+def test_an_answer_nobody_reads_is_cut_soon_after_stop_and_leaves_no_thread() -> None:
+    before = threading.active_count()
+    server = LeafServer(_big_answer_app(64 * 1024 * 1024)).start()  # type: ignore[arg-type]
+    with _connect(server) as sock:
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")  # and never read
+        time.sleep(0.2)
+        server.stop()
+        deadline = time.monotonic() + 10  # a grace period, then the writer is cut (not the 30 s write timeout)
+        while threading.active_count() > before and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert threading.active_count() <= before
+
+
+def test_two_threads_starting_one_server_start_one_loop() -> None:
+    server = FakeLeaf().server()
+    starters = [threading.Thread(target=server.start) for _ in range(2)]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+    loops = [t for t in threading.enumerate() if t.name == f"fake-leaf {server.url}"]
+    server.stop()
+    assert len(loops) == 1
