@@ -72,7 +72,7 @@ def _stub_vs_fake(name: str, method: str, path: Callable[[FakeLeaf, str], str], 
 
 
 def post_credentials(rounds: int) -> Result:
-    body = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"}
+    body = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"}
 
     def prepare(leaf: FakeLeaf, user_id: str) -> None:
         pass

@@ -32,8 +32,9 @@ MARKER = "fake_leaf"
 # FakeLeaf's keyword arguments, spelt out so that startup needs no import of fake_leaf
 # (a test keeps them equal to FakeLeaf.__init__'s)
 OPTIONS: tuple[str, ...] = ("base_url", "requests_mock", "clock", "on_duplicate_credentials",
-                            "put_without_credentials", "check_interval", "refresh_token_rotation", "rate_limit",
-                            "faults", "username", "password", "providers", "webhook_timeout")
+                            "put_without_credentials", "check_interval", "refresh_token_rotation",
+                            "john_deere_stage_default", "seed", "rate_limit", "faults", "username", "password",
+                            "providers", "webhook_timeout")
 
 
 def _rate_limit(text: str) -> RateLimit:
@@ -42,14 +43,18 @@ def _rate_limit(text: str) -> RateLimit:
     return RateLimit(int(text))
 
 
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
 # ini name -> (FakeLeaf option, how to read the ini text)
 INI: dict[str, tuple[str, Callable[[str], Any]]] = {
     "fake_leaf_base_url": ("base_url", str),
     "fake_leaf_on_duplicate_credentials": ("on_duplicate_credentials", str),
     "fake_leaf_put_without_credentials": ("put_without_credentials", str),
     "fake_leaf_check_interval_hours": ("check_interval", lambda text: dt.timedelta(hours=float(text))),
-    "fake_leaf_refresh_token_rotation": ("refresh_token_rotation",
-                                         lambda text: text.strip().lower() in ("1", "true", "yes", "on")),
+    "fake_leaf_refresh_token_rotation": ("refresh_token_rotation", _flag),
+    "fake_leaf_john_deere_stage_default": ("john_deere_stage_default", _flag),
     "fake_leaf_rate_limit_per_minute": ("rate_limit", _rate_limit),
 }
 _SEED_KEY = pytest.StashKey[int]()
@@ -115,12 +120,14 @@ def fake_leaf(request: pytest.FixtureRequest) -> Iterator[FakeLeaf]:
 
     options = _options(request)
     options.setdefault("clock", ShiftedClock())
+    seed = _test_seed(request)
+    options.setdefault("seed", seed)  # the values the fake makes repeat with the run's seed, as the sample data do
     try:
         leaf = FakeLeaf(**options)
     except (TypeError, ValueError) as e:
         pytest.fail(f"fake_leaf options {options!r} were refused: {e}", pytrace=False)
     request.node.stash[_LEAF_KEY] = leaf
-    _SAMPLES[leaf] = SampleData(_test_seed(request))
+    _SAMPLES[leaf] = SampleData(seed)
     with leaf:
         yield leaf
 

@@ -37,7 +37,8 @@ def demo() -> int:
         user = requests.post(f"{um}/users", json={"name": "Ada Grower", "email": "ada@farm.test"}, headers=headers)
         _show(f"POST {um}/users", user)
         creds_url = f"{um}/users/{user.json()['id']}/john-deere-credentials"
-        body = {"clientKey": "my-client-key", "clientSecret": "my-secret", "refreshToken": "my-refresh-token"}
+        body = {"clientKey": "my-client-key", "clientSecret": "my-secret", "refreshToken": "my-refresh-token",
+                "clientEnvironment": "STAGE"}
         _show(f"POST {creds_url}", requests.post(creds_url, json=body, headers=headers))
         _show(f"POST {creds_url} (again)", requests.post(creds_url, json=body, headers=headers))
         _show(f"GET {creds_url}/events", requests.get(f"{creds_url}/events", headers=headers))

@@ -75,9 +75,11 @@ class FakeLeaf:
         requests_mock: responses.RequestsMock | None = None,
         clock: Clock | None = None,
         on_duplicate_credentials: Literal["reject", "replace"] = "reject",
-        put_without_credentials: Literal["keep", "drop"] = "keep",
+        put_without_credentials: Literal["keep", "drop"] = "drop",
         check_interval: _dt.timedelta = _dt.timedelta(hours=24),
         refresh_token_rotation: bool = False,
+        john_deere_stage_default: bool = False,
+        seed: int | None = None,
         rate_limit: RateLimit | None = None,
         faults: Sequence[Fault] = (),
         username: str = DEFAULT_USERNAME,
@@ -94,8 +96,12 @@ class FakeLeaf:
         self.username = username
         self.password = password
         self._clock = clock if clock is not None else utc_now
-        self._options = EngineOptions(on_duplicate_credentials, put_without_credentials, check_interval,
-                                      refresh_token_rotation)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be a whole number or None, got {seed!r}")
+        self._options = EngineOptions(
+            on_duplicate_credentials, put_without_credentials, check_interval, refresh_token_rotation, seed=seed,
+            # Leaf requires John Deere's environment; the old default, STAGE, is an option for older clients
+            environment_defaults={JOHN_DEERE.name: "STAGE"} if john_deere_stage_default else {})
         self._requests_mock = requests_mock
         self._rate_limit = rate_limit
         self._faults = tuple(faults)
@@ -200,6 +206,11 @@ class FakeLeaf:
         """Delete a Leaf user; all of its credentials and their events go with it."""
         self._backend.delete_user(api_owner or self.username, leaf_user_id)
 
+    def update_user(self, leaf_user_id: str, *, api_owner: str | None = None, **fields: str | None) -> LeafUser:
+        """What ``PATCH /users/{id}`` does: the named fields change (None clears one), the rest and the
+        credentials stay."""
+        return self._backend.update_user(api_owner or self.username, leaf_user_id, fields)
+
     # -- any provider's credentials (``provider``: a name like "Trimble", a slug like "climate-field-view",
     #    or a ``Provider``)
 
@@ -263,7 +274,7 @@ class FakeLeaf:
         scopes: tuple[str, ...] | None = None,
         api_owner: str | None = None,
     ) -> Credentials:
-        """Attach John Deere credentials to a user, exactly as a POST would."""
+        """Attach John Deere credentials to a user, exactly as a POST would (this shortcut says STAGE unless told)."""
         return self.create_credentials(JOHN_DEERE, leaf_user_id, scopes=scopes, api_owner=api_owner,
                                        clientKey=client_key, clientSecret=client_secret, refreshToken=refresh_token,
                                        clientEnvironment=client_environment)

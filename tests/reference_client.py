@@ -229,13 +229,19 @@ class LeafClient:
 
     def events(self, leaf_user_id: str) -> list[dict[str, Any]] | None:
         """The credential's events, newest first as Leaf lists them; None without a credential."""
-        r = self.request("GET", f"{self._credentials_path(leaf_user_id)}/events")
-        if r.status_code == 404:
-            return None
-        if r.status_code != 200:
-            raise LeafError(r)
-        events: list[dict[str, Any]] = r.json()
-        return events
+        events: list[dict[str, Any]] = []
+        page = 0
+        while True:  # Leaf pages them (20 by default, 100 at most): read until an empty page
+            r = self.request("GET", f"{self._credentials_path(leaf_user_id)}/events?page={page}&size=100")
+            if r.status_code == 404:
+                return None
+            if r.status_code != 200:
+                raise LeafError(r)
+            found: list[dict[str, Any]] = r.json()
+            if not found:
+                return events
+            events += found
+            page += 1
 
     # -- what to do about a status ----------------------------------------------------------
 

@@ -257,7 +257,7 @@ def _scenarios(v: Verifier, john_deere: Mapping[str, str] | None, webhook_url: s
            {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "stage"})
     v.step("credentials for an unknown user", "POST",
            f"{USERS}/00000000-0000-4000-8000-000000000000/john-deere-credentials",
-           {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"})
+           {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"})
     if john_deere:
         v.step("create credentials with your John Deere values", "POST", creds, dict(john_deere))
         v.step("get the credentials", "GET", creds)

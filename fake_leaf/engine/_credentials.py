@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import secrets
 from collections.abc import Iterable, Mapping
 
 from fake_leaf.engine import _errors as err
@@ -11,29 +10,44 @@ from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle, _append_event, _prune_events
 from fake_leaf.engine._models import CredentialEvent, Credentials, CredentialStatus, _CredentialRecord
 from fake_leaf.engine._text import why_not_text
-from fake_leaf.engine.providers import OAuth2, Provider
+from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME
+from fake_leaf.engine.providers import BodyField, OAuth2, Provider
+from fake_leaf.engine.providers._base import access_token
+
+MAX_EVENTS_PAGE_SIZE = 100
 
 
-def validate_credentials_body(provider: Provider, body: Mapping[str, object]) -> dict[str, str]:
-    """The posted fields, defaults filled in, or InvalidInputError naming every broken field."""
+def validate_credentials_body(provider: Provider, body: Mapping[str, object],
+                              defaults: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The posted fields, defaults filled in, or InvalidInputError naming every broken field.
+
+    ``defaults`` fill in fields the body leaves out even where the provider requires them (an option).
+    """
+    return _validate(provider.body_fields, provider.user_field, body, defaults or {})
+
+
+def _validate(declared: Iterable[BodyField], object_name: str, body: Mapping[str, object],
+              defaults: Mapping[str, str]) -> dict[str, str]:
     errors: list[err.FieldError] = []
     values: dict[str, str] = {}
-    for f in provider.body_fields:
+    for f in declared:
         value = body.get(f.name)
+        if value is None and f.name in defaults:
+            value = defaults[f.name]
         if value is None:
             if f.required:
-                errors.append(err.FieldError(provider.user_field, f.name, "NotBlank", "is required"))
+                errors.append(err.FieldError(object_name, f.name, "NotBlank", "is required"))
             elif f.default is not None:
                 values[f.name] = f.default
         elif not isinstance(value, str):
-            errors.append(err.FieldError(provider.user_field, f.name, "TypeMismatch",
+            errors.append(err.FieldError(object_name, f.name, "TypeMismatch",
                                          f"must be a string, got {type(value).__name__}"))
         elif not value.strip():
-            errors.append(err.FieldError(provider.user_field, f.name, "NotBlank", "must not be blank"))
+            errors.append(err.FieldError(object_name, f.name, "NotBlank", "must not be blank"))
         elif (why := why_not_text(value)) is not None:  # could never be given back
-            errors.append(err.FieldError(provider.user_field, f.name, "NotReadable", f"the value {why}"))
+            errors.append(err.FieldError(object_name, f.name, "NotReadable", f"the value {why}"))
         elif f.choices is not None and value not in f.choices:
-            errors.append(err.FieldError(provider.user_field, f.name, "Pattern",
+            errors.append(err.FieldError(object_name, f.name, "Pattern",
                                          f"must be one of {' or '.join(f.choices)} exactly, got {value!r}"))
         else:
             values[f.name] = value
@@ -57,30 +71,59 @@ class CredentialsPart(Lifecycle):
         with self._lock:
             now = self._begin()
             user = self._user(owner, leaf_user_id)
-            values = validate_credentials_body(provider, body)
-            if provider.name in user.credentials and self.options.on_duplicate_credentials == "reject":
-                raise err.credentials_already_exist(leaf_user_id, provider.label, provider.path_segment)
-            up = provider.upstream
-            oauth2 = isinstance(up, OAuth2)
-            granted = tuple(scopes) if scopes is not None else up.scopes if isinstance(up, OAuth2) else ()
-            record = _CredentialRecord(
-                id=new_id(), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
-                created_time=now, fields=values,
-                # the access token is the fake's own until the first check refreshes it, at creation
-                access_token=(values.get("accessToken") or secrets.token_urlsafe(48)) if oauth2 else None,
-                scopes=granted,
-            )
-            old = user.credentials.get(provider.name)
-            if old is not None:
-                self._forget(old)
-            user.credentials[provider.name] = record
-            self._live[record.id] = record
-            self._written(now)
-            self.upstreams[provider.name].accept(values, granted, now)
-            self._check(record, now)
-            if record.status is not CredentialStatus.UNAUTHENTICATED:
-                self._schedule_check(record, now + self.options.check_interval)
-            return record.snapshot()
+            values = validate_credentials_body(provider, body, self._defaults(provider))
+            return self._attach(user.id, provider, values, scopes, now)
+
+    def connect_in_one_click(self, owner: str, leaf_user_id: str, provider_name: str,
+                             body: Mapping[str, object]) -> Credentials:
+        """A one-click connection: Leaf resolves the rest of the credential body from the posted one."""
+        provider = self.provider(provider_name)
+        one_click = provider.one_click
+        if one_click is None:
+            raise err.no_one_click(provider.label, [p.name for p in self.providers.values() if p.one_click])
+        with self._lock:
+            now = self._begin()
+            user = self._user(owner, leaf_user_id)
+            posted = _validate(one_click.body_fields, "oneClickIntegration", body, {})
+            values = {**posted, **{name: make(self.random) for name, make in one_click.made}}
+            values = validate_credentials_body(provider, values)  # the same credential as the POST makes
+            return self._attach(user.id, provider, values, None, now)
+
+    def _defaults(self, provider: Provider) -> dict[str, str]:
+        env = self.options.environment_defaults.get(provider.name)
+        return {"clientEnvironment": env} if env is not None else {}
+
+    def _attach(self, leaf_user_id: str, provider: Provider, values: dict[str, str],
+                scopes: Iterable[str] | None, now: _dt.datetime) -> Credentials:
+        user = self._users[leaf_user_id]
+        if provider.name in user.credentials and self.options.on_duplicate_credentials == "reject":
+            raise err.credentials_already_exist(leaf_user_id, provider.label, provider.path_segment)
+        up = provider.upstream
+        oauth2 = isinstance(up, OAuth2)
+        granted = tuple(scopes) if scopes is not None else up.scopes if isinstance(up, OAuth2) else ()
+        for name, make in provider.made:  # what Leaf makes itself (a session, an auth token)
+            values[name] = make(self.random)
+        posted_token = values.get("accessToken") if oauth2 else None
+        record = _CredentialRecord(
+            id=new_id(), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
+            created_time=now, fields=values,
+            # a posted access token is used until it expires; else the fake mints one, which the check at
+            # creation replaces with the refresh's
+            access_token=(posted_token or access_token(self.random)) if oauth2 else None,
+            scopes=granted,
+            access_token_expires_at=now + ACCESS_TOKEN_LIFETIME if posted_token else None,
+        )
+        old = user.credentials.get(provider.name)
+        if old is not None:
+            self._forget(old)
+        user.credentials[provider.name] = record
+        self._live[record.id] = record
+        self._written(now)
+        self.upstreams[provider.name].accept(values, granted, now)
+        self._check(record, now)
+        if record.status is not CredentialStatus.UNAUTHENTICATED:
+            self._schedule_check(record, now + self.options.check_interval)
+        return record.snapshot()
 
     def get_credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> Credentials:
         with self._lock:
@@ -109,6 +152,29 @@ class CredentialsPart(Lifecycle):
             record = self._credentials(owner, leaf_user_id, provider_name)
             _prune_events(record, now)
             return record.events[::-1]
+
+    def events_page(self, owner: str, leaf_user_id: str, provider_name: str, *, page: int = 0, size: int = 20,
+                    descending: bool = True) -> tuple[list[CredentialEvent], int]:
+        """One page of the credential's events younger than 30 days (by createdDate), and their count.
+
+        ``size`` is capped at 100; a page past the end is empty.
+        """
+        if page < 0:
+            raise err.bad_query("page", f"must be 0 or more, got {page}")
+        if size < 1:
+            raise err.bad_query("size", f"must be 1 or more, got {size}")
+        size = min(size, MAX_EVENTS_PAGE_SIZE)
+        with self._lock:
+            now = self._begin()
+            record = self._credentials(owner, leaf_user_id, provider_name)
+            _prune_events(record, now)
+            events, total = record.events, len(record.events)
+            start = page * size  # slices clip numbers of any size
+            if not descending:
+                return events[start:start + size], total
+            if start >= total:
+                return [], total
+            return events[max(total - start - size, 0):total - start][::-1], total
 
     def add_event(
         self,

@@ -125,6 +125,17 @@ def id_null() -> BusinessRuleError:
     return BusinessRuleError("idnull", "leafUser", "Invalid id: PUT /users needs the user's 'id' in the body")
 
 
+def id_invalid(path_id: str, body_id: object) -> BusinessRuleError:
+    return BusinessRuleError("idinvalid", "leafUser",
+                             f"Invalid ID: the body's id {body_id!r} is not the path's {path_id!r}; leave 'id' out "
+                             "of a PATCH body or send the same one")
+
+
+def no_one_click(provider_label: str, offered: list[str]) -> NotFoundError:
+    return NotFoundError(f"Leaf offers no one-click integration for {provider_label}; it offers one for "
+                         f"{', '.join(offered) or 'no provider'}")
+
+
 def bad_query(parameter: str, reason: str) -> InvalidInputError:
     return InvalidInputError([FieldError("query", parameter, "Invalid", reason)])
 

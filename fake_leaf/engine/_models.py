@@ -40,8 +40,9 @@ class Credentials:
     """A provider credential as the fake holds it.
 
     ``fields`` are the posted fields under Leaf's names (defaults filled in; a rotated refresh token
-    is the current one). ``access_token`` and ``scopes`` are an OAuth2 provider's current token
-    (None and () for the others).
+    is the current one) and the values Leaf made itself (Sentera's ``authToken``, Agvance's
+    ``sessionId``); what the API answers is the provider's ``answer_fields`` of them. ``access_token``
+    and ``scopes`` are an OAuth2 provider's current token (None and () for the others).
     """
 
     id: str

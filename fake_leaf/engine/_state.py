@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import heapq
 import itertools
+import random
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
@@ -28,9 +29,14 @@ class EngineOptions:
     """The [choice] behaviours of the contract, as options."""
 
     on_duplicate_credentials: OnDuplicate = "reject"
-    put_without_credentials: PutWithoutCredentials = "keep"
+    put_without_credentials: PutWithoutCredentials = "drop"
     check_interval: _dt.timedelta = _dt.timedelta(hours=24)
     refresh_token_rotation: bool = False
+    # the values the fake makes where Leaf makes them (access tokens, session ids): the same seed, the same
+    # values for the same calls; None draws a fresh seed
+    seed: int | None = None
+    # provider name -> the environment a body without clientEnvironment gets, though the provider requires it
+    environment_defaults: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _dt.timedelta(0) < self.check_interval <= MAX_CHECK_INTERVAL:  # the clock's headroom
@@ -70,12 +76,14 @@ class EngineState:
         """Everything but the API owners: users, credentials, schedules, alerts, the upstreams."""
         self._users.clear()
         self._users_by_owner = {owner: {} for owner in self._owners}
+        self.random = random.Random(self.options.seed)  # reseeded with the world: a reset fake makes the same values
         self._user_index: dict[str, dict[str, dict[str | None, dict[str, _UserRecord]]]] = {}
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
                                  tuple[int, list[_UserRecord]]] = {}
         self._user_versions: dict[str, int] = {}
         self.upstreams: dict[str, SimulatedUpstream] = {
-            name: SimulatedUpstream(p, self.options.refresh_token_rotation) for name, p in self.providers.items()}
+            name: SimulatedUpstream(p, self.options.refresh_token_rotation, self.random)
+            for name, p in self.providers.items()}
         self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
         self._sequence = itertools.count()

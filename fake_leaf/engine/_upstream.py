@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import secrets
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
+from fake_leaf.engine.providers._base import access_token, opaque_token
 
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
 REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)
@@ -60,9 +61,11 @@ class _Grant:
 class SimulatedUpstream:
     """One provider's side. By default it accepts every credential posted to Leaf."""
 
-    def __init__(self, provider: Provider, refresh_token_rotation: bool = False) -> None:
+    def __init__(self, provider: Provider, refresh_token_rotation: bool = False,
+                 rng: random.Random | None = None) -> None:
         self.provider = provider
         self.refresh_token_rotation = refresh_token_rotation
+        self.random = rng if rng is not None else random.Random()  # the fake's: tokens repeat with its seed
         self._secrets: dict[tuple[str, str], str | None] = {}  # (environment, client) -> secret or password
         self._grants: dict[tuple[str, str], _Grant] = {}  # (environment, token, key or username) -> grant
         self._outages: dict[str, int] = {}  # environment -> status code
@@ -131,11 +134,11 @@ class SimulatedUpstream:
         grant.last_used = now
         new_token = token
         if self.refresh_token_rotation:
-            new_token = secrets.token_urlsafe(32)
+            new_token = opaque_token(self.random)
             del self._grants[(env, token)]
             self._grants[(env, new_token)] = grant
         scopes = tuple(s for s in grant.scopes if s not in grant.withdrawn)
-        access = secrets.token_urlsafe(48)
+        access = access_token(self.random)
         body = {"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
                 "access_token": access, "scope": " ".join(scopes), "refresh_token": new_token}
         return Answer(200, dict(JSON_HEADERS), _compact(body), access, new_token, scopes)
@@ -199,7 +202,7 @@ class SimulatedUpstream:
         key = (self.environment(fields), self._client(fields))
         if key not in self._secrets:
             raise UnsupportedControlError(f"{self.provider.label} knows no client {key[1]!r}")
-        secret = secrets.token_hex(24)
+        secret = self.random.randbytes(24).hex()
         self._secrets[key] = secret
         return secret
 

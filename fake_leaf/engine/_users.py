@@ -87,7 +87,11 @@ class Users(Lifecycle):
             return self._user(owner, leaf_user_id).snapshot()
 
     def replace_user(self, owner: str, body: Mapping[str, object]) -> LeafUser:
-        """PUT semantics: every user field is replaced; credentials follow ``put_without_credentials``."""
+        """PUT semantics: every user field is replaced, and so are the credentials.
+
+        A provider's field that carries ``{"id": <the user's credential id>}`` keeps that credential;
+        one left out or null drops it with its events (unless ``put_without_credentials`` is "keep").
+        """
         with self._lock:
             now = self._begin()
             leaf_user_id = body.get("id")
@@ -97,16 +101,57 @@ class Users(Lifecycle):
                 raise err.InvalidInputError([err.FieldError("leafUser", "id", "TypeMismatch", "must be a string")])
             user = self._user(owner, leaf_user_id)
             fields = _user_fields(body)
-            self._index(user, add=False)
-            user.fields = fields
-            user._snapshot = None
-            self._index(user, add=True)
-            if self.options.put_without_credentials == "drop":
-                for provider in self.providers.values():
-                    if body.get(provider.user_field) is None and provider.name in user.credentials:
-                        self._forget(user.credentials.pop(provider.name))
+            dropped = self._dropped_by_put(user, body)  # checked before anything changes
+            self._set_fields(user, fields)
+            for name in dropped:
+                self._forget(user.credentials.pop(name))
             self._written(now)
             return user.snapshot()
+
+    def _dropped_by_put(self, user: _UserRecord, body: Mapping[str, object]) -> list[str]:
+        """The providers whose credentials a PUT body drops; a 400 for a field that names no credential of the user."""
+        errors: list[err.FieldError] = []
+        dropped: list[str] = []
+        for provider in self.providers.values():
+            value = body.get(provider.user_field)
+            record = user.credentials.get(provider.name)
+            if value is None:
+                if record is not None and self.options.put_without_credentials == "drop":
+                    dropped.append(provider.name)
+            elif not isinstance(value, dict):
+                errors.append(err.FieldError("leafUser", provider.user_field, "TypeMismatch",
+                                             f"must be an object with the id of the user's {provider.label} "
+                                             f"credentials, or null, got {type(value).__name__}"))
+            elif record is None or value.get("id") != record.id:
+                has = (f"its {provider.label} credentials have the id {record.id!r}" if record is not None
+                       else f"it has no {provider.label} credentials")
+                errors.append(err.FieldError(
+                    "leafUser", provider.user_field, "Invalid",
+                    f"keeps credentials by their id, got {str(value.get('id'))[:100]!r} but {has}; leave the field "
+                    f"out (or null) to drop them, and POST new ones to /users/{{id}}/{provider.path_segment}"))
+        if errors:
+            raise err.InvalidInputError(errors)
+        return dropped
+
+    def update_user(self, owner: str, leaf_user_id: str, body: Mapping[str, object]) -> LeafUser:
+        """PATCH semantics (JSON merge patch): the body's user fields replace the user's, null clears one, the
+        rest stays, credentials included."""
+        with self._lock:
+            now = self._begin()
+            user = self._user(owner, leaf_user_id)
+            body_id = body.get("id")
+            if body_id is not None and body_id != user.id:
+                raise err.id_invalid(user.id, body_id)
+            fields = _user_fields({**user.fields, **{k: body[k] for k in USER_FIELDS if k in body}})
+            self._set_fields(user, fields)
+            self._written(now)
+            return user.snapshot()
+
+    def _set_fields(self, user: _UserRecord, fields: dict[str, str | None]) -> None:
+        self._index(user, add=False)
+        user.fields = fields
+        user._snapshot = None
+        self._index(user, add=True)
 
     def delete_user(self, owner: str, leaf_user_id: str) -> None:
         """Delete a user; all of its credentials and their events go with it."""

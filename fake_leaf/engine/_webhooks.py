@@ -34,20 +34,26 @@ MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
 KEPT_ATTEMPTS = 10_000  # deliveries and failed calls kept for reading, like the request journal
 MAX_URL_LENGTH = 2048
 
-# The event names of Leaf's alerts service. Any may be registered; the fake emits the credential ones.
-CREDENTIAL_EVENTS: tuple[str, ...] = ("credentialsUnauthenticated", "credentialsLimitedPermission")
+# The event names of Leaf's alerts service, as its events page lists them (its EventDto enum), in that order.
+# Any may be registered; the fake sends the credential ones and the provider organizations' ones.
+CREDENTIAL_EVENTS: tuple[str, ...] = ("credentialsLimitedPermission", "credentialsUnauthenticated")
+ORGANIZATION_EVENTS: tuple[str, ...] = ("providerOrganizationCreated", "providerOrganizationBlocked",
+                                        "providerOrganizationRemoved")
 EVENTS: tuple[str, ...] = (
     *CREDENTIAL_EVENTS,
     "fieldCreated", "fieldUpdated", "mergedFieldCreated", "mergedFieldUpdated",
-    "fieldBoundaryCreated", "fieldBoundaryUpdated",
+    "fieldBoundaryCreated", "fieldBoundaryUpdated", "fieldBoundaryDeleted",
     "batchUploadProcessingFinished", "uploadedFileProcessingFinished", "uploadedFileProcessingFailed",
     "providerFileProcessingFinished", "providerFileProcessingFailed",
     "mergedFileProcessingFinished", "mergedFileProcessingFailed",
     "automergedFileProcessingFinished", "automergedFileProcessingFailed",
-    "operationCreated", "operationUpdated", "operationProcessingFinished",
+    "operationCreated", "operationUpdated", "operationProcessingFinished", "operationProcessingFailed",
+    "workflowProcessingFinished", "workflowProcessingFailed",
     "newSatelliteImage", "satelliteSubscriptionFailed",
     "newIrrigationActivity", "newFieldIrrigationActivity",
-    "newMachine", "updatedMachine", "deletedMachine", "newImplement", "updatedImplement",
+    "machineCreated", "machineUpdated", "machineDeleted", "implementCreated", "implementUpdated",
+    "operatorCreated", "operatorUpdated",
+    *ORGANIZATION_EVENTS,
 )
 _HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::\d{1,5})?$")
 

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fake_leaf.engine import FieldError, InvalidInputError, NotAuthenticatedError, Provider
+from fake_leaf.engine._credentials import MAX_EVENTS_PAGE_SIZE
 from fake_leaf.engine._errors import bad_query
 from fake_leaf.engine._users import MAX_PAGE_SIZE
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, ok
@@ -97,6 +98,12 @@ def list_users(call: Call) -> HttpResponse:
     size = min(size, MAX_PAGE_SIZE)
     backend = call.backend  # the listed users, with their credentials, from the same operation
     body = [user_json(u, backend.find_credentials(call.owner, u.id), backend.providers) for u in users]
+    return _page(call, query, body, page, size, total)
+
+
+def _page(call: Call, query: dict[str, list[str]], body: list[dict[str, object]], page: int, size: int,
+          total: int) -> HttpResponse:
+    """A page of a list as JHipster answers it: a bare array, ``X-Total-Count`` and ``Link``."""
     return ok(200, body, {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)})
 
 
@@ -132,6 +139,11 @@ def replace_user(call: Call) -> HttpResponse:
     return ok(200, _user_body(call, user.id))
 
 
+def update_user(call: Call) -> HttpResponse:
+    user = call.backend.update_user(call.owner, call.params["leafUserId"], call.json_body())
+    return ok(200, _user_body(call, user.id))
+
+
 def delete_user(call: Call) -> HttpResponse:
     call.backend.delete_user(call.owner, call.params["leafUserId"])
     return HttpResponse(204)
@@ -157,16 +169,36 @@ def delete_credentials(call: Call) -> HttpResponse:
     return HttpResponse(204)
 
 
+def connect_in_one_click(call: Call) -> HttpResponse:
+    p = call.the_provider()
+    body = call.json_body()
+    return ok(201, credentials_json(call.backend.connect_in_one_click(call.owner, call.params["leafUserId"], p.name,
+                                                                      body), p))
+
+
 def list_events(call: Call) -> HttpResponse:
-    events = call.backend.list_events(call.owner, call.params["leafUserId"], call.the_provider().name)
-    return ok(200, [event_json(e) for e in events])
+    query = call.query()
+    page = _int_param(query, "page", 0)
+    size = _int_param(query, "size", 20)
+    descending = True  # newest first unless asked
+    for field_name, desc in _sort_param(query.get("sort", [])):
+        if field_name != "createdDate":
+            raise bad_query("sort", f"events sort on createdDate only ('createdDate,asc' or 'createdDate,desc'), "
+                            f"got {field_name[:100]!r}")
+        descending = desc
+    events, total = call.backend.events_page(call.owner, call.params["leafUserId"], call.the_provider().name,
+                                             page=page, size=size, descending=descending)
+    return _page(call, query, [event_json(e) for e in events], page, min(size, MAX_EVENTS_PAGE_SIZE), total)
 
 
 # -- the table's lines for Leaf's own routes -------------------------------------------------------
 
+_PAGING: dict[str, dict[str, Any]] = {"page": {"type": "integer", "minimum": 0},
+                                      "size": {"type": "integer", "minimum": 1}}
 _USER_QUERY: dict[str, dict[str, Any]] = {**{n: {"type": "string"} for n in ("email", "name", "externalId")},
-               "page": {"type": "integer", "minimum": 0}, "size": {"type": "integer", "minimum": 1},
-               "sort": {"type": "string"}}
+                                          **_PAGING, "sort": {"type": "string"}}
+_EVENTS_QUERY: dict[str, dict[str, Any]] = {
+    **_PAGING, "sort": {"type": "string", "enum": ["createdDate", "createdDate,asc", "createdDate,desc"]}}
 
 
 def routes(providers: Iterable[Provider]) -> list[Route]:
@@ -179,8 +211,10 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
               errors={400: "bad paging, filter or sort"}),
         Route("POST", users, create_user, summary="Create a Leaf user", success=201, request="LeafUserInput",
               response="LeafUser"),
-        Route("PUT", users, replace_user, summary="Replace a Leaf user", request="LeafUserInput",
-              response="LeafUser"),
+        Route("PUT", users, replace_user, summary="Replace a Leaf user (credentials left out are dropped)",
+              request="LeafUserReplacement", response="LeafUser"),
+        Route("PATCH", f"{users}/{{leafUserId}}", update_user, summary="Partially update a Leaf user",
+              request="LeafUserPatch", response="LeafUser"),
         Route("GET", f"{users}/{{leafUserId}}", get_user, summary="Get a Leaf user", response="LeafUser"),
         Route("DELETE", f"{users}/{{leafUserId}}", delete_user, summary="Delete a Leaf user", success=204),
     ]
@@ -194,9 +228,14 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
                   success=201, request=f"{name}Input", response=name),
             Route("DELETE", base, delete_credentials, provider=p, summary=f"Delete the {p.label} credentials",
                   success=204),
-            Route("GET", f"{base}/events", list_events, provider=p,
-                  summary=f"The {p.label} credentials' events", response="[CredentialEvent]"),
+            Route("GET", f"{base}/events", list_events, provider=p, query_params=_EVENTS_QUERY,
+                  summary=f"The {p.label} credentials' events", response="[CredentialEvent]",
+                  errors={400: "bad paging or sort"}),
         ]
+        if p.one_click is not None:
+            table.append(Route("POST", f"{users}/{{leafUserId}}/one-click-integration/{p.name}", connect_in_one_click,
+                               provider=p, summary=f"Connect {p.label} in one click", success=201,
+                               request=f"{p.name}OneClickInput", response=name))
     return table
 
 

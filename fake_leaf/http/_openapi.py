@@ -9,7 +9,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fake_leaf.engine import CredentialStatus, Provider
+from fake_leaf.engine import BodyField, CredentialStatus, Provider
 from fake_leaf.engine._models import USER_FIELDS
 from fake_leaf.engine._webhooks import EVENTS, WebhookDelivery
 from fake_leaf.http._context import Route, is_control
@@ -26,23 +26,29 @@ TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{
 def _credentials_schemas(p: Provider) -> dict[str, Any]:
     """A provider's input and answer schemas, from the same declaration that drives validation."""
     name = credentials_schema(p)
-    body_properties: dict[str, Any] = {}
-    for f in p.body_fields:
-        schema: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"\S"}
-        if f.choices:
-            schema = {"type": "string", "enum": list(f.choices)}
-        body_properties[f.name] = schema
-    answer: dict[str, Any] = {"id": STRING, "status": {"type": "string", "enum": [s.value for s in CredentialStatus]},
-                              "createdTime": TIMESTAMP}
-    if p.oauth2:
-        answer["tokenMetadata"] = {"type": "object", "properties": {
-            "scopes": {"type": "array", "items": STRING}}}
-    answer.update({n: STRING for n in p.response_fields})
-    return {
+    body_properties = {f.name: _body_field_schema(f) for f in p.body_fields}
+    special: dict[str, Any] = {
+        "status": {"type": "string", "enum": [s.value for s in CredentialStatus]}, "createdTime": TIMESTAMP,
+        "tokenMetadata": {"type": "object", "required": ["scopes"], "additionalProperties": False,
+                          "properties": {"scopes": {"type": "array", "items": STRING}}}}
+    answer = {n: special.get(n, STRING) for n in p.answer_fields}
+    schemas = {
         f"{name}Input": {"type": "object", "properties": body_properties,
                          "required": [f.name for f in p.body_fields if f.required]},
-        name: {"type": "object", "required": list(answer), "properties": answer},
+        # exactly the answer fields: a client generated from this document inherits no field Leaf lacks
+        name: {"type": "object", "required": list(answer), "properties": answer, "additionalProperties": False},
     }
+    if p.one_click is not None:
+        schemas[f"{p.name}OneClickInput"] = {
+            "type": "object", "required": [f.name for f in p.one_click.body_fields if f.required],
+            "properties": {f.name: _body_field_schema(f) for f in p.one_click.body_fields}}
+    return schemas
+
+
+def _body_field_schema(f: BodyField) -> dict[str, Any]:
+    if f.choices:
+        return {"type": "string", "enum": list(f.choices)}
+    return {"type": "string", "minLength": 1, "pattern": r"\S"}
 
 
 def _json_type(hint: Any) -> dict[str, Any]:
@@ -94,6 +100,13 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
             "rememberMe": {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}}},
         "Token": {"type": "object", "required": ["id_token"], "properties": {"id_token": {"type": "string"}}},
         "LeafUserInput": {"type": "object", "properties": {"id": {"type": "string"},
+                                                            **{f: NULLABLE_STRING for f in USER_FIELDS}}},
+        "LeafUserReplacement": {"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string"}, **{f: NULLABLE_STRING for f in USER_FIELDS},
+            # a provider's field keeps the user's credential by its id; left out or null drops it
+            **{p.user_field: {"oneOf": [{"type": "null"}, {"type": "object", "required": ["id"],
+                                                            "properties": {"id": STRING}}]} for p in providers}}},
+        "LeafUserPatch": {"type": "object", "properties": {"id": {"type": "string"},
                                                             **{f: NULLABLE_STRING for f in USER_FIELDS}}},
         "LeafUser": {"type": "object", "required": ["id", *USER_FIELDS], "properties": user_props},
         "CredentialEvent": {"type": "object", "required": ["id", "createdDate", "statusCode", "headers", "body"],

@@ -23,12 +23,21 @@ def leaf_timestamp(when: _dt.datetime) -> str:
 
 
 def credentials_json(c: Credentials, provider: Provider) -> dict[str, object]:
-    """id, status, createdTime, tokenMetadata (OAuth2 providers), then the provider's fields in order."""
-    body: dict[str, object] = {"id": c.id, "status": c.status.value, "createdTime": leaf_timestamp(c.created_time)}
-    if provider.oauth2:
-        body["tokenMetadata"] = {"scopes": list(c.scopes)}
-    for name in provider.response_fields:
-        body[name] = c.access_token if name == "accessToken" and provider.oauth2 else c.fields.get(name)
+    """Exactly the provider's declared answer fields, in its order: never a field Leaf does not answer."""
+    body: dict[str, object] = {}
+    for name in provider.answer_fields:
+        if name == "id":
+            body[name] = c.id
+        elif name == "status":
+            body[name] = c.status.value
+        elif name == "createdTime":
+            body[name] = leaf_timestamp(c.created_time)
+        elif name == "tokenMetadata":
+            body[name] = {"scopes": list(c.scopes)}
+        elif name == "accessToken" and provider.oauth2:
+            body[name] = c.access_token
+        else:
+            body[name] = c.fields.get(name)
     return body
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ DEFAULT_SETTINGS = settings(max_examples=100, stateful_step_count=15, deadline=N
 RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1), retry_after=True)
 _SECOND = dt.timedelta(seconds=1)
 _MAX_ATTEMPTS = 4
+_EVENTS_PAGE = 100  # the largest page Leaf serves
 
 
 class ClientMismatchError(AssertionError):
@@ -259,11 +261,17 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     def client_read_events(self, leaf_user_id: str) -> list[str] | None:
         """The ids of the credential's events, newest first as your client holds them; None without one."""
-        r = self._request("GET", f"/users/{leaf_user_id}/{self.provider.path_segment}/events")
-        if r.status_code == 404:
-            return None
-        r.raise_for_status()
-        return [str(e["id"]) for e in r.json()]
+        ids: list[str] = []
+        for page in itertools.count():  # Leaf pages events like users: read until a short page
+            r = self._request("GET", f"/users/{leaf_user_id}/{self.provider.path_segment}/events",
+                              params={"page": page, "size": _EVENTS_PAGE})
+            if r.status_code == 404:
+                return None
+            r.raise_for_status()
+            ids += [str(e["id"]) for e in r.json()]
+            if len(r.json()) < _EVENTS_PAGE:
+                return ids
+        raise AssertionError("unreachable")
 
     def client_decide(self, leaf_user_id: str, status: str) -> Decision:
         """What your client does about a status: ``"nothing"``, ``"reconnect"``, ``"ask_for_scopes"`` or

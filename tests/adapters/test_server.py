@@ -33,7 +33,8 @@ def _scenario(send: Send, leaf: FakeLeaf) -> list[tuple[int, Any]]:
     status, user = send("POST", "/services/usermanagement/api/users/", {"name": "Ada"}, token)
     out.append((status, user))
     creds = f"/services/usermanagement/api/users/{user['id']}/john-deere-credentials"
-    for method, path, payload in [("POST", creds, {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"}),
+    jd = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"}
+    for method, path, payload in [("POST", creds, jd),
                                   ("GET", creds, None), ("GET", f"{creds}/events", None),
                                   ("POST", creds, {"clientKey": "", "clientEnvironment": "stage"}),
                                   ("PATCH", creds, None), ("DELETE", creds, None), ("GET", creds, None),
@@ -220,7 +221,8 @@ def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
                         elif i % 5 == 1 and created:
                             user_id = created[-1]
                             r = s.post(f"{base}/users/{user_id}/john-deere-credentials",
-                                       json={"clientKey": "k", "clientSecret": "s", "refreshToken": f"r{n}{i}"})
+                                       json={"clientKey": "k", "clientSecret": "s", "refreshToken": f"r{n}{i}",
+                                             "clientEnvironment": "STAGE"})
                             assert r.status_code in (201, 400, 404), r.text
                         elif i % 25 == 2:
                             with lock:

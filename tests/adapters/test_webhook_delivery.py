@@ -37,7 +37,7 @@ def test_a_webhook_registered_over_the_server_gets_real_signed_posts(receiver: H
         assert register(server.url, leaf, receiver.url).status_code == 201
         user = requests.post(f"{server.user_management_url}/users", json={}, headers=leaf.headers).json()
         requests.post(f"{server.user_management_url}/users/{user['id']}/john-deere-credentials", headers=leaf.headers,
-                      json={"clientKey": "k", "clientSecret": "s", "refreshToken": "r"})
+                      json={"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"})
         leaf.john_deere.revoke_refresh_token(user["id"])
         receiver.fail_next(1)
         clock.advance(dt.timedelta(days=1))

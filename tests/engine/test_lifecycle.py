@@ -32,7 +32,8 @@ def leaf(clock: ManualClock) -> Iterator[FakeLeaf]:
 def _credential(leaf: FakeLeaf) -> tuple[str, str]:
     user = leaf.create_user(name="Grower")
     url = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials"
-    r = requests.post(url, json={"clientKey": "app-key", "clientSecret": "app-secret", "refreshToken": "grower-rt"},
+    r = requests.post(url, json={"clientKey": "app-key", "clientSecret": "app-secret", "refreshToken": "grower-rt",
+                                 "clientEnvironment": "STAGE"},
                       headers=leaf.headers)
     assert r.status_code == 201
     return user.id, url
@@ -126,7 +127,8 @@ def test_a_post_during_an_outage_starts_temporarily_unavailable(leaf: FakeLeaf) 
     leaf.john_deere.start_outage()
     user = leaf.create_user()
     r = requests.post(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials",
-                      json={"clientKey": "k", "clientSecret": "s", "refreshToken": "r"}, headers=leaf.headers)
+                      json={"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"},
+                      headers=leaf.headers)
     assert r.json()["status"] == "TEMPORARILY_UNAVAILABLE"
 
 
@@ -141,7 +143,8 @@ def test_unauthenticated_stays_until_delete_and_a_new_post(leaf: FakeLeaf, clock
     assert _get(leaf, f"{url}/events") == events_then  # no more checks
     assert leaf.run_john_deere_check(user_id).status is CredentialStatus.UNAUTHENTICATED
     assert requests.delete(url, headers=leaf.headers).status_code == 204
-    r = requests.post(url, json={"clientKey": "app-key", "clientSecret": "app-secret", "refreshToken": "new-rt"},
+    r = requests.post(url, json={"clientKey": "app-key", "clientSecret": "app-secret", "refreshToken": "new-rt",
+                                 "clientEnvironment": "STAGE"},
                       headers=leaf.headers)
     assert r.json()["status"] == "OK"
     events = _get(leaf, f"{url}/events")
@@ -185,7 +188,7 @@ def test_a_refresh_token_unused_for_a_year_is_invalid_grant(clock: ManualClock) 
 def test_a_credential_of_45_days_lists_only_the_last_30(leaf: FakeLeaf, clock: ManualClock) -> None:
     user_id, url = _credential(leaf)
     clock.advance(45 * DAY)
-    events = _get(leaf, f"{url}/events")
+    events = _get(leaf, f"{url}/events?size=100")
     dates = [dt.datetime.strptime(e["createdDate"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
              for e in events]
     now = START + 45 * DAY

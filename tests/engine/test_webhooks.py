@@ -12,6 +12,7 @@ from fake_leaf.engine._webhooks import Outcome
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 OWNER = "owner@test"
+JOHN_DEERE_BODY = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"}
 HOOK = {"name": "n", "url": "https://receiver.test/", "secret": "s", "events": ["credentialsLimitedPermission"]}
 
 
@@ -53,7 +54,7 @@ def test_an_alert_waits_in_the_log_until_the_router_says_how_it_reads() -> None:
     b.webhooks.register(OWNER, HOOK)
     b.webhooks.take_due()
     user = b.create_user(OWNER, {})
-    b.create_credentials(OWNER, user.id, "JohnDeere", {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"})
+    b.create_credentials(OWNER, user.id, "JohnDeere", JOHN_DEERE_BODY)
     b.set_status(OWNER, user.id, "JohnDeere", CredentialStatus.MISSING_PERMISSION)
     assert b.webhooks.take_due() == []
     b.webhooks.alert_payload = lambda alert: {"type": alert.type}
@@ -65,7 +66,7 @@ def test_an_alert_of_a_user_deleted_since_still_reaches_its_owners_webhook() -> 
     b.webhooks.register(OWNER, HOOK)
     b.webhooks.take_due()
     user = b.create_user(OWNER, {})
-    b.create_credentials(OWNER, user.id, "JohnDeere", {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"})
+    b.create_credentials(OWNER, user.id, "JohnDeere", JOHN_DEERE_BODY)
     b.set_status(OWNER, user.id, "JohnDeere", CredentialStatus.MISSING_PERMISSION)
     b.delete_user(OWNER, user.id)
     assert [(p.api_owner, p.body) for p in b.webhooks.take_due()] == [
@@ -81,7 +82,7 @@ def test_clearing_forgets_webhooks_and_reads_the_new_log_from_its_start() -> Non
     b.webhooks.register(OWNER, HOOK)
     b.webhooks.take_due()
     user = b.create_user(OWNER, {})
-    b.create_credentials(OWNER, user.id, "JohnDeere", {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"})
+    b.create_credentials(OWNER, user.id, "JohnDeere", JOHN_DEERE_BODY)
     b.set_status(OWNER, user.id, "JohnDeere", CredentialStatus.MISSING_PERMISSION)
     assert len(b.webhooks.take_due()) == 1
 

@@ -8,7 +8,7 @@ import requests
 
 from fake_leaf import FakeLeaf, ShiftedClock
 
-BODY = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r"}
+BODY = {"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"}
 
 
 def _setup(base: str, headers: dict[str, str]) -> tuple[str, str]:

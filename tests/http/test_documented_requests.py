@@ -65,12 +65,25 @@ def test_post_get_delete_as_the_documentation_shows(leaf: FakeLeaf, http: reques
         assert response.json()["status"] == 404
 
 
-def test_client_environment_defaults_to_stage(leaf: FakeLeaf, http: requests.Session) -> None:
+def test_client_environment_is_required_and_nothing_is_stored_without_it(leaf: FakeLeaf,
+                                                                         http: requests.Session) -> None:
     user_id = _user(leaf, http)
     body = {k: v for k, v in CREDENTIALS_BODY.items() if k != "clientEnvironment"}
-    r = http.post(f"{leaf.user_management_url}/users/{user_id}/john-deere-credentials", json=body)
-    assert r.status_code == 201
-    assert r.json()["clientEnvironment"] == "STAGE"
+    url = f"{leaf.user_management_url}/users/{user_id}/john-deere-credentials"
+    r = http.post(url, json=body)
+    assert r.status_code == 400
+    assert [(e["field"], e["message"]) for e in r.json()["fieldErrors"]] == [("clientEnvironment", "NotBlank")]
+    assert http.get(url).status_code == 404
+
+
+def test_the_stage_default_is_an_option_for_older_clients() -> None:
+    with FakeLeaf(john_deere_stage_default=True) as leaf:
+        user = leaf.create_user(name="Ada")
+        body = {k: v for k, v in CREDENTIALS_BODY.items() if k != "clientEnvironment"}
+        r = requests.post(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials", json=body,
+                          headers=leaf.headers)
+        assert r.status_code == 201
+        assert r.json()["clientEnvironment"] == "STAGE"
 
 
 def test_unknown_fields_are_ignored(leaf: FakeLeaf, http: requests.Session) -> None:

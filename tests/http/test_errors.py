@@ -173,7 +173,7 @@ def test_a_body_that_is_not_a_json_object_is_400(leaf: FakeLeaf, http: requests.
 
 
 @pytest.mark.parametrize("method, suffix", [("PUT", "/john-deere-credentials"), ("PATCH", "/john-deere-credentials"),
-                                            ("POST", "/john-deere-credentials/events"), ("PATCH", "")])
+                                            ("POST", "/john-deere-credentials/events"), ("PUT", "")])
 def test_a_method_the_path_does_not_take_is_405(leaf: FakeLeaf, http: requests.Session, seeded: str,
                                                 method: str, suffix: str) -> None:
     before = state_of(leaf)

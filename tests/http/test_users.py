@@ -89,22 +89,83 @@ def test_create_answers_201_with_location(leaf: FakeLeaf, http: requests.Session
     assert http.get(r.headers["Location"]).json() == r.json()
 
 
-def test_put_replaces_the_whole_user_and_keeps_credentials(leaf: FakeLeaf, http: requests.Session) -> None:
+def test_put_replaces_the_whole_user_and_drops_the_credentials_it_leaves_out(leaf: FakeLeaf,
+                                                                             http: requests.Session) -> None:
     user = leaf.create_user(name="Ada", email="ada@farm.test")
     leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
     r = http.put(f"{leaf.user_management_url}/users", json={"id": user.id, "name": "Ada L."})
     assert r.status_code == 200
     assert r.json()["name"] == "Ada L."
     assert r.json()["email"] is None
+    assert r.json()["johnDeereCredentials"] is None  # Leaf: "the new Leaf User will have no credentials"
+    creds = f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials"
+    assert http.get(creds).status_code == 404
+    assert http.get(f"{creds}/events").status_code == 404  # the events went with them
+
+
+def test_put_keeps_a_credential_named_by_its_id(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada")
+    created = leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    got = http.get(f"{leaf.user_management_url}/users/{user.id}").json()
+    r = http.put(f"{leaf.user_management_url}/users", json={**got, "name": "Ada L."})  # GET, edit, PUT back
+    assert r.status_code == 200
+    assert r.json()["johnDeereCredentials"]["id"] == created.id
+    assert r.json()["name"] == "Ada L."
+    r = http.put(f"{leaf.user_management_url}/users", json={"id": user.id, "johnDeereCredentials": {"id": created.id}})
     assert r.json()["johnDeereCredentials"]["clientKey"] == "k"
 
 
-def test_put_drop_option_drops_credentials_left_out() -> None:
-    with FakeLeaf(put_without_credentials="drop") as leaf:
+def test_a_put_naming_a_credential_the_user_lacks_is_a_400_and_changes_nothing(leaf: FakeLeaf,
+                                                                               http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada")
+    leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    before = http.get(f"{leaf.user_management_url}/users/{user.id}").json()
+    for bad in ({"id": "not-its-id"}, {"clientKey": "k"}, "yes"):
+        r = http.put(f"{leaf.user_management_url}/users",
+                     json={"id": user.id, "name": "B", "johnDeereCredentials": bad})
+        assert r.status_code == 400, bad
+        assert [e["field"] for e in r.json()["fieldErrors"]] == ["johnDeereCredentials"]
+    r = http.put(f"{leaf.user_management_url}/users", json={"id": user.id, "trimbleCredentials": {"id": "x"}})
+    assert r.status_code == 400 and "has no Trimble credentials" in r.json()["detail"]
+    assert http.get(f"{leaf.user_management_url}/users/{user.id}").json() == before
+
+
+def test_put_keep_option_keeps_credentials_left_out() -> None:
+    with FakeLeaf(put_without_credentials="keep") as leaf:
         user = leaf.create_user(name="Ada")
         leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
         r = requests.put(f"{leaf.user_management_url}/users", json={"id": user.id}, headers=leaf.headers)
-        assert r.json()["johnDeereCredentials"] is None
+        assert r.json()["johnDeereCredentials"]["clientKey"] == "k"
+
+
+def test_patch_changes_the_named_fields_and_keeps_the_rest_and_the_credentials(leaf: FakeLeaf,
+                                                                               http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada", email="ada@farm.test", phone="+1 555 0100")
+    leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+    url = f"{leaf.user_management_url}/users/{user.id}"
+    r = http.patch(url, json={"name": "Ada L.", "phone": None, "unknown": 1})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["name"], body["email"], body["phone"]) == ("Ada L.", "ada@farm.test", None)
+    assert body["johnDeereCredentials"]["clientKey"] == "k"
+    assert http.get(url).json() == body
+    assert leaf.list_users()[0].name == "Ada L."
+    assert http.get(f"{leaf.user_management_url}/users", params={"name": "Ada L."}).json()[0]["id"] == user.id
+
+
+def test_a_bad_patch_is_a_400_or_404_and_changes_nothing(leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_user(name="Ada")
+    url = f"{leaf.user_management_url}/users/{user.id}"
+    before = http.get(url).json()
+    r = http.patch(url, json={"name": 5})
+    assert r.status_code == 400 and r.json()["fieldErrors"][0]["field"] == "name"
+    r = http.patch(url, json={"id": "another-id", "name": "B"})
+    assert r.status_code == 400 and r.json()["errorKey"] == "idinvalid"
+    r = http.patch(url, data=b"[1]", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert http.patch(f"{leaf.user_management_url}/users/00000000-0000-4000-8000-000000000000",
+                      json={"name": "B"}).status_code == 404
+    assert http.get(url).json() == before
 
 
 def test_deleting_a_user_takes_its_credentials_and_events(leaf: FakeLeaf, http: requests.Session) -> None:

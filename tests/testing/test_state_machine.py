@@ -212,7 +212,7 @@ def test_failures_show_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Py
     assert "# background check of user1" in out  # the checks and what John Deere answered
     assert "# status of user1: None -> OK" in out  # status changes
     assert "what the fake did in this step:" in out  # the failing step's own story, in the message
-    assert "/john-deere-credentials/events -> 200" in out
+    assert "/john-deere-credentials/events?page=0&size=100 -> 200" in out  # the default client pages them
     # a @given test: the shrunk example and the fake's story for it alone
     assert "n = 2" in out
     assert "fake-leaf received 3 request(s):" in out  # its requests only, not every example's

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +13,46 @@ ENVIRONMENTS: tuple[str, ...] = ("STAGE", "PRODUCTION")
 NO_ENVIRONMENT = ""  # the one environment of a provider whose body has no clientEnvironment
 # the fields that identify the client, in the contract's order of preference (§7: an alert's ``credential``)
 IDENTIFYING_FIELDS: tuple[str, ...] = ("clientKey", "clientId", "apiKey", "username")
+# answer fields the credential record fills in (not the body): its id, status, creation time, and an OAuth2
+# grant's scopes; ``accessToken`` is the current token of an OAuth2 provider
+RECORD_FIELDS: tuple[str, ...] = ("id", "status", "createdTime", "tokenMetadata")
+ALWAYS_ANSWERED: tuple[str, ...] = ("id", "status", "createdTime")
+
+Maker = Callable[[random.Random], str]
+"""How the fake makes a value Leaf makes (an auth token, a session id), from the fake's seeded random."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def access_token(rng: random.Random) -> str:
+    """An OAuth2 access token shaped like the providers' own: a signed JWT (header.claims.signature)."""
+    header = _b64url(json.dumps({"kid": _b64url(rng.randbytes(30)), "alg": "RS256"}, separators=(",", ":")).encode())
+    claims = _b64url(json.dumps({"ver": 1, "jti": f"AT.{_b64url(rng.randbytes(33))}"},
+                                separators=(",", ":")).encode())
+    return f"{header}.{claims}.{_b64url(rng.randbytes(256))}"
+
+
+def opaque_token(rng: random.Random) -> str:
+    """A refresh token or other opaque secret: 43 characters of URL-safe base64 (256 bits)."""
+    return _b64url(rng.randbytes(32))
+
+
+def hex_token(length: int) -> Maker:
+    """``length`` lower-case hex digits: an API session or auth token."""
+    def make(rng: random.Random) -> str:
+        return rng.randbytes((length + 1) // 2).hex()[:length]
+    return make
+
+
+def uuid4(rng: random.Random) -> str:
+    """A lower-case random UUID (version 4), as the providers' .NET and Java backends make them."""
+    raw = bytearray(rng.randbytes(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)
@@ -93,8 +135,26 @@ Upstream = OAuth2 | ApiKey | UsernamePassword
 
 
 @dataclass(frozen=True)
+class OneClick:
+    """A one-click connection (``POST /users/{leafUserId}/one-click-integration/<provider name>``).
+
+    ``body_fields`` are what the client posts; ``made`` are the credential body fields that Leaf
+    resolves itself from them (the sharing link stands for the organization and the grant).
+    """
+
+    body_fields: tuple[BodyField, ...]
+    made: tuple[tuple[str, Maker], ...]
+
+
+@dataclass(frozen=True)
 class Provider:
-    """How one provider's credentials look in Leaf's API, and how its upstream behaves."""
+    """How one provider's credentials look in Leaf's API, and how its upstream behaves.
+
+    ``body_fields`` is what a POST may carry (validation); ``answer_fields`` is exactly what POST and
+    GET answer, in order (serialisation, the OpenAPI schema, the Leaf user's embedding): the two lists
+    differ, since Leaf keeps some posted secrets to itself and adds values of its own, which ``made``
+    says how to make.
+    """
 
     name: str  # the alerts' ``provider`` value: "JohnDeere"
     label: str  # for people: "John Deere"
@@ -102,6 +162,9 @@ class Provider:
     user_field: str  # the field embedded in a Leaf user
     body_fields: tuple[BodyField, ...]
     upstream: Upstream
+    answer_fields: tuple[str, ...]
+    made: tuple[tuple[str, Maker], ...] = ()  # answer fields Leaf makes at creation, and how
+    one_click: OneClick | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.body_fields]
@@ -112,6 +175,27 @@ class Provider:
         if missing:
             raise ValueError(f"provider {self.name}: its upstream uses {', '.join(missing)}, which its body "
                              f"does not declare ({', '.join(names)})")
+        made = [n for n, _ in self.made]
+        known = {*ALWAYS_ANSWERED, *names, *made}
+        if self.oauth2:
+            known |= {"tokenMetadata", "accessToken"}
+        unknown = [n for n in self.answer_fields if n not in known]
+        if unknown or len(set(self.answer_fields)) != len(self.answer_fields):
+            raise ValueError(f"provider {self.name}: its answer_fields {self.answer_fields} name "
+                             f"{', '.join(unknown) or 'a field twice'}; an answer field is one of "
+                             f"{', '.join(sorted(known))}")
+        absent = [n for n in ALWAYS_ANSWERED if n not in self.answer_fields]
+        if absent:
+            raise ValueError(f"provider {self.name}: its answer_fields lack {', '.join(absent)}, which every "
+                             "credential answer carries")
+        if set(made) & set(names):
+            raise ValueError(f"provider {self.name}: made fields {made} clash with its body fields")
+        if self.one_click is not None:
+            posted = {f.name for f in self.one_click.body_fields} | {n for n, _ in self.one_click.made}
+            lacking = [n for n in names if n not in posted and self.field(n).required]
+            if lacking:
+                raise ValueError(f"provider {self.name}: its one-click body neither carries nor makes "
+                                 f"{', '.join(lacking)}")
 
     @functools.cached_property
     def slug(self) -> str:
@@ -138,14 +222,6 @@ class Provider:
             return found[0]
         up = self.upstream
         return up.client_id if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) else up.username
-
-    @functools.cached_property
-    def response_fields(self) -> tuple[str, ...]:
-        """The credential fields of GET and POST answers, in order (after id, status, createdTime, tokenMetadata)."""
-        names = [f.name for f in self.body_fields]
-        if isinstance(self.upstream, OAuth2) and "accessToken" not in names:
-            names.insert(names.index(self.upstream.refresh_token), "accessToken")
-        return tuple(names)
 
     @functools.cached_property
     def secret_field(self) -> str | None:

@@ -16,4 +16,5 @@ PROVIDER = Provider(
         optional("accessToken"),
     ),
     upstream=OAuth2(client_id="publicKey", client_secret="privateKey", scopes=("read", "offline_access")),
+    answer_fields=("id", "status", "createdTime", "accessToken", "refreshToken", "publicKey", "privateKey"),
 )

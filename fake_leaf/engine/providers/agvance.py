@@ -1,8 +1,8 @@
-"""Agvance: an API key and an account (database, username, password)."""
+"""Agvance: an API key and an account (database, username, password); Leaf answers the session it opened."""
 
 from __future__ import annotations
 
-from fake_leaf.engine.providers._base import ApiKey, Provider, client_environment, required
+from fake_leaf.engine.providers._base import ApiKey, Provider, client_environment, required, uuid4
 
 PROVIDER = Provider(
     name="AgVance",
@@ -17,4 +17,7 @@ PROVIDER = Provider(
         client_environment(required=False),
     ),
     upstream=ApiKey(key="apiKey", secret="password"),
+    made=(("sessionId", uuid4),),  # clients check it to confirm the connection
+    answer_fields=("id", "status", "createdTime", "clientEnvironment", "username", "password", "databaseId",
+                   "sessionId", "apiKey"),
 )

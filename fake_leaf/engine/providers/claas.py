@@ -16,4 +16,5 @@ PROVIDER = Provider(
         client_environment(required=False),
     ),
     upstream=OAuth2(client_id="clientKey", client_secret="clientSecret", scopes=("read", "offline_access")),
+    answer_fields=("id", "status", "createdTime", "clientKey", "clientSecret", "refreshToken", "clientEnvironment"),
 )

@@ -17,4 +17,6 @@ PROVIDER = Provider(
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret",
                     scopes=("fields:read", "asPlanted:read", "asHarvested:read", "offline_access")),
+    answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "apiKey",
+                   "refreshToken", "accessToken"),
 )

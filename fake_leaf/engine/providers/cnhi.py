@@ -18,4 +18,6 @@ PROVIDER = Provider(
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret",
                     scopes=("offline_access", "eu:read", "na:read")),
+    answer_fields=("id", "status", "createdTime", "clientId", "clientSecret", "refreshToken", "clientEnvironment",
+                   "subscriptionKey"),
 )

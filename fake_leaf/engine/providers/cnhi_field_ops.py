@@ -17,4 +17,6 @@ PROVIDER = Provider(
         client_environment(required=False),
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret", scopes=("offline_access", "fieldops:read")),
+    answer_fields=("id", "status", "createdTime", "clientId", "clientSecret", "refreshToken", "clientEnvironment",
+                   "subscriptionKey"),
 )

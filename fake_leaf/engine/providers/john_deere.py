@@ -1,4 +1,4 @@
-"""John Deere: OAuth2 with a refresh token, the model of every OAuth2 upstream here."""
+"""John Deere: OAuth2 with a refresh token, the model of every OAuth2 upstream here; the environment must be given."""
 
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ PROVIDER = Provider(
         required("clientKey"),
         required("clientSecret"),
         required("refreshToken"),
-        client_environment(required=False),
+        client_environment(required=True),  # Leaf's current page marks all four required
     ),
     upstream=OAuth2(client_id="clientKey", client_secret="clientSecret",
                     scopes=("ag1", "eq1", "files", "offline_access"),
                     denied_body=_denied, ok_body=_ORGANIZATIONS),
+    answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientKey", "clientSecret", "accessToken",
+                   "refreshToken", "clientEnvironment"),
 )

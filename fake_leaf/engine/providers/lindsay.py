@@ -16,4 +16,6 @@ PROVIDER = Provider(
         client_environment(required=True),
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret", scopes=("read", "offline_access")),
+    answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "clientEnvironment",
+                   "accessToken", "refreshToken"),
 )

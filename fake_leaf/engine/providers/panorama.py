@@ -1,8 +1,27 @@
-"""Panorama: Cognito OAuth, a public client (no secret); the environment must be given."""
+"""Panorama: Cognito OAuth, a public client (no secret); the environment must be given.
+
+Leaf also connects it in one click: the client posts the grower's login and a sharing link's id,
+and Leaf resolves the organization code and the refresh token itself.
+"""
 
 from __future__ import annotations
 
-from fake_leaf.engine.providers._base import OAuth2, Provider, client_environment, required
+import random
+import string
+
+from fake_leaf.engine.providers._base import (
+    OAuth2,
+    OneClick,
+    Provider,
+    client_environment,
+    opaque_token,
+    required,
+)
+
+
+def _organization_code(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_uppercase + string.digits, k=8))
+
 
 PROVIDER = Provider(
     name="Panorama",
@@ -18,4 +37,16 @@ PROVIDER = Provider(
         client_environment(required=True),
     ),
     upstream=OAuth2(client_id="clientId", client_secret=None, scopes=("openid", "profile", "offline_access")),
+    one_click=OneClick(
+        body_fields=(
+            required("clientId"),
+            required("username"),
+            required("password"),
+            client_environment(required=True),
+            required("sharingUrlId"),
+        ),
+        made=(("organizationCode", _organization_code), ("refreshToken", opaque_token)),
+    ),
+    answer_fields=("id", "status", "createdTime", "clientId", "username", "organizationCode", "clientEnvironment",
+                   "accessToken", "refreshToken"),
 )

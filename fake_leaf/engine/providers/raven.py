@@ -15,4 +15,6 @@ PROVIDER = Provider(
         required("refreshToken"),
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret", scopes=("read", "offline_access")),
+    answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "refreshToken",
+                   "accessToken"),
 )

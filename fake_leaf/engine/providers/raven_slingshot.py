@@ -15,4 +15,5 @@ PROVIDER = Provider(
         required("sharedSecret"),
     ),
     upstream=ApiKey(key="apiKey", secret="sharedSecret"),
+    answer_fields=("id", "status", "createdTime", "apiKey", "accessKey", "sharedSecret"),
 )

@@ -16,4 +16,5 @@ PROVIDER = Provider(
         required("refreshToken"),
     ),
     upstream=OAuth2(client_id="apiKey", client_secret=None, scopes=("read", "offline_access")),
+    answer_fields=("id", "status", "createdTime", "accessTokenClient", "refreshToken", "accessToken", "apiKey"),
 )

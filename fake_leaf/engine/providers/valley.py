@@ -17,4 +17,5 @@ PROVIDER = Provider(
         required("password"),
     ),
     upstream=ApiKey(key="key", secret="password"),
+    answer_fields=("id", "status", "createdTime", "apid", "key", "initializationVector", "username"),
 )
