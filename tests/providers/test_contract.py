@@ -103,22 +103,63 @@ def _calls_per_check(p: Provider) -> int:
     return 2 if isinstance(p.upstream, OAuth2) else 1  # a refresh, then a platform call; or one keyed call
 
 
-def test_post_answers_201_with_the_posted_fields_and_get_answers_the_same(api: Api) -> None:
+def _calls_at_creation(p: Provider) -> int:
+    # the sample body posts every declared field; a posted access token is used while it lasts, so the check
+    # at creation makes only the platform call
+    return 1 if p.optional_field("accessToken") else _calls_per_check(p)
+
+
+# Leaf's answer to POST and GET, field by field and in order, as each provider's page documents it (the
+# contract's §7); the made-up provider's as its module declares it
+ANSWER_FIELDS: dict[str, tuple[str, ...]] = {
+    "JohnDeere": ("id", "status", "createdTime", "tokenMetadata", "clientKey", "clientSecret", "accessToken",
+                  "refreshToken", "clientEnvironment"),
+    "ClimateFieldView": ("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "apiKey",
+                         "refreshToken", "accessToken"),
+    "CNHI": ("id", "status", "createdTime", "clientId", "clientSecret", "refreshToken", "clientEnvironment",
+             "subscriptionKey"),
+    "CNHIFieldOps": ("id", "status", "createdTime", "clientId", "clientSecret", "refreshToken", "clientEnvironment",
+                     "subscriptionKey"),
+    "Trimble": ("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "accessToken",
+                "refreshToken"),
+    "AgLeader": ("id", "status", "createdTime", "accessToken", "refreshToken", "publicKey", "privateKey"),
+    "Raven": ("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "refreshToken",
+              "accessToken"),
+    "RavenSlingshot": ("id", "status", "createdTime", "apiKey", "accessKey", "sharedSecret"),
+    "Stara": ("id", "status", "createdTime", "accessTokenClient", "refreshToken", "accessToken", "apiKey"),
+    "Sentera": ("id", "status", "createdTime", "username", "authToken", "organizationId", "organizationName"),
+    "AgVance": ("id", "status", "createdTime", "clientEnvironment", "username", "password", "databaseId",
+                "sessionId", "apiKey"),
+    "Lindsay": ("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "clientEnvironment",
+                "accessToken", "refreshToken"),
+    "Valley": ("id", "status", "createdTime", "apid", "key", "initializationVector", "username"),
+    "Panorama": ("id", "status", "createdTime", "clientId", "username", "organizationCode", "clientEnvironment",
+                 "accessToken", "refreshToken"),
+    "CLAAS": ("id", "status", "createdTime", "clientKey", "clientSecret", "refreshToken", "clientEnvironment"),
+    "MadeUpFarm": ("id", "status", "createdTime", "tokenMetadata", "clientId", "tenant", "farmAccountId",
+                   "accessToken", "refreshToken", "clientEnvironment"),
+}
+
+
+def test_post_and_get_answer_exactly_leafs_fields_in_order(api: Api) -> None:
     p = api.provider
     user_id = api.new_user()
     body = credentials_body(p, random.Random(7))
     r = api.session.post(api.credentials_url(user_id), json={**body, "unknownField": "ignored"})
     assert r.status_code == 201, r.text
     created = r.json()
+    assert list(created) == list(ANSWER_FIELDS[p.name])  # never a field more: no password Leaf keeps to itself
     for name, value in body.items():
-        if name != "accessToken":  # an OAuth2 provider answers its current access token
-            assert created[name] == value, name
+        if name in created:
+            assert created[name] == value, name  # a posted access token too: it is used until it expires
     assert created["status"] == "OK"
     assert LEAF_TIME.match(created["createdTime"])
-    assert "unknownField" not in created
-    assert ("tokenMetadata" in created) is p.oauth2
-    assert ("accessToken" in created) is (p.oauth2 or "accessToken" in body)
+    if "tokenMetadata" in created:
+        assert created["tokenMetadata"] == {"scopes": list(p.upstream.scopes)}  # type: ignore[union-attr]
+    for made in set(created) - set(body) - {"id", "status", "createdTime", "tokenMetadata"}:
+        assert isinstance(created[made], str) and created[made], made  # what Leaf makes: authToken, sessionId, ...
     assert api.session.get(api.credentials_url(user_id)).json() == created
+    assert api.session.get(f"{api.users}/{user_id}").json()[p.user_field] == created
 
 
 def test_the_leaf_user_embeds_every_providers_field(api: Api) -> None:
@@ -182,7 +223,7 @@ def test_a_second_post_is_credential_already_exists_and_an_unknown_user_is_404(a
 def test_delete_answers_204_empty_and_takes_the_events_with_it(api: Api) -> None:
     user_id = api.new_user()
     api.connect(user_id)
-    assert len(api.events(user_id)) == _calls_per_check(api.provider)  # the check at creation
+    assert len(api.events(user_id)) == _calls_at_creation(api.provider)  # the check at creation
     r = api.session.delete(api.credentials_url(user_id))
     assert r.status_code == 204 and r.content == b""
     assert api.session.get(api.credentials_url(user_id)).status_code == 404
@@ -206,7 +247,7 @@ def test_each_check_logs_every_upstream_call_newest_first(api: Api) -> None:
     api.connect(user_id)
     api.a_day_later()
     events = api.events(user_id)
-    assert len(events) == 2 * _calls_per_check(api.provider)
+    assert len(events) == _calls_at_creation(api.provider) + _calls_per_check(api.provider)
     assert all(e["statusCode"] == 200 for e in events)
     dates = [e["createdDate"] for e in events]
     assert dates == sorted(dates, reverse=True)
@@ -318,7 +359,8 @@ def test_the_openapi_document_covers_every_provider(api: Api) -> None:
     name = p.user_field[0].upper() + p.user_field[1:]
     schemas = document["components"]["schemas"]
     assert set(schemas[f"{name}Input"]["required"]) == {f.name for f in p.body_fields if f.required}
-    assert set(schemas[name]["properties"]) >= {f.name for f in p.body_fields}
+    assert list(schemas[name]["properties"]) == list(ANSWER_FIELDS[p.name])
+    assert schemas[name]["additionalProperties"] is False
     assert p.user_field in schemas["LeafUser"]["properties"]
     slugs = document["paths"]["/_fake-leaf/providers/{provider}/outage"]["post"]["parameters"][0]["schema"]["enum"]
     assert p.slug in slugs
