@@ -140,15 +140,19 @@ def compare(where: str, leaf: Any, fake: Any, key: str | None = None) -> list[st
     return []
 
 
+_HEADER_NAMES = {"location": "Location", "x-total-count": "X-Total-Count", "link": "Link"}
+
+
 def compare_answers(leaf: Answer, fake: Answer, deep: bool = True) -> list[str]:
     out = []
     if leaf.status != fake.status:
         out.append(f"status: Leaf answered {leaf.status}, fake-leaf {fake.status}")
     if leaf.content_type != fake.content_type and (leaf.body is not None or fake.body is not None):
         out.append(f"Content-Type: Leaf sent {leaf.content_type or 'none'}, fake-leaf {fake.content_type or 'none'}")
-    if ("location" in leaf.headers) != ("location" in fake.headers):
-        has, lacks = ("Leaf", "fake-leaf") if "location" in leaf.headers else ("fake-leaf", "Leaf")
-        out.append(f"Location header: {has} sent one, {lacks} did not")
+    for header in ("location", "x-total-count", "link"):  # where a created thing is; how a list pages
+        if (header in leaf.headers) != (header in fake.headers):
+            has, lacks = ("Leaf", "fake-leaf") if header in leaf.headers else ("fake-leaf", "Leaf")
+            out.append(f"{_HEADER_NAMES[header]} header: {has} sent one, {lacks} did not")
     if deep:
         out += compare("body", leaf.body, fake.body)
     elif _kind(leaf.body) != _kind(fake.body):
@@ -247,6 +251,7 @@ def _scenarios(v: Verifier, john_deere: Mapping[str, str] | None, webhook_url: s
     v.step("get the user", "GET", f"{USERS}/{{user}}")
     v.step("an unknown user", "GET", f"{USERS}/00000000-0000-4000-8000-000000000000")
     _put_user(v, user)
+    v.step("update the user partially", "PATCH", f"{USERS}/{{user}}", {"phone": "+1 555 0101", "address": None})
     v.step("find the user by externalId", "GET", f"{USERS}?externalId={user['externalId']}")
     creds = f"{USERS}/{{user}}/john-deere-credentials"
     v.step("credentials of a user without any", "GET", creds)
@@ -261,23 +266,28 @@ def _scenarios(v: Verifier, john_deere: Mapping[str, str] | None, webhook_url: s
     if john_deere:
         v.step("create credentials with your John Deere values", "POST", creds, dict(john_deere))
         v.step("get the credentials", "GET", creds)
+        v.step("the user embeds them", "GET", f"{USERS}/{{user}}")
         v.step("their events", "GET", f"{creds}/events")
-        v.step("delete the credentials", "DELETE", creds)
-        v.step("get deleted credentials", "GET", creds)
+        v.step("one page of their events, oldest first", "GET", f"{creds}/events?page=0&size=1&sort=createdDate,asc")
+        v.step("a page of events past the end", "GET", f"{creds}/events?page=1000")
+        v.step("events with a size that is not a number", "GET", f"{creds}/events?size=ten")
+        _put_user(v, user, "replace the user, leaving the credentials out")
+        v.step("credentials a PUT left out", "GET", creds)
+        v.step("delete credentials already gone", "DELETE", creds)
     if webhooks_free:
         _webhook_scenarios(v, webhook_url)
     v.forget_if_gone(f"{USERS}/{{user}}", "user", v.step("delete the user", "DELETE", f"{USERS}/{{user}}")[0])
     v.step("get the deleted user", "GET", f"{USERS}/{{user}}")
 
 
-def _put_user(v: Verifier, user: dict[str, str]) -> None:
+def _put_user(v: Verifier, user: dict[str, str], label: str = "replace the user") -> None:
     # the body carries each side's own id: send it to each side separately, then compare
     leaf = v.leaf.call("PUT", USERS, {**user, "id": v.leaf.ids["user"], "phone": "+1 555 0100"})
     fake = v.fake.call("PUT", USERS, {**user, "id": v.fake.ids["user"], "phone": "+1 555 0100"})
     found = compare_answers(leaf, fake)
     v.requests += 1
     v.differences += len(found)
-    v.out.write(f"  {'ok  ' if not found else 'DIFF'}  PUT {USERS} (replace the user)\n")
+    v.out.write(f"  {'ok  ' if not found else 'DIFF'}  PUT {USERS} ({label})\n")
     for line in found:
         v.out.write(f"          - {line}\n")
 
@@ -293,6 +303,13 @@ def _webhook_scenarios(v: Verifier, webhook_url: str) -> None:
     v.step("get the webhook", "GET", f"{HOOKS}/{{hook}}")
     v.step("register its event twice", "POST", HOOKS, {**hook, "name": "twice"})
     v.step("an unknown event", "POST", HOOKS, {**hook, "events": ["fakeLeafVerifyNoSuchEvent"]})
+    v.step("an event name Leaf dropped", "POST", HOOKS, {**hook, "events": ["newMachine"]})
+    other = v.step("register one of Leaf's other events", "POST", HOOKS,
+                   {**hook, "name": "fake-leaf verify 2", "events": ["machineCreated"]})
+    if v.remember("hook2", *other):
+        v.created.append((f"{HOOKS}/{{hook2}}", "hook2"))
+        v.forget_if_gone(f"{HOOKS}/{{hook2}}", "hook2",
+                         v.step("delete that webhook", "DELETE", f"{HOOKS}/{{hook2}}")[0])
     v.step("a webhook without url", "POST", HOOKS, {k: hook[k] for k in ("name", "secret", "events")})
     v.step("an unknown webhook", "GET", f"{HOOKS}/00000000-0000-4000-8000-000000000000")
     # the items depend on whether the URL answered: compare the envelope only

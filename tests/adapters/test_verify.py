@@ -96,3 +96,36 @@ def test_the_cli_runs_verify_and_says_why_it_cannot_log_in(receiver: HttpReceive
     assert "0 difference(s)" in output
     assert "cannot log in" in output and "check --username and --password" in output
     assert PASSWORD not in output and json.dumps(PASSWORD) not in output
+
+
+def _without_token_metadata_and_total(app: WsgiApp) -> Callable[..., Iterable[bytes]]:
+    """A Leaf whose credential answers lack ``tokenMetadata`` and whose event pages send no ``X-Total-Count``:
+    what verify shows when the fake answers a field (or a header) Leaf does not."""
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]]) -> None:
+            captured["status"], captured["headers"] = status, headers
+        body = b"".join(app(environ, capture))
+        if body.startswith(b"{") and b'"tokenMetadata"' in body:
+            data = json.loads(body)
+            for holder in (data, data.get("johnDeereCredentials") or {}):
+                holder.pop("tokenMetadata", None)
+            body = json.dumps(data).encode()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in ("content-length", "x-total-count")
+                   or not environ["PATH_INFO"].endswith("/events") and k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+    return middleware
+
+
+def test_verify_compares_answer_fields_and_paging_headers(receiver: HttpReceiver) -> None:
+    leaf = FakeLeaf(username=OWNER, password=PASSWORD)
+    with LeafServer(cast(WsgiApp, _without_token_metadata_and_total(leaf.wsgi_app()))) as server:
+        code, output = run(server.url, receiver)
+    assert code == 1
+    assert "body.tokenMetadata: fake-leaf has it (an object), Leaf does not" in output
+    assert "body.johnDeereCredentials.tokenMetadata: fake-leaf has it (an object), Leaf does not" in output
+    assert "X-Total-Count header: fake-leaf sent one, Leaf did not" in output
+    assert "PATCH /services/usermanagement/api/users/{user} (update the user partially)" in output
+    assert leaf.list_users() == []
