@@ -113,7 +113,7 @@ def _without_token_metadata_and_total(app: WsgiApp) -> Callable[..., Iterable[by
                 holder.pop("tokenMetadata", None)
             body = json.dumps(data).encode()
         headers = [(k, v) for k, v in captured["headers"] if k.lower() not in ("content-length", "x-total-count")
-                   or not environ["PATH_INFO"].endswith("/events") and k.lower() != "content-length"]
+                   or (not environ["PATH_INFO"].endswith("/events") and k.lower() != "content-length")]
         start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
         return [body]
     return middleware
