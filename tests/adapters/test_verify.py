@@ -112,8 +112,9 @@ def _without_token_metadata_and_total(app: WsgiApp) -> Callable[..., Iterable[by
             for holder in (data, data.get("johnDeereCredentials") or {}):
                 holder.pop("tokenMetadata", None)
             body = json.dumps(data).encode()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in ("content-length", "x-total-count")
-                   or (not environ["PATH_INFO"].endswith("/events") and k.lower() != "content-length")]
+        dropped = {"content-length", "x-total-count"} if environ["PATH_INFO"].endswith("/events") \
+            else {"content-length"}
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in dropped]
         start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
         return [body]
     return middleware
