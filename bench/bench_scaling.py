@@ -92,8 +92,10 @@ def get_events(rounds: int) -> Result:
             leaf.get_john_deere_credentials(user_id)
         assert len(leaf.john_deere_credential_events(user_id)) == 30
 
+    # one page of 30 (the default page is 20): the page is sliced, formatted and counted for X-Total-Count
     return _stub_vs_fake("GET 30 events: FakeLeaf / static stub", "GET",
-                         lambda leaf, uid: f"{leaf.user_management_url}/users/{uid}/john-deere-credentials/events",
+                         lambda leaf, uid: f"{leaf.user_management_url}/users/{uid}/john-deere-credentials/events"
+                                           "?size=30",
                          None, prepare, rounds, 1.15)
 
 
