@@ -22,6 +22,8 @@ from fake_leaf.engine import (
     Provider,
 )
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
+from fake_leaf.engine._models import OrganizationAlert, OrganizationStatus, ProviderOrganization
+from fake_leaf.engine.providers._base import UpstreamOrganization
 from fake_leaf.http import JournalEntry
 from fake_leaf.http._faults import Fault, InjectedFault
 from fake_leaf.http._limits import RateLimit
@@ -48,10 +50,14 @@ __all__ = [
     "ManualClock",
     "NotAuthenticatedError",
     "NotFoundError",
+    "OrganizationAlert",
+    "OrganizationStatus",
     "Provider",
+    "ProviderOrganization",
     "RateLimit",
     "ShiftedClock",
     "UpstreamControls",
+    "UpstreamOrganization",
     "WebhookDelivery",
     "verify_signature",
 ]

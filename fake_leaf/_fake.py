@@ -30,6 +30,7 @@ from fake_leaf.engine import (
 )
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.engine._errors import hide_refusals
+from fake_leaf.engine._models import OrganizationAlert, ProviderOrganization
 from fake_leaf.engine._tokens import REMEMBER_ME_TOKEN_LIFETIME
 from fake_leaf.http import JournalEntry, LeafApp
 from fake_leaf.http._context import USER_MANAGEMENT
@@ -352,6 +353,16 @@ class FakeLeaf:
     def alerts(self) -> list[Alert]:
         """The alerts Leaf sent (``credentialsUnauthenticated``, ``credentialsLimitedPermission``), oldest first."""
         return self._backend.alerts()
+
+    def organization_alerts(self) -> list[OrganizationAlert]:
+        """The organization alerts Leaf sent (``providerOrganizationCreated``, ``...Blocked``, ``...Removed``)."""
+        return self._backend.organization_alerts()
+
+    def organizations(self, provider: Provider | str, leaf_user_id: str, *,
+                      api_owner: str | None = None) -> list[ProviderOrganization]:
+        """Leaf's list of a credential's organizations (John Deere, Trimble), with their statuses."""
+        return self._backend.list_organizations(api_owner or self.username, leaf_user_id,
+                                                self.provider(provider).name)
 
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         """Every attempt to deliver to a webhook, oldest first: URL, body bytes, headers, answer or error.

@@ -11,8 +11,10 @@ import functools
 from typing import TYPE_CHECKING
 
 from fake_leaf._clock import recover
+from fake_leaf.engine._config import ConfigsPart
 from fake_leaf.engine._credentials import CredentialsPart
 from fake_leaf.engine._errors import hide_refusals
+from fake_leaf.engine._organizations import OrganizationsPart
 from fake_leaf.engine._tokens import Tokens
 from fake_leaf.engine._users import Users
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
 
-class LeafBackend(Tokens, Users, CredentialsPart):
+class LeafBackend(Tokens, Users, CredentialsPart, OrganizationsPart, ConfigsPart):
     """All of one fake's state and its rules. Create one per fake; share it only on purpose."""
 
     @functools.cached_property

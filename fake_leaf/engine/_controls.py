@@ -15,6 +15,7 @@ from fake_leaf.engine._errors import UnsupportedControlError, hide_refusals
 from fake_leaf.engine._models import Credentials, CredentialStatus
 from fake_leaf.engine._upstream import SimulatedUpstream
 from fake_leaf.engine.providers import Provider
+from fake_leaf.engine.providers._base import UpstreamOrganization
 
 __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
@@ -68,6 +69,31 @@ class UpstreamControls:
         for env in (environment,) if environment else self.provider.environments:
             self._backend.control_upstream(self.provider.name, partial(SimulatedUpstream.end_outage, environment=env))
 
+    # -- the grower's account's organizations (John Deere, Trimble): Leaf's list follows at its next check or
+    #    sync, each change an alert (providerOrganizationCreated, ...Blocked, ...Removed)
+
+    def organizations(self, leaf_user_id: str, *, api_owner: str | None = None) -> list[UpstreamOrganization]:
+        """The organizations of the account behind the user's credential, as the provider holds them."""
+        return list(self._on(leaf_user_id, api_owner, lambda up, fields: up.organizations(fields)))
+
+    def add_organization(self, leaf_user_id: str, name: str, *, org_id: str | None = None,
+                         api_owner: str | None = None) -> str:
+        """The grower's account gains an organization, connected to the application; returns its id."""
+        return self._on(leaf_user_id, api_owner, lambda up, fields: up.add_organization(fields, name, org_id))
+
+    def remove_organization(self, leaf_user_id: str, org_id: str, *, api_owner: str | None = None) -> None:
+        """The organization leaves the grower's account."""
+        self._on(leaf_user_id, api_owner, lambda up, fields: up.remove_organization(fields, org_id))
+
+    def block_organization(self, leaf_user_id: str, org_id: str, *, api_owner: str | None = None) -> None:
+        """The grower withdrew the application's access to the organization: BLOCKED at the next sync (and
+        MISSING_PERMISSION when no organization is left to reach)."""
+        self._on(leaf_user_id, api_owner, lambda up, fields: up.block_organization(fields, org_id))
+
+    def unblock_organization(self, leaf_user_id: str, org_id: str, *, api_owner: str | None = None) -> None:
+        """The grower granted the access again (through the managementUri): PREVIEW at the next sync."""
+        self._on(leaf_user_id, api_owner, lambda up, fields: up.unblock_organization(fields, org_id))
+
     @property
     def refresh_token_rotation(self) -> bool:
         """Whether each refresh hands out a new refresh token (OAuth2 upstreams; off by default)."""
@@ -116,7 +142,8 @@ class JohnDeereControls(UpstreamControls):
         self.restore_permission(leaf_user_id, scope, api_owner=api_owner)
 
     def disconnect_organization(self, leaf_user_id: str, *, api_owner: str | None = None) -> None:
-        """The organization is no longer connected to the app: platform calls answer 403."""
+        """The account's organizations are no longer connected to the app: platform calls answer 403
+        (MISSING_PERMISSION), and each organization is BLOCKED at the next sync."""
         self.withdraw_permission(leaf_user_id, api_owner=api_owner)
 
     def connect_organization(self, leaf_user_id: str, *, api_owner: str | None = None) -> None:

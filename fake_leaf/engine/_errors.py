@@ -136,6 +136,42 @@ def no_one_click(provider_label: str, offered: list[str]) -> NotFoundError:
                          f"{', '.join(offered) or 'no provider'}")
 
 
+def no_organizations(provider_label: str, managed: bool, offered: list[str]) -> NotFoundError:
+    what = "manages the organizations" if managed else "lists organizations"
+    return NotFoundError(f"Leaf {what} of {', '.join(offered)} only, not of {provider_label}")
+
+
+def organizations_without_credentials(leaf_user_id: str, provider_label: str) -> NotFoundError:
+    return NotFoundError(f"Leaf user {leaf_user_id!r} has no {provider_label} credentials, so Leaf holds no "
+                         f"{provider_label} organizations for it; POST the credentials first")
+
+
+def organization_not_found(org_id: str, provider_label: str, known: list[str]) -> NotFoundError:
+    return NotFoundError(f"Leaf lists no {provider_label} organization {org_id[:100]!r} for this Leaf user; it lists "
+                         f"{', '.join(repr(k) for k in known) or 'none'}")
+
+
+def organization_status_not_settable(org_id: str, status: str, current: str) -> BusinessRuleError:
+    if current == "BLOCKED":
+        why = (f"organization {org_id!r} is BLOCKED: Leaf cannot reach it until the grower grants the access again "
+               "through its managementUri, and the next sync makes it PREVIEW")
+    else:
+        why = ("BLOCKED is set by Leaf when the provider refuses the access, never by a client; a client sets "
+               "SELECTED or PREVIEW")
+    return BusinessRuleError("organizationStatusNotChangeable", "providerOrganization",
+                             f"cannot set {status}: {why}")
+
+
+def config_not_found(leaf_user_id: str) -> NotFoundError:
+    return NotFoundError(f"Leaf user {leaf_user_id!r} has no configuration of its own: it inherits its API owner's "
+                         f"(GET /configs); POST /configs/{leaf_user_id} makes one")
+
+
+def config_exists(leaf_user_id: str) -> BusinessRuleError:
+    return BusinessRuleError("configurationAlreadyExists", "configuration",
+                             f"Leaf user {leaf_user_id!r} already has a configuration; PATCH it, or DELETE it first")
+
+
 def bad_query(parameter: str, reason: str) -> InvalidInputError:
     return InvalidInputError([FieldError("query", parameter, "Invalid", reason)])
 

@@ -17,9 +17,13 @@ from fake_leaf.engine._models import (
     CredentialEvent,
     Credentials,
     CredentialStatus,
+    OrganizationAlert,
+    OrganizationStatus,
+    ProviderOrganization,
     _CredentialRecord,
     _UserRecord,
 )
+from fake_leaf.engine._settings import SETTINGS_BY_NAME
 from fake_leaf.engine._state import EngineState
 from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_IDLE_LIMIT, Answer, SimulatedUpstream
 from fake_leaf.engine.providers import Provider
@@ -99,6 +103,58 @@ class Lifecycle(EngineState):
         self._set_status(record, _status_for(last.status_code), at, last)
         if record.status is CredentialStatus.UNAUTHENTICATED:
             record.next_check_at = None  # final until the credential is deleted
+        elif last.status_code in (200, 403) and record.provider.organizations is not None:
+            self._sync_organizations(record, at)  # the token works: Leaf reads the account's organizations
+
+    def _setting(self, leaf_user_id: str, name: str) -> str:
+        """A config service setting for a Leaf user: its own, else its API owner's, else the default."""
+        own = self._user_configs.get(leaf_user_id, {})
+        if name in own:
+            return own[name]
+        owner = self._users[leaf_user_id].owner
+        return self._owner_configs.get(owner, {}).get(name, SETTINGS_BY_NAME[name].default)
+
+    def _sync_organizations(self, record: _CredentialRecord, at: _dt.datetime) -> None:
+        """Bring Leaf's list of the account's organizations up to date, each change an alert.
+
+        A new organization starts SELECTED (organizationDataSync ALL) or PREVIEW (SELECTED_ONLY), or
+        BLOCKED when the application cannot reach it; a blocked one becomes BLOCKED, and PREVIEW once
+        the grower has granted the access again; one gone from the account leaves the list.
+        """
+        declared = record.provider.organizations
+        assert declared is not None
+        found = self._upstream(record).organizations(record.fields)
+        reachable = any(not o.blocked for o in found)
+        fresh = OrganizationStatus.SELECTED if self._setting(record.leaf_user_id, "organizationDataSync") == "ALL" \
+            else OrganizationStatus.PREVIEW
+        held = record.organizations
+        for org in found:
+            uri = declared.management_uri(record.fields, org.id, reachable)
+            before = held.get(org.id)
+            if before is None:
+                status = OrganizationStatus.BLOCKED if org.blocked else fresh
+                kind: str | None = "providerOrganizationCreated"
+            elif org.blocked and before.status is not OrganizationStatus.BLOCKED:
+                status, kind = OrganizationStatus.BLOCKED, "providerOrganizationBlocked"
+            elif not org.blocked and before.status is OrganizationStatus.BLOCKED:
+                status, kind = OrganizationStatus.PREVIEW, None  # fixed by the grower: back, to be selected
+            else:
+                status, kind = before.status, None
+            now_held = ProviderOrganization(org.id, org.name, status, uri)
+            if now_held != before:
+                held[org.id] = now_held
+            if kind is not None:
+                self._organization_alert(record, kind, now_held, at)
+        gone = [org_id for org_id in held if org_id not in {o.id for o in found}]
+        for org_id in gone:
+            self._organization_alert(record, "providerOrganizationRemoved", held.pop(org_id), at)
+
+    def _organization_alert(self, record: _CredentialRecord, kind: str, org: ProviderOrganization,
+                            at: _dt.datetime) -> None:
+        self._alerts.append(OrganizationAlert(
+            type=kind, leaf_user_id=record.leaf_user_id, provider=record.provider.name,
+            provider_org_id=org.provider_org_id, provider_org_name=org.provider_org_name, status=org.status,
+            timestamp=at, api_owner=self._users[record.leaf_user_id].owner))
 
     def _replay_refresh(self, record: _CredentialRecord, at: _dt.datetime) -> None:
         # OK or MISSING_PERMISSION: the refreshes of the skipped checks succeeded, each using the token
@@ -201,7 +257,15 @@ class Lifecycle(EngineState):
             return action(self.upstreams[self.provider(provider_name).name])
 
     def alerts(self) -> list[Alert]:
-        """Every alert background processing sent, oldest first."""
+        """Every credential alert background processing sent, oldest first."""
+        return [a for a in self.alert_log() if isinstance(a, Alert)]
+
+    def organization_alerts(self) -> list[OrganizationAlert]:
+        """Every provider organization alert the syncs sent, oldest first."""
+        return [a for a in self.alert_log() if isinstance(a, OrganizationAlert)]
+
+    def alert_log(self) -> list[Alert | OrganizationAlert]:
+        """Every alert of either kind, oldest first: what the webhooks deliver."""
         with self._lock:
             self._begin()
             return list(self._alerts)

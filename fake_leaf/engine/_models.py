@@ -22,6 +22,38 @@ class CredentialStatus(str, enum.Enum):
     TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
 
 
+class OrganizationStatus(str, enum.Enum):
+    """What Leaf processes of a provider organization (John Deere's sync management)."""
+
+    SELECTED = "SELECTED"  # everything of the organization
+    PREVIEW = "PREVIEW"  # the organization itself only
+    BLOCKED = "BLOCKED"  # nothing: Leaf lacks the access; the grower fixes it through the managementUri
+
+
+@dataclass(frozen=True)
+class ProviderOrganization:
+    """A provider organization as Leaf lists it for a Leaf user's credential."""
+
+    provider_org_id: str
+    provider_org_name: str
+    status: OrganizationStatus
+    management_uri: str
+
+
+@dataclass(frozen=True)
+class OrganizationAlert:
+    """An alert Leaf sends when a sync finds an organization new, blocked or removed."""
+
+    type: str  # providerOrganizationCreated, providerOrganizationBlocked or providerOrganizationRemoved
+    leaf_user_id: str
+    provider: str
+    provider_org_id: str
+    provider_org_name: str
+    status: OrganizationStatus  # its status in Leaf's list (for a removed one, the last it had)
+    timestamp: _dt.datetime
+    api_owner: str = ""
+
+
 @dataclass(frozen=True)
 class LeafUser:
     """A Leaf user as the fake holds it."""
@@ -134,6 +166,8 @@ class _CredentialRecord:
     events: list[CredentialEvent] = field(default_factory=list)
     access_token_expires_at: _dt.datetime | None = None
     next_check_at: _dt.datetime | None = None
+    # Leaf's list of the account's organizations, by id in the order found (a provider with organizations)
+    organizations: dict[str, ProviderOrganization] = field(default_factory=dict)
 
     def snapshot(self) -> Credentials:
         return Credentials(self.id, self.provider.name, self.leaf_user_id, self.status, self.created_time,

@@ -15,7 +15,7 @@ from typing import Literal
 
 from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
 from fake_leaf.engine._errors import clock_out_of_range
-from fake_leaf.engine._models import Alert, _CredentialRecord, _Owner, _UserRecord
+from fake_leaf.engine._models import Alert, OrganizationAlert, _CredentialRecord, _Owner, _UserRecord
 from fake_leaf.engine._upstream import SimulatedUpstream
 from fake_leaf.engine.providers import PROVIDERS, Provider
 
@@ -64,7 +64,7 @@ class EngineState:
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
         # an alert's wire shape is the HTTP layer's; the router hands it over (the engine imports no HTTP)
-        self.alert_payload: Callable[[Alert], Mapping[str, object]] | None = None
+        self.alert_payload: Callable[[Alert | OrganizationAlert], Mapping[str, object]] | None = None
         # bearer tokens whose signature checked out: their (owner, expiry), so a request skips the HMAC
         self._verified_tokens: dict[str, tuple[str, int]] = {}
         self._owners: dict[str, _Owner] = {}
@@ -87,7 +87,9 @@ class EngineState:
         self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
         self._sequence = itertools.count()
-        self._alerts: list[Alert] = []
+        self._alerts: list[Alert | OrganizationAlert] = []  # one log, oldest first: what webhooks deliver
+        self._owner_configs: dict[str, dict[str, str]] = {}  # the settings an API owner changed
+        self._user_configs: dict[str, dict[str, str]] = {}  # a Leaf user's own settings, by its id
         self._held_since: _dt.datetime | None = None  # the newest time the state was written at
         self._warned_clock_back = False
 

@@ -11,11 +11,11 @@ import datetime as _dt
 import json
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
-from fake_leaf.engine.providers._base import access_token, opaque_token
+from fake_leaf.engine.providers._base import UpstreamOrganization, access_token, opaque_token
 
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
 REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)
@@ -56,6 +56,11 @@ class _Grant:
     last_used: _dt.datetime
     revoked: bool = False
     withdrawn: set[str] = field(default_factory=set)  # scopes or permissions; WHOLE_ACCESS for all
+    # the account's organizations, by id in the order they came (a provider with organizations only)
+    organizations: dict[str, UpstreamOrganization] = field(default_factory=dict)
+
+    def no_organization_reachable(self) -> bool:
+        return not any(not o.blocked for o in self.organizations.values())
 
 
 class SimulatedUpstream:
@@ -98,7 +103,13 @@ class SimulatedUpstream:
         """A credential was posted to Leaf: unknown clients and grants become known as they are."""
         env = self.environment(fields)
         self._secrets.setdefault((env, self._client(fields)), self._secret(fields))
-        self._grants.setdefault((env, fields[self.token_field()]), _Grant(self._client(fields), scopes, now))
+        key = (env, fields[self.token_field()])
+        if key not in self._grants:
+            grant = self._grants[key] = _Grant(self._client(fields), scopes, now)
+            orgs = self.provider.organizations
+            if orgs is not None:  # a new account holds one organization, connected
+                first = UpstreamOrganization(orgs.new_id(self.random), orgs.first_name)
+                grant.organizations[first.id] = first
 
     def check(self, fields: Mapping[str, str], access_token_valid: bool, now: _dt.datetime) -> list[Answer]:
         """The calls one background check makes, in order; it stops at the first that fails.
@@ -147,8 +158,11 @@ class SimulatedUpstream:
         if env in self._outages:
             return _outage_answer(self._outages[env])
         grant = self._grants.get((env, token))
-        if grant is not None and grant.withdrawn:
+        orgs = self.provider.organizations
+        if grant is not None and (grant.withdrawn or (orgs is not None and grant.no_organization_reachable())):
             return self._denied(grant)
+        if orgs is not None and grant is not None:  # the check lists the account's organizations
+            return Answer(200, dict(JSON_HEADERS), orgs.list_body(tuple(grant.organizations.values())))
         return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
 
     def _keyed_call(self, fields: Mapping[str, str]) -> Answer:
@@ -207,11 +221,77 @@ class SimulatedUpstream:
         return secret
 
     def withdraw(self, fields: Mapping[str, str], permission: str | None) -> None:
-        """Take back a scope (``permission``) or, with None, the whole access: calls answer 403."""
-        self._grant(fields).withdrawn.add(permission or WHOLE_ACCESS)
+        """Take back a scope (``permission``) or, with None, the whole access: calls answer 403.
+
+        Where the account has organizations, the whole access is its organizations: each is blocked.
+        """
+        grant = self._grant(fields)
+        if permission is None and self.provider.organizations is not None:
+            for org_id in grant.organizations:
+                self._set_blocked(grant, org_id, True)
+        else:
+            grant.withdrawn.add(permission or WHOLE_ACCESS)
 
     def restore(self, fields: Mapping[str, str], permission: str | None) -> None:
-        self._grant(fields).withdrawn.discard(permission or WHOLE_ACCESS)
+        grant = self._grant(fields)
+        if permission is None and self.provider.organizations is not None:
+            for org_id in grant.organizations:
+                self._set_blocked(grant, org_id, False)
+        else:
+            grant.withdrawn.discard(permission or WHOLE_ACCESS)
+
+    # -- the account's organizations (a provider with organizations) ------------------------------------
+
+    def organizations(self, fields: Mapping[str, str]) -> tuple[UpstreamOrganization, ...]:
+        """The grower's account's organizations, in the order they came; () for a grant the provider lost."""
+        grant = self._grant_of(fields)
+        return tuple(grant.organizations.values()) if grant is not None else ()
+
+    def _with_organizations(self, fields: Mapping[str, str]) -> _Grant:
+        if self.provider.organizations is None:
+            raise UnsupportedControlError(f"{self.provider.label} accounts have no organizations in Leaf; "
+                                          "John Deere's and Trimble's have")
+        return self._grant(fields)
+
+    def add_organization(self, fields: Mapping[str, str], name: str, org_id: str | None = None) -> str:
+        """The grower's account gained an organization, connected to the application; returns its id."""
+        grant = self._with_organizations(fields)
+        orgs = self.provider.organizations
+        assert orgs is not None
+        if not isinstance(name, str) or not name.strip():
+            raise UnsupportedControlError(f"an organization needs a name, got {name!r}")
+        if org_id is None:
+            org_id = orgs.new_id(self.random)
+        elif not isinstance(org_id, str) or not org_id.strip() or "/" in org_id:
+            raise UnsupportedControlError(f"an organization id is a non-blank string without '/', got {org_id!r}")
+        if org_id in grant.organizations:
+            raise UnsupportedControlError(f"the account already has an organization {org_id!r}")
+        grant.organizations[org_id] = UpstreamOrganization(org_id, name)
+        return org_id
+
+    def remove_organization(self, fields: Mapping[str, str], org_id: str) -> None:
+        grant = self._with_organizations(fields)
+        self._organization(grant, org_id)
+        del grant.organizations[org_id]
+
+    def block_organization(self, fields: Mapping[str, str], org_id: str) -> None:
+        """The grower withdrew the application's access to the organization."""
+        self._set_blocked(self._with_organizations(fields), org_id, True)
+
+    def unblock_organization(self, fields: Mapping[str, str], org_id: str) -> None:
+        """The grower granted the access again (through the managementUri)."""
+        self._set_blocked(self._with_organizations(fields), org_id, False)
+
+    def _organization(self, grant: _Grant, org_id: str) -> UpstreamOrganization:
+        found = grant.organizations.get(org_id)
+        if found is None:
+            known = ", ".join(repr(o) for o in grant.organizations) or "none"
+            raise UnsupportedControlError(f"the grower's {self.provider.label} account has no organization "
+                                          f"{org_id!r}; it has {known}")
+        return found
+
+    def _set_blocked(self, grant: _Grant, org_id: str, blocked: bool) -> None:
+        grant.organizations[org_id] = replace(self._organization(grant, org_id), blocked=blocked)
 
     def start_outage(self, environment: str, status_code: int) -> None:
         if not (status_code == 429 or 500 <= status_code <= 599):

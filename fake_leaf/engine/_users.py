@@ -164,6 +164,7 @@ class Users(Lifecycle):
             for record in user.credentials.values():
                 self._forget(record)
             user.credentials.clear()
+            self._user_configs.pop(user.id, None)
 
     def all_users(self, owner: str) -> list[LeafUser]:
         """Every user of the owner, oldest first."""

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
-from fake_leaf.engine._models import Alert
+from fake_leaf.engine._models import Alert, OrganizationAlert
 
 SIGNATURE_HEADER = "X-Leaf-Signature"
 CONFIRMATION = {"message": "confirmation of webhook upon registration"}
@@ -185,10 +185,10 @@ class AlertLog(Protocol):
 
     def atomic(self) -> AbstractContextManager[bool]: ...
 
-    def alerts(self) -> list[Alert]: ...
+    def alert_log(self) -> list[Alert | OrganizationAlert]: ...
 
     @property
-    def alert_payload(self) -> Callable[[Alert], Mapping[str, object]] | None: ...
+    def alert_payload(self) -> Callable[[Alert | OrganizationAlert], Mapping[str, object]] | None: ...
 
 
 class Webhooks:
@@ -204,7 +204,8 @@ class Webhooks:
         self._deliveries: deque[WebhookDelivery] = deque(maxlen=KEPT_ATTEMPTS)
         self._registered = 0  # webhooks in all owners: no webhook, no alert to read
         # the alert's wire shape, as the router handed it to the backend (the engine imports no HTTP)
-        self.alert_payload: Callable[[Alert], Mapping[str, object]] | None = backend.alert_payload
+        self.alert_payload: Callable[[Alert | OrganizationAlert], Mapping[str, object]] | None = \
+            backend.alert_payload
 
     def clear(self) -> None:
         """Forget every webhook, pending delivery, attempt and failed call (the alert log is cleared too)."""
@@ -319,7 +320,7 @@ class Webhooks:
         """Read the alert log from the cursor: each new alert goes to its owner's webhook for its event."""
         if self.alert_payload is None:
             return  # nobody said yet how an alert reads on the wire: the alerts wait in the log
-        alerts = self._backend.alerts()  # catches the state up to now, so due checks raise theirs first
+        alerts = self._backend.alert_log()  # catches the state up to now, so due checks raise theirs first
         if self._alert_cursor > len(alerts):  # the log was cleared behind our back
             self._alert_cursor = 0
         new = alerts[self._alert_cursor:]

@@ -18,6 +18,7 @@ from typing import Any
 from fake_leaf.engine import CredentialStatus, FieldError, InvalidInputError, Provider
 from fake_leaf.engine._controls import UpstreamControls
 from fake_leaf.engine._errors import bad_query
+from fake_leaf.engine.providers._base import UpstreamOrganization
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import CONTROL, Call, Route, ok
 from fake_leaf.http._faults import Fault
@@ -132,6 +133,46 @@ _ACTIONS: dict[str, Callable[[Call], HttpResponse]] = {
     "withdraw-scope": _named_scope(_withdraw), "restore-scope": _named_scope(_restore),
     "disconnect-organization": _withdraw, "connect-organization": _restore,
 }
+
+
+def _upstream_organization_json(o: UpstreamOrganization) -> dict[str, object]:
+    return {"id": o.id, "name": o.name, "blocked": o.blocked}
+
+
+def list_upstream_organizations(call: Call) -> HttpResponse:
+    """The organizations of the grower's account, as the provider holds them (not Leaf's list)."""
+    controls, user_id, owner = _user(call)
+    return ok(200, [_upstream_organization_json(o) for o in controls.organizations(user_id, api_owner=owner)])
+
+
+def add_upstream_organization(call: Call) -> HttpResponse:
+    """``{"name": ..., "id": optional}``: the grower's account gains an organization; answers its id."""
+    body = call.json_body()
+    name = _field(body, "name", str)
+    org_id = body.get("id")
+    if org_id is not None and not isinstance(org_id, str):
+        raise _invalid("id", "TypeMismatch", "must be a string or left out")
+    controls, user_id, owner = _user(call)
+    return ok(201, {"id": controls.add_organization(user_id, name, org_id=org_id, api_owner=owner)})
+
+
+def remove_upstream_organization(call: Call) -> HttpResponse:
+    controls, user_id, owner = _user(call)
+    controls.remove_organization(user_id, call.params["orgId"], api_owner=owner)
+    return HttpResponse(204)
+
+
+def change_upstream_organization(call: Call) -> HttpResponse:
+    """``block`` (the grower withdrew the application's access) or ``unblock`` (granted it again)."""
+    controls, user_id, owner = _user(call)
+    change = call.params["change"]
+    if change == "block":
+        controls.block_organization(user_id, call.params["orgId"], api_owner=owner)
+    elif change == "unblock":
+        controls.unblock_organization(user_id, call.params["orgId"], api_owner=owner)
+    else:
+        raise _invalid("change", "Pattern", f"must be block or unblock, got {change[:100]!r}")
+    return HttpResponse(204)
 
 
 def upstream_action(call: Call) -> HttpResponse:
@@ -330,6 +371,17 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
         control("POST", f"{on_user}/status", set_status,
                 "Set a credential's status as a check would (alert included, no event)",
                 request="StatusChange", response="Any"),
+        # before {action}: "organizations" is no action
+        control("GET", f"{on_user}/organizations", list_upstream_organizations,
+                "The organizations of the grower's account at the provider", response="[UpstreamOrganization]"),
+        control("POST", f"{on_user}/organizations", add_upstream_organization,
+                "The grower's account gains an organization", success=201, request="NewOrganization",
+                response="Any"),
+        control("DELETE", f"{on_user}/organizations/{{orgId}}", remove_upstream_organization,
+                "An organization leaves the grower's account", success=204),
+        control("POST", f"{on_user}/organizations/{{orgId}}/{{change}}", change_upstream_organization,
+                "The grower blocks or unblocks the application's access to an organization", success=204,
+                path_params={"change": {"type": "string", "enum": ["block", "unblock"]}}),
         control("POST", f"{on_user}/{{action}}", upstream_action,
                 "Act on the upstream's side of a user's credential", request="Scope", body_optional=True,
                 response="Any", no_content_too=True,

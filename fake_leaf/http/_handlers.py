@@ -65,7 +65,7 @@ def _user_body(call: Call, leaf_user_id: str) -> dict[str, object]:
     return user_json(user, backend.find_credentials(call.owner, leaf_user_id), backend.providers)
 
 
-def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
+def int_param(query: dict[str, list[str]], name: str, default: int) -> int:
     values = query.get(name)
     if not values:
         return default
@@ -91,17 +91,17 @@ def _sort_param(values: list[str]) -> list[tuple[str, bool]]:
 def list_users(call: Call) -> HttpResponse:
     query = call.query()
     filters = {k: v[0] for k, v in query.items() if k in ("email", "name", "externalId")}
-    page = _int_param(query, "page", 0)
-    size = _int_param(query, "size", 20)
+    page = int_param(query, "page", 0)
+    size = int_param(query, "size", 20)
     users, total = call.backend.list_users(call.owner, filters=filters, sort=_sort_param(query.get("sort", [])),
                                            page=page, size=size)
     size = min(size, MAX_PAGE_SIZE)
     backend = call.backend  # the listed users, with their credentials, from the same operation
     body = [user_json(u, backend.find_credentials(call.owner, u.id), backend.providers) for u in users]
-    return _page(call, query, body, page, size, total)
+    return page_answer(call, query, body, page, size, total)
 
 
-def _page(call: Call, query: dict[str, list[str]], body: list[dict[str, object]], page: int, size: int,
+def page_answer(call: Call, query: dict[str, list[str]], body: list[dict[str, object]], page: int, size: int,
           total: int) -> HttpResponse:
     """A page of a list as JHipster answers it: a bare array, ``X-Total-Count`` and ``Link``."""
     return ok(200, body, {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)})
@@ -178,8 +178,8 @@ def connect_in_one_click(call: Call) -> HttpResponse:
 
 def list_events(call: Call) -> HttpResponse:
     query = call.query()
-    page = _int_param(query, "page", 0)
-    size = _int_param(query, "size", 20)
+    page = int_param(query, "page", 0)
+    size = int_param(query, "size", 20)
     descending = True  # newest first unless asked
     for field_name, desc in _sort_param(query.get("sort", [])):
         if field_name != "createdDate":
@@ -188,7 +188,7 @@ def list_events(call: Call) -> HttpResponse:
         descending = desc
     events, total = call.backend.events_page(call.owner, call.params["leafUserId"], call.the_provider().name,
                                              page=page, size=size, descending=descending)
-    return _page(call, query, [event_json(e) for e in events], page, min(size, MAX_EVENTS_PAGE_SIZE), total)
+    return page_answer(call, query, [event_json(e) for e in events], page, min(size, MAX_EVENTS_PAGE_SIZE), total)
 
 
 # -- the table's lines for Leaf's own routes -------------------------------------------------------

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fake_leaf.engine import BodyField, CredentialStatus, Provider
-from fake_leaf.engine._models import USER_FIELDS
+from fake_leaf.engine._models import USER_FIELDS, OrganizationStatus
 from fake_leaf.engine._webhooks import EVENTS, WebhookDelivery
 from fake_leaf.http._context import Route, is_control
 from fake_leaf.http._faults import Fault
 from fake_leaf.http._handlers import credentials_schema
+from fake_leaf.http._organization_handlers import config_schema
 from fake_leaf.http._serialize import _camel
 from fake_leaf.http._types import JournalEntry
 
@@ -117,8 +118,26 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
             "detail": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"},
             "errorKey": {"type": "string"}, "fieldErrors": {"type": "array"}}},
-        "Alert": {"type": "object", "required": ["credential", "provider", "credentialId", "message", "status",
-                                                 "type", "timestamp"]},
+        "Alert": {"anyOf": [
+            {"type": "object", "required": ["credential", "provider", "credentialId", "message", "status", "type",
+                                            "timestamp"]},
+            {"type": "object", "required": ["leafUserId", "provider", "providerOrgId", "providerOrgName", "status",
+                                            "type", "timestamp"]}]},
+        "ProviderOrganization": {
+            "type": "object", "required": ["providerOrgId", "providerOrgName", "status", "managementUri"],
+            "additionalProperties": False, "properties": {
+                "providerOrgId": STRING, "providerOrgName": STRING, "managementUri": STRING,
+                "status": {"type": "string", "enum": [s.value for s in OrganizationStatus]}}},
+        "OrganizationLists": {
+            "type": "object", "required": ["connectedOrganizations", "notConnectedOrganizations"],
+            "properties": {name: {"type": "array", "items": {
+                "type": "object", "required": ["id", "name", "managementUri"], "additionalProperties": False,
+                "properties": {"id": STRING, "name": STRING, "managementUri": STRING}}}
+                for name in ("connectedOrganizations", "notConnectedOrganizations")}},
+        "Config": config_schema(),
+        "UpstreamOrganization": {"type": "object", "required": ["id", "name", "blocked"], "properties": {
+            "id": STRING, "name": STRING, "blocked": {"type": "boolean"}}},
+        "NewOrganization": {"type": "object", "required": ["name"], "properties": {"name": STRING, "id": STRING}},
         "Clock": {"type": "object", "required": ["now"], "properties": {"now": TIMESTAMP}},
         "Advance": {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number",
                                                                                           "minimum": 0}}},

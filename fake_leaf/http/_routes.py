@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fake_leaf.engine import PROVIDERS, Provider
-from fake_leaf.http import _control, _handlers, _webhook_handlers
+from fake_leaf.http import _control, _handlers, _organization_handlers, _webhook_handlers
 from fake_leaf.http._context import Route
 
 
 def build_routes(providers: Iterable[Provider] = PROVIDERS) -> list[Route]:
     providers = tuple(providers)
-    return [*_handlers.routes(providers), *_webhook_handlers.routes(), *_control.routes(providers)]
+    listed = [p.name for p in providers if p.organizations is not None]
+    managed = [p.name for p in providers if p.organizations is not None and p.organizations.sync_management]
+    return [*_handlers.routes(providers), *_organization_handlers.routes(listed, managed),
+            *_webhook_handlers.routes(), *_control.routes(providers)]

@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 
 from fake_leaf.engine import Alert, CredentialEvent, Credentials, LeafUser, Provider
+from fake_leaf.engine._models import OrganizationAlert, OrganizationStatus, ProviderOrganization
 from fake_leaf.http._faults import Fault, InjectedFault
 from fake_leaf.http._types import JournalEntry
 
@@ -72,8 +73,19 @@ def dumps(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def alert_json(a: Alert) -> dict[str, object]:
-    """Leaf's alert payload: credential, provider, credentialId, message, status, type, timestamp."""
+def alert_json(a: Alert | OrganizationAlert) -> dict[str, object]:
+    """Leaf's alert payload: credential, provider, credentialId, message, status, type, timestamp; for an
+    organization: leafUserId, provider, providerOrgId, providerOrgName, status, type, timestamp."""
+    if isinstance(a, OrganizationAlert):
+        return {
+            "leafUserId": a.leaf_user_id,
+            "provider": a.provider,
+            "providerOrgId": a.provider_org_id,
+            "providerOrgName": a.provider_org_name,
+            "status": a.status.value,
+            "type": a.type,
+            "timestamp": leaf_timestamp(a.timestamp),
+        }
     return {
         "credential": a.credential,
         "provider": a.provider,
@@ -83,6 +95,21 @@ def alert_json(a: Alert) -> dict[str, object]:
         "type": a.type,
         "timestamp": leaf_timestamp(a.timestamp),
     }
+
+
+def organization_json(o: ProviderOrganization) -> dict[str, object]:
+    """One organization of Leaf's sync management: providerOrgId, providerOrgName, status, managementUri."""
+    return {"providerOrgId": o.provider_org_id, "providerOrgName": o.provider_org_name, "status": o.status.value,
+            "managementUri": o.management_uri}
+
+
+def organization_lists_json(organizations: list[ProviderOrganization], tells_connection: bool) -> dict[str, object]:
+    """The connected and not-connected lists; a provider that does not tell them apart lists all as connected."""
+    def entry(o: ProviderOrganization) -> dict[str, object]:
+        return {"id": o.provider_org_id, "name": o.provider_org_name, "managementUri": o.management_uri}
+    blocked = [o for o in organizations if tells_connection and o.status is OrganizationStatus.BLOCKED]
+    return {"connectedOrganizations": [entry(o) for o in organizations if o not in blocked],
+            "notConnectedOrganizations": [entry(o) for o in blocked]}
 
 
 def _camel(name: str) -> str:

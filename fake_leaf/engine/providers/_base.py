@@ -6,7 +6,7 @@ import base64
 import functools
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 ENVIRONMENTS: tuple[str, ...] = ("STAGE", "PRODUCTION")
@@ -135,6 +135,33 @@ Upstream = OAuth2 | ApiKey | UsernamePassword
 
 
 @dataclass(frozen=True)
+class UpstreamOrganization:
+    """An organization of a grower's account at the provider: ``blocked`` when the grower withdrew the
+    application's access to it (or never granted it)."""
+
+    id: str
+    name: str
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class Organizations:
+    """A provider whose accounts span organizations, which Leaf lists (John Deere, Trimble).
+
+    ``management_uri(fields, org_id, connected)`` is where the grower manages the application's access
+    (``connected`` False: the account connects no organization yet, the application's set-up is
+    incomplete); ``list_body`` is the provider's answer to the organization list call a check makes.
+    """
+
+    new_id: Maker  # the provider's id of an organization
+    management_uri: Callable[[Mapping[str, str], str, bool], str]
+    list_body: Callable[[tuple[UpstreamOrganization, ...]], str]
+    sync_management: bool = False  # Leaf's SELECTED/PREVIEW/BLOCKED management (John Deere only)
+    tells_connection: bool = True  # False: Leaf lists every organization as connected (Trimble)
+    first_name: str = "Fake Leaf Farms"  # the one organization a new account holds
+
+
+@dataclass(frozen=True)
 class OneClick:
     """A one-click connection (``POST /users/{leafUserId}/one-click-integration/<provider name>``).
 
@@ -165,6 +192,7 @@ class Provider:
     answer_fields: tuple[str, ...]
     made: tuple[tuple[str, Maker], ...] = ()  # answer fields Leaf makes at creation, and how
     one_click: OneClick | None = None
+    organizations: Organizations | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.body_fields]

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Mapping
+from urllib.parse import quote
 
 from fake_leaf.engine._ids import new_id
-from fake_leaf.engine.providers._base import OAuth2, Provider, client_environment, required
+from fake_leaf.engine.providers._base import (
+    OAuth2,
+    Organizations,
+    Provider,
+    UpstreamOrganization,
+    client_environment,
+    required,
+)
 
 
 def _denied(provider_label: str, reason: str) -> str:
@@ -14,8 +24,25 @@ def _denied(provider_label: str, reason: str) -> str:
     return json.dumps(errors, separators=(",", ":"))
 
 
-_ORGANIZATIONS = json.dumps({"@type": "OrganizationList", "total": 1, "values": [
-    {"@type": "Organization", "id": "412345", "name": "Fake Leaf Farms", "member": True}]}, separators=(",", ":"))
+def _organization_list(organizations: tuple[UpstreamOrganization, ...]) -> str:
+    # John Deere's /organizations: every organization of the grower's account; one the application may not
+    # reach carries a "connections" link, where the grower grants the access
+    values = [{"@type": "Organization", "id": o.id, "name": o.name, "member": True,
+               **({"links": [{"@type": "Link", "rel": "connections",
+                              "uri": "https://connections.deere.com/connections"}]} if o.blocked else {})}
+              for o in organizations]
+    return json.dumps({"@type": "OrganizationList", "total": len(values), "values": values}, separators=(",", ":"))
+
+
+def _management_uri(fields: Mapping[str, str], org_id: str, connected: bool) -> str:
+    # the grower manages the application's access in connections-dialog; with no organization connected at
+    # all, the application's set-up is incomplete and the grower selects organizations first
+    page = "connections-dialog" if connected else "select-organizations"
+    return f"https://connections.deere.com/connections/{quote(fields['clientKey'], safe='')}/{page}?orgId={org_id}"
+
+
+def _organization_id(rng: random.Random) -> str:
+    return str(rng.randrange(100_000, 10_000_000))
 
 
 PROVIDER = Provider(
@@ -31,7 +58,9 @@ PROVIDER = Provider(
     ),
     upstream=OAuth2(client_id="clientKey", client_secret="clientSecret",
                     scopes=("ag1", "eq1", "files", "offline_access"),
-                    denied_body=_denied, ok_body=_ORGANIZATIONS),
+                    denied_body=_denied),
+    organizations=Organizations(new_id=_organization_id, management_uri=_management_uri,
+                                list_body=_organization_list, sync_management=True),
     answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientKey", "clientSecret", "accessToken",
                    "refreshToken", "clientEnvironment"),
 )

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-from fake_leaf.engine.providers._base import OAuth2, Provider, required
+import json
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from fake_leaf.engine.providers._base import (
+    OAuth2,
+    Organizations,
+    Provider,
+    UpstreamOrganization,
+    required,
+    uuid4,
+)
+
+
+def _organization_list(organizations: tuple[UpstreamOrganization, ...]) -> str:
+    return json.dumps({"organizations": [{"id": o.id, "name": o.name} for o in organizations]},
+                      separators=(",", ":"))
+
+
+def _management_uri(fields: Mapping[str, str], org_id: str, connected: bool) -> str:
+    page = "connections-dialog" if connected else "select-organizations"
+    return f"https://id.trimble.com/connections/{quote(fields['clientId'], safe='')}/{page}?organizationId={org_id}"
+
 
 PROVIDER = Provider(
     name="Trimble",
@@ -15,6 +37,9 @@ PROVIDER = Provider(
         required("refreshToken"),
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret", scopes=("openid", "ag-data", "offline_access")),
+    # Leaf lists Trimble's organizations, every one as connected, and manages none of them
+    organizations=Organizations(new_id=uuid4, management_uri=_management_uri, list_body=_organization_list,
+                                tells_connection=False),
     answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientId", "clientSecret", "accessToken",
                    "refreshToken"),
 )
