@@ -180,11 +180,33 @@ class AlreadyExistsIsAFailure(LeafClient):
         return created
 
 
+class SelectsBlockedOrganizations(LeafClient):
+    """A BLOCKED organization patched to SELECTED: every organization not selected yet is selected."""
+
+    def select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
+        for org_id, status in organizations.items():
+            if status != "SELECTED":
+                self.set_organization_status(leaf_user_id, org_id, "SELECTED")
+
+
+class OrganizationsFromTheFirstPageOnly(LeafClient):
+    """Organizations read from the first page only (Leaf's pages hold 20)."""
+
+    def organizations(self, leaf_user_id: str) -> list[dict[str, Any]] | None:
+        r = self.request("GET", f"/users/{leaf_user_id}/JohnDeere/organizations")
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise LeafError(r)
+        found: list[dict[str, Any]] = r.json()
+        return found
+
+
 MUTANTS: tuple[type[LeafClient], ...] = (
     NotFoundIsAnError, IgnoresRetryAfter, RetryAfterOnlyInSeconds, NeverRenewsTheToken,
     UnavailableIsUnauthenticated, IgnoresMissingPermission, PagesFromOne, StopsAfterTheFirstPage,
     EventsReadOldestFirst, StatusCachedForever, DeletesOnAnyNonOk, NoRetryOnConnectionError, BlindPostRetry,
-    AlreadyExistsIsAFailure,
+    AlreadyExistsIsAFailure, SelectsBlockedOrganizations, OrganizationsFromTheFirstPageOnly,
 )
 
 

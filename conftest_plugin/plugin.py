@@ -299,6 +299,20 @@ def john_deere_credentials(fake_leaf: FakeLeaf, leaf_user: dict[str, Any]) -> di
 
 
 @pytest.fixture
+def john_deere_organizations(fake_leaf: FakeLeaf, leaf_user: dict[str, Any],
+                             john_deere_credentials: dict[str, Any]) -> list[dict[str, Any]]:
+    """The organizations of ``john_deere_credentials``' account (one, SELECTED, at first), as
+    ``GET /users/{leafUserId}/JohnDeere/organizations`` answers them.
+
+    Change the account with ``fake_leaf.upstream("JohnDeere").add_organization(leaf_user["id"], ...)``
+    (and block_organization, unblock_organization, remove_organization).
+    """
+    from fake_leaf.http._serialize import organization_json
+
+    return [organization_json(o) for o in fake_leaf.organizations("JohnDeere", leaf_user["id"])]
+
+
+@pytest.fixture
 def make_credentials(fake_leaf: FakeLeaf) -> Callable[..., dict[str, Any]]:
     """``make_credentials(provider, leaf_user_id=None, **fields)``: any provider's sample credentials; the JSON.
 

@@ -243,6 +243,36 @@ class LeafClient:
             events += found
             page += 1
 
+    # -- John Deere's organizations -------------------------------------------------------------
+
+    def organizations(self, leaf_user_id: str) -> list[dict[str, Any]] | None:
+        """Every organization Leaf manages for the user's John Deere account (Leaf's pages of 20)."""
+        found: list[dict[str, Any]] = []
+        page = 0
+        while True:
+            r = self.request("GET", f"/users/{leaf_user_id}/JohnDeere/organizations", params={"page": page})
+            if r.status_code == 404:
+                return None
+            if r.status_code != 200:
+                raise LeafError(r)
+            batch: list[dict[str, Any]] = r.json()
+            found += batch
+            if not batch or len(found) >= int(r.headers["X-Total-Count"]):
+                return found
+            page += 1
+
+    def select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
+        """Process everything Leaf offers: each PREVIEW organization SELECTED. A BLOCKED one needs the grower,
+        who fixes it through its managementUri; Leaf refuses a PATCH of it."""
+        for org_id, status in organizations.items():
+            if status == "PREVIEW":
+                self.set_organization_status(leaf_user_id, org_id, "SELECTED")
+
+    def set_organization_status(self, leaf_user_id: str, org_id: str, status: str) -> None:
+        r = self.request("PATCH", f"/users/{leaf_user_id}/JohnDeere/organizations/{org_id}/{status}")
+        if r.status_code != 200:
+            raise LeafError(r)
+
     # -- what to do about a status ----------------------------------------------------------
 
     def decide(self, leaf_user_id: str, status: str) -> Decision:

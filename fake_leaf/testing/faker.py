@@ -9,6 +9,7 @@ from fake_leaf.engine.providers import PROVIDERS
 from fake_leaf.testing import _samples
 
 SCOPES = ("ag1", "ag2", "ag3", "eq1", "eq2", "files", "org1", "org2", "work1", "work2", "offline_access")
+ORG_WORDS = ("Farms", "Ag", "Land Co.", "Partners", "Family Farm", "Grain")
 FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
 
 
@@ -36,6 +37,18 @@ class LeafProvider(BaseProvider):
     def john_deere_scopes(self) -> list[str]:
         chosen = self.random_elements(SCOPES[:-1], length=self.random_int(1, 5), unique=True)
         return [*chosen, "offline_access"]
+
+    def john_deere_organization_id(self) -> str:
+        """An organization id as John Deere's Operations Center numbers them."""
+        return str(self.random_int(100_000, 9_999_999))
+
+    def organization_name(self) -> str:
+        """A grower's organization, as growers name them in John Deere's or Trimble's account."""
+        return f"{self.generator.last_name()} {self.random_element(FARM_WORDS)} {self.random_element(ORG_WORDS)}"
+
+    def organization_status(self) -> str:
+        """One of Leaf's organization statuses: SELECTED, PREVIEW or BLOCKED."""
+        return str(self.random_element(("SELECTED", "PREVIEW", "BLOCKED")))
 
     def grower_name(self) -> str:
         return str(self.generator.name())

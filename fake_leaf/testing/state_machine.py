@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
 from fake_leaf.engine import JOHN_DEERE, Provider
-from fake_leaf.testing.strategies import sample_credentials_body, sample_user_body
+from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
 __all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
            "UserRef"]
@@ -52,6 +52,9 @@ class LeafRules:
     leaf_faults: bool = True  # 5xx, connection errors, read timeouts, 429 with and without Retry-After
     rate_limit: bool = True  # Leaf's rate limit switched on (2 requests a minute) and off
     users_elsewhere: bool = True  # users made outside your client (1, 21 or 101: past a page)
+    # a grower's account gains (1 or 21: past a page), loses, blocks and unblocks organizations (a provider
+    # whose organizations Leaf manages: John Deere)
+    organization_changes: bool = True
 
 
 class UserRef(str):
@@ -273,6 +276,29 @@ class LeafClientStateMachine(RuleBasedStateMachine):
                 return ids
         raise AssertionError("unreachable")
 
+    def client_read_organizations(self, leaf_user_id: str) -> dict[str, str] | None:
+        """The organizations your client holds for the user: providerOrgId -> status (every page); None
+        without a credential. Called for a provider whose organizations Leaf manages (John Deere)."""
+        held: dict[str, str] = {}
+        path = f"/users/{leaf_user_id}/{self.provider.name}/organizations"
+        for page in itertools.count():
+            r = self._request("GET", path, params={"page": page})
+            if r.status_code == 404:
+                return None
+            r.raise_for_status()
+            held.update({str(o["providerOrgId"]): str(o["status"]) for o in r.json()})
+            if len(held) >= int(r.headers["X-Total-Count"]) or not r.json():
+                return held
+        raise AssertionError("unreachable")
+
+    def client_select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
+        """What your client does with the organizations it read: by default it processes everything Leaf may
+        (PREVIEW -> SELECTED); a BLOCKED one is the grower's to fix through its managementUri, never a PATCH."""
+        for org_id, status in organizations.items():
+            if status == "PREVIEW":
+                path = f"/users/{leaf_user_id}/{self.provider.name}/organizations/{org_id}/SELECTED"
+                self._request("PATCH", path).raise_for_status()
+
     def client_decide(self, leaf_user_id: str, status: str) -> Decision:
         """What your client does about a status: ``"nothing"``, ``"reconnect"``, ``"ask_for_scopes"`` or
         ``"retry_later"``. It may act, but must leave the credential at Leaf (replacing one is
@@ -444,6 +470,33 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         listed = None if events is None else [e.id for e in events]
         self._expect(read == listed, "client_read_events", read, listed, user, " (Leaf lists events newest first)")
         self._check_events(user)
+        if self._manages_organizations():
+            self._sync_organizations(user)
+
+    def _manages_organizations(self) -> bool:
+        declared = self.provider.organizations
+        return declared is not None and declared.sync_management
+
+    def truth_organizations(self, leaf_user_id: str) -> dict[str, str] | None:
+        """Leaf's list of the credential's organizations: providerOrgId -> status; None without a credential."""
+        try:
+            return {o.provider_org_id: o.status.value for o in self.leaf.organizations(self.provider, leaf_user_id)}
+        except NotFoundError:
+            return None
+
+    def _sync_organizations(self, user: UserRef) -> None:
+        """The client reads the user's organizations and acts on them; then it holds Leaf's list, and nothing
+        Leaf offers for processing (PREVIEW) is left unselected, while BLOCKED stays for the grower."""
+        read = self._hook("client_read_organizations", user)
+        truth = self.truth_organizations(user)
+        self._expect(read == truth, "client_read_organizations", read, truth, user, " (every page)")
+        if truth is None:
+            return
+        self._hook("client_select_organizations", user, dict(truth))
+        after = self.truth_organizations(user) or {}
+        wanted = {k: ("SELECTED" if v == "PREVIEW" else v) for k, v in truth.items()}
+        self._expect(after == wanted, "client_select_organizations", after, wanted, user,
+                     " (PREVIEW selected, BLOCKED left to the grower)")
 
     # -- the rules: what Leaf and the provider do ---------------------------------------------
 
@@ -475,6 +528,31 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self.clock.advance(self._landmark_move("the next check"))
         for user in [change.user] if change.user is not None else self.connected_users():
             self.sync(user)
+
+    @precondition(lambda self: self.leaf_rules.organization_changes and self._manages_organizations()
+                  and self.connected_users())
+    @rule(user=st.runner().flatmap(lambda m: st.sampled_from(m.connected_users())),
+          change=organization_changes(),
+          then=st.one_of(st.just("the next check and a sync"),
+                         st.sampled_from(("the next check and a sync", "nothing yet"))))
+    def organization_change(self, user: UserRef, change: str, then: str) -> None:
+        """The grower's account changes its organizations (the newest one that can take the change); then,
+        or not yet, Leaf's next check and the client's sync."""
+        upstream = self.leaf.upstream(self.provider)
+        held = upstream.organizations(user)
+        if change.startswith("add"):
+            for _ in range(int(change.split()[1])):
+                self._serial += 1
+                upstream.add_organization(user, f"Farm {self._serial}")
+        else:
+            fits = [o for o in held if change == "remove" or o.blocked == (change == "unblock")]
+            if not fits:
+                return
+            getattr(upstream, f"{change}_organization")(user, fits[-1].id)
+        if then == "nothing yet" or "the next check" not in self._landmarks():
+            return
+        self.clock.advance(self._landmark_move("the next check"))
+        self.sync(user)
 
     @precondition(lambda self: self.leaf_rules.time_moves and self._landmarks())
     @rule(to=st.runner().flatmap(lambda m: m._landmark_choices()))

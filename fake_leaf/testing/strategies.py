@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from fake_leaf.engine import JOHN_DEERE, Provider
+from fake_leaf.engine._models import OrganizationStatus
 from fake_leaf.testing.faker import LeafProvider
 
 __all__ = [
@@ -32,11 +33,15 @@ __all__ = [
     "john_deere_events",
     "leaf_user_ids",
     "leaf_users",
+    "organization_changes",
+    "organization_statuses",
     "time_moves",
 ]
 
 S = TypeVar("S", bound=str)
 ENVIRONMENTS = ("STAGE", "PRODUCTION")
+# what a grower's account does to its organizations: 21 added at once span two of Leaf's pages
+ORGANIZATION_CHANGES = ("add 1", "add 21", "block", "unblock", "remove")
 JOHN_DEERE_EVENTS = ("revoke_refresh_token", "rotate_client_secret", "withdraw_scope", "restore_scope",
                      "disconnect_organization", "connect_organization", "start_outage", "end_outage")
 Problem = Literal["missing field", "blank", "wrong type", "bad environment", "not JSON", "not an object"]
@@ -301,3 +306,15 @@ def time_moves(max_days: int = 400) -> st.SearchStrategy[dt.timedelta]:
 def john_deere_events() -> st.SearchStrategy[str]:
     """The names of the simulated John Deere's controls (``leaf.john_deere.<name>``)."""
     return st.sampled_from(JOHN_DEERE_EVENTS)
+
+
+def organization_statuses(*, settable: bool = False) -> st.SearchStrategy[OrganizationStatus]:
+    """Leaf's organization statuses; ``settable``: only what a client may PATCH (SELECTED, PREVIEW)."""
+    chosen = [s for s in OrganizationStatus if not settable or s is not OrganizationStatus.BLOCKED]
+    return st.sampled_from(chosen)
+
+
+def organization_changes() -> st.SearchStrategy[str]:
+    """What a grower's account does to its organizations, as the state machine plays it: ``"add 1"``,
+    ``"add 21"`` (past one of Leaf's pages), ``"block"``, ``"unblock"``, ``"remove"``."""
+    return st.sampled_from(ORGANIZATION_CHANGES)

@@ -37,7 +37,8 @@ def test_a_fresh_project_can_use_every_fixture_and_startup_imports_nothing_heavy
             assert [m for m in HEAVY if m in sys.modules] == []
 
         def test_everything(fake_leaf, leaf_base_url, leaf_token, leaf_session, leaf_clock, leaf_faker,
-                            leaf_user, john_deere_credentials, make_leaf_user, make_john_deere_credentials):
+                            leaf_user, john_deere_credentials, make_leaf_user, make_john_deere_credentials,
+                            john_deere_organizations):
             import datetime as dt
             import requests
 
@@ -50,6 +51,9 @@ def test_a_fresh_project_can_use_every_fixture_and_startup_imports_nothing_heavy
             assert john_deere_credentials["clientKey"].startswith("0oa")
             url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
             assert leaf_session.get(url).json() == john_deere_credentials
+            orgs = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/JohnDeere/organizations"
+            assert leaf_session.get(orgs).json() == john_deere_organizations
+            assert [o["status"] for o in john_deere_organizations] == ["SELECTED"]
             ada = make_leaf_user(name="Ada")
             assert ada["name"] == "Ada" and "@" in ada["email"]
             assert leaf_session.get(f"{fake_leaf.user_management_url}/users/{ada['id']}").json() == ada

@@ -49,3 +49,10 @@ class ReferenceClientMachine(LeafClientStateMachine):
 
     def client_decide(self, leaf_user_id: str, status: str) -> Decision:
         return self.client.decide(leaf_user_id, status)  # type: ignore[return-value]
+
+    def client_read_organizations(self, leaf_user_id: str) -> dict[str, str] | None:
+        found = self.client.organizations(leaf_user_id)
+        return None if found is None else {o["providerOrgId"]: o["status"] for o in found}
+
+    def client_select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
+        self.client.select_organizations(leaf_user_id, organizations)

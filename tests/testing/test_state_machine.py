@@ -133,7 +133,7 @@ class _Quiet(LeafClientStateMachine):
     """Every Leaf-side rule off: at teardown, nothing but the client's own calls may have happened."""
 
     leaf_rules = LeafRules(provider_transitions=False, time_moves=False, leaf_faults=False, rate_limit=False,
-                           users_elsewhere=False)
+                           users_elsewhere=False, organization_changes=False)
 
     def teardown(self) -> None:
         try:
@@ -173,7 +173,7 @@ from fake_leaf.testing.state_machine import LeafClientStateMachine, LeafRules
 class NoEventsMachine(LeafClientStateMachine):
     """A client that forgets to read the events."""
     leaf_rules = LeafRules(provider_transitions=False, time_moves=False, leaf_faults=False, rate_limit=False,
-                           users_elsewhere=False)
+                           users_elsewhere=False, organization_changes=False)
 
     def client_read_events(self, leaf_user_id):
         events = super().client_read_events(leaf_user_id)
@@ -217,3 +217,48 @@ def test_failures_show_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Py
     assert "n = 2" in out
     assert "fake-leaf received 3 request(s):" in out  # its requests only, not every example's
     assert "GET /services/usermanagement/api/users/nobody -> 404" in out
+
+
+def test_the_machine_plays_organization_changes_and_checks_the_clients_view_of_them() -> None:
+    machine = LeafClientStateMachine()
+    try:
+        machine.start()
+        user = machine.users[0]
+        for change in ("add 21", "block", "unblock", "remove"):
+            machine._landmarks_at = None  # a new step
+            machine.organization_change(user, change, "the next check and a sync")
+        held = machine.truth_organizations(user)
+        assert held is not None and len(held) == 21  # 22 made, the newest removed
+        assert set(held.values()) == {"SELECTED"}  # the unblocked one came back PREVIEW, and the client selected it
+    finally:
+        machine.teardown()
+
+
+class _FirstPageOnly(LeafClientStateMachine):
+    def client_read_organizations(self, leaf_user_id: str) -> dict[str, str] | None:
+        r = self._request("GET", f"/users/{leaf_user_id}/JohnDeere/organizations")
+        return None if r.status_code == 404 else {o["providerOrgId"]: o["status"] for o in r.json()}
+
+
+class _SelectsBlocked(LeafClientStateMachine):
+    def client_select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
+        for org_id in organizations:
+            r = self._request("PATCH", f"/users/{leaf_user_id}/JohnDeere/organizations/{org_id}/SELECTED")
+            r.raise_for_status()
+
+
+@pytest.mark.parametrize("machine_class, change, says", [
+    (_FirstPageOnly, "add 21", "client_read_organizations for user1 reported"),
+    (_SelectsBlocked, "block", "hook client_select_organizations(user1, "),
+])
+def test_a_client_that_mishandles_organizations_is_caught(machine_class: type[LeafClientStateMachine], change: str,
+                                                          says: str) -> None:
+    machine = machine_class()
+    try:
+        machine.start()
+        machine._landmarks_at = None
+        machine.organization_change(machine.users[0], "add 1", "nothing yet")  # a second one, left reachable
+        with pytest.raises(ClientMismatchError, match=re.escape(says)):
+            machine.organization_change(machine.users[0], change, "the next check and a sync")
+    finally:
+        machine.teardown()

@@ -116,6 +116,8 @@ PUBLIC_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "time_moves()": time_moves(),
     "john_deere_events()": strategies.john_deere_events(),
     "fakers()": strategies.fakers(),
+    "organization_statuses()": strategies.organization_statuses(),
+    "organization_changes()": strategies.organization_changes(),
 }
 
 
@@ -163,3 +165,36 @@ def test_time_moves_never_stand_still(move: object) -> None:
 def test_a_parameter_a_strategy_cannot_honour_is_refused_naming_it(call: Any, says: str) -> None:
     with pytest.raises(InvalidArgument, match=re.escape(says)):
         call()
+
+
+@given(status=strategies.organization_statuses(settable=True), change=strategies.organization_changes())
+@settings(max_examples=25)
+def test_organization_strategies_draw_what_a_client_may_set_and_what_the_machine_plays(status: Any,
+                                                                                      change: str) -> None:
+    with FakeLeaf() as leaf:
+        user = leaf.create_user(name="Ada")
+        leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+        org = leaf.organizations("JohnDeere", user.id)[0]
+        url = f"{leaf.user_management_url}/users/{user.id}/JohnDeere/organizations/{org.provider_org_id}/{status.value}"
+        assert requests.patch(url, headers=leaf.headers).json()["status"] == status.value
+    assert change.split()[0] in ("add", "block", "unblock", "remove")
+
+
+def test_the_faker_provider_makes_organizations() -> None:
+    from faker import Faker
+
+    from fake_leaf.testing.faker import LeafProvider
+
+    faker = Faker()
+    faker.add_provider(LeafProvider)
+    faker.seed_instance(3)
+    assert faker.john_deere_organization_id().isdigit()
+    assert faker.organization_status() in ("SELECTED", "PREVIEW", "BLOCKED")
+    name = faker.organization_name()
+    with FakeLeaf() as leaf:
+        user = leaf.create_user(name="Ada")
+        leaf.create_john_deere_credentials(user.id, client_key="k", client_secret="s", refresh_token="r")
+        org_id = leaf.upstream("JohnDeere").add_organization(user.id, name, org_id=faker.john_deere_organization_id())
+        assert leaf.upstream("JohnDeere").run_check(user.id).status.value == "OK"
+        assert [o.provider_org_name for o in leaf.organizations("JohnDeere", user.id) if o.provider_org_id == org_id] \
+            == [name]
