@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from fake_leaf.engine._errors import UnsupportedControlError
+from fake_leaf.engine._text import why_not_text
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
 from fake_leaf.engine.providers._base import UpstreamOrganization, access_token, opaque_token
 
@@ -258,12 +259,13 @@ class SimulatedUpstream:
         grant = self._with_organizations(fields)
         orgs = self.provider.organizations
         assert orgs is not None
-        if not isinstance(name, str) or not name.strip():
-            raise UnsupportedControlError(f"an organization needs a name, got {name!r}")
+        if not isinstance(name, str) or not name.strip() or why_not_text(name) is not None:
+            raise UnsupportedControlError(f"an organization needs a name of readable text, got {name!r}")
         if org_id is None:
             org_id = orgs.new_id(self.random)
-        elif not isinstance(org_id, str) or not org_id.strip() or "/" in org_id:
-            raise UnsupportedControlError(f"an organization id is a non-blank string without '/', got {org_id!r}")
+        elif not isinstance(org_id, str) or not org_id.strip() or "/" in org_id or why_not_text(org_id) is not None:
+            raise UnsupportedControlError(f"an organization id is a non-blank string of readable text without "
+                                          f"'/', got {org_id!r}")
         if org_id in grant.organizations:
             raise UnsupportedControlError(f"the account already has an organization {org_id!r}")
         grant.organizations[org_id] = UpstreamOrganization(org_id, name)
