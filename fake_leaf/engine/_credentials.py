@@ -14,8 +14,6 @@ from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME
 from fake_leaf.engine.providers import BodyField, OAuth2, Provider
 from fake_leaf.engine.providers._base import access_token
 
-MAX_EVENTS_PAGE_SIZE = 100
-
 
 def validate_credentials_body(provider: Provider, body: Mapping[str, object],
                               defaults: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -159,11 +157,7 @@ class CredentialsPart(Lifecycle):
 
         ``size`` is capped at 100; a page past the end is empty.
         """
-        if page < 0:
-            raise err.bad_query("page", f"must be 0 or more, got {page}")
-        if size < 1:
-            raise err.bad_query("size", f"must be 1 or more, got {size}")
-        size = min(size, MAX_EVENTS_PAGE_SIZE)
+        size = err.page_size(page, size)
         with self._lock:
             now = self._begin()
             record = self._credentials(owner, leaf_user_id, provider_name)

@@ -176,6 +176,18 @@ def bad_query(parameter: str, reason: str) -> InvalidInputError:
     return InvalidInputError([FieldError("query", parameter, "Invalid", reason)])
 
 
+MAX_PAGE_SIZE = 100
+
+
+def page_size(page: int, size: int) -> int:
+    """Leaf's paging, checked: ``page`` from 0, ``size`` from 1; the size to use, capped at 100."""
+    if page < 0:
+        raise bad_query("page", f"must be 0 or more, got {page}")
+    if size < 1:
+        raise bad_query("size", f"must be 1 or more, got {size}")
+    return min(size, MAX_PAGE_SIZE)
+
+
 def event_registered_twice(event: str, webhook_id: str, webhook_name: str) -> BusinessRuleError:
     return BusinessRuleError(
         "eventRegisteredTwice", "webhook",

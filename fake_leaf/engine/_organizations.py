@@ -5,7 +5,6 @@ from __future__ import annotations
 from fake_leaf.engine import _errors as err
 from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._models import CredentialStatus, OrganizationStatus, ProviderOrganization, _CredentialRecord
-from fake_leaf.engine._users import MAX_PAGE_SIZE
 
 SETTABLE = (OrganizationStatus.SELECTED, OrganizationStatus.PREVIEW)
 
@@ -35,11 +34,7 @@ class OrganizationsPart(Lifecycle):
     def organizations_page(self, owner: str, leaf_user_id: str, provider_name: str, *, page: int = 0,
                            size: int = 20) -> tuple[list[ProviderOrganization], int]:
         """One page of the organizations Leaf manages (John Deere), and their count; ``size`` capped at 100."""
-        if page < 0:
-            raise err.bad_query("page", f"must be 0 or more, got {page}")
-        if size < 1:
-            raise err.bad_query("size", f"must be 1 or more, got {size}")
-        size = min(size, MAX_PAGE_SIZE)
+        size = err.page_size(page, size)
         with self._lock:
             self._begin()
             held = list(self._organizations_of(owner, leaf_user_id, provider_name, managed=True).organizations.values())

@@ -12,7 +12,7 @@ from fake_leaf.engine._models import USER_FIELDS, LeafUser, _UserRecord
 from fake_leaf.engine._text import why_not_text
 
 SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = err.MAX_PAGE_SIZE
 
 
 def _user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
@@ -195,11 +195,7 @@ class Users(Lifecycle):
             if name not in SORTABLE_USER_FIELDS:
                 raise err.bad_query("sort", f"cannot sort on {name!r}; sortable fields are "
                                     f"{', '.join(SORTABLE_USER_FIELDS)}")
-        if page < 0:
-            raise err.bad_query("page", f"must be 0 or more, got {page}")
-        if size < 1:
-            raise err.bad_query("size", f"must be 1 or more, got {size}")
-        size = min(size, MAX_PAGE_SIZE)
+        size = err.page_size(page, size)
         with self._lock:
             self._begin()
             if order:

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fake_leaf.engine import FieldError, InvalidInputError, NotAuthenticatedError, Provider
-from fake_leaf.engine._credentials import MAX_EVENTS_PAGE_SIZE
 from fake_leaf.engine._errors import bad_query
 from fake_leaf.engine._users import MAX_PAGE_SIZE
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, ok
@@ -95,15 +94,15 @@ def list_users(call: Call) -> HttpResponse:
     size = int_param(query, "size", 20)
     users, total = call.backend.list_users(call.owner, filters=filters, sort=_sort_param(query.get("sort", [])),
                                            page=page, size=size)
-    size = min(size, MAX_PAGE_SIZE)
     backend = call.backend  # the listed users, with their credentials, from the same operation
     body = [user_json(u, backend.find_credentials(call.owner, u.id), backend.providers) for u in users]
     return page_answer(call, query, body, page, size, total)
 
 
 def page_answer(call: Call, query: dict[str, list[str]], body: list[dict[str, object]], page: int, size: int,
-          total: int) -> HttpResponse:
-    """A page of a list as JHipster answers it: a bare array, ``X-Total-Count`` and ``Link``."""
+                total: int) -> HttpResponse:
+    """A page of a list as JHipster answers it: a bare array, ``X-Total-Count`` and ``Link`` (for the size served)."""
+    size = min(size, MAX_PAGE_SIZE)
     return ok(200, body, {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)})
 
 
@@ -188,7 +187,7 @@ def list_events(call: Call) -> HttpResponse:
         descending = desc
     events, total = call.backend.events_page(call.owner, call.params["leafUserId"], call.the_provider().name,
                                              page=page, size=size, descending=descending)
-    return page_answer(call, query, [event_json(e) for e in events], page, min(size, MAX_EVENTS_PAGE_SIZE), total)
+    return page_answer(call, query, [event_json(e) for e in events], page, size, total)
 
 
 # -- the table's lines for Leaf's own routes -------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fake_leaf.engine._settings import SETTINGS
-from fake_leaf.engine._users import MAX_PAGE_SIZE
 from fake_leaf.http._context import Call, Route, ok
 from fake_leaf.http._handlers import USERS_PATH, int_param, page_answer
 from fake_leaf.http._serialize import organization_json, organization_lists_json
@@ -30,7 +29,7 @@ def list_managed_organizations(call: Call) -> HttpResponse:
     query = call.query()
     page, size = int_param(query, "page", 0), int_param(query, "size", 20)
     found, total = call.backend.organizations_page(call.owner, leaf_user_id, provider, page=page, size=size)
-    return page_answer(call, query, [organization_json(o) for o in found], page, min(size, MAX_PAGE_SIZE), total)
+    return page_answer(call, query, [organization_json(o) for o in found], page, size, total)
 
 
 def get_organization(call: Call) -> HttpResponse:
