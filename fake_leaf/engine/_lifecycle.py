@@ -145,8 +145,8 @@ class Lifecycle(EngineState):
                 held[org.id] = now_held
             if kind is not None:
                 self._organization_alert(record, kind, now_held, at)
-        gone = [org_id for org_id in held if org_id not in {o.id for o in found}]
-        for org_id in gone:
+        present = {o.id for o in found}
+        for org_id in [i for i in held if i not in present]:
             self._organization_alert(record, "providerOrganizationRemoved", held.pop(org_id), at)
 
     def _organization_alert(self, record: _CredentialRecord, kind: str, org: ProviderOrganization,
