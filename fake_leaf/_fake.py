@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
@@ -39,6 +39,8 @@ from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._serialize import credentials_json, user_json
 
 if TYPE_CHECKING:  # the server adapters and the alerts service are imported when used: they cost import time
+    from fake_leaf.adapters._asgi import AsgiApp
+    from fake_leaf.adapters._httpx import AsyncLeafTransport, LeafTransport
     from fake_leaf.adapters._server import LeafServer
     from fake_leaf.adapters._wsgi import WsgiApp
     from fake_leaf.engine._webhooks import WebhookDelivery
@@ -50,6 +52,21 @@ DEFAULT_USERNAME = "api-owner@fake-leaf.test"
 DEFAULT_PASSWORD = "fake-leaf-password"
 
 T = TypeVar("T")
+# the other clients an active fake serves: (their module, fake-leaf's adapter for them); patched only if installed
+_OTHER_CLIENTS = (("httpx", "fake_leaf.adapters._httpx"), ("aiohttp", "fake_leaf.adapters._aiohttp"))
+_installed: dict[str, bool] = {}
+
+
+def _is_installed(module: str) -> bool:
+    found = _installed.get(module)
+    if found is None:
+        if module in sys.modules:
+            found = True
+        else:
+            import importlib.util
+
+            found = _installed[module] = importlib.util.find_spec(module) is not None
+    return found
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 
 
@@ -104,6 +121,7 @@ class FakeLeaf:
             raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
         self._webhook_timeout = float(webhook_timeout)
         self._interceptor: ResponsesInterceptor | None = None
+        self._other_stops: list[Callable[[], None]] = []
         self.reset()
 
     # -- state -----------------------------------------------------------------------------
@@ -381,19 +399,57 @@ class FakeLeaf:
         request. ``max_connections``: requests served at once (more wait their turn).
         """
         from fake_leaf.adapters._server import LeafServer
+        from fake_leaf.adapters._wsgi import WsgiApp
 
-        return LeafServer(self.wsgi_app(control_token=control_token), host, port, quiet=quiet,
+        app = WsgiApp(lambda: self._app, control_token=control_token, deliveries="http")
+        return LeafServer(app, host, port, quiet=quiet,
                           request_timeout=request_timeout, max_connections=max_connections)
+
+    def httpx_transport(self) -> LeafTransport:
+        """This fake as an ``httpx`` transport: ``httpx.Client(transport=leaf.httpx_transport(), base_url=...)``.
+
+        No need to activate the fake; the same router answers as on every other transport.
+        """
+        from fake_leaf.adapters._httpx import LeafTransport
+
+        return LeafTransport(lambda: self._app, self.base_url)
+
+    def httpx_async_transport(self) -> AsyncLeafTransport:
+        """This fake as an ``httpx.AsyncClient`` transport; a delay awaits, so other tasks run meanwhile."""
+        from fake_leaf.adapters._httpx import AsyncLeafTransport
+
+        return AsyncLeafTransport(lambda: self._app, self.base_url)
+
+    def asgi_app(self, *, base_url: str | None = None) -> AsgiApp:
+        """This fake as an ASGI application (``httpx.ASGITransport``, or any ASGI server).
+
+        ``base_url``: where ``Location`` and ``Link`` point (default: this fake's ``base_url``).
+        """
+        from fake_leaf.adapters._asgi import AsgiApp
+
+        return AsgiApp(lambda: self._app, self.base_url, answer_base_url=base_url)
 
     # -- activation ------------------------------------------------------------------------
 
     def start(self) -> FakeLeaf:
         assert self._interceptor is not None
         self._interceptor.start()
+        try:
+            import importlib
+
+            for module, adapter in _OTHER_CLIENTS:
+                if _is_installed(module):
+                    intercept = importlib.import_module(adapter).intercept
+                    self._other_stops.append(intercept(lambda: self._app, self.base_url))
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
         assert self._interceptor is not None
+        while self._other_stops:
+            self._other_stops.pop()()
         self._interceptor.stop()
 
     def __enter__(self) -> FakeLeaf:

@@ -1,0 +1,149 @@
+"""The httpx transports, and the interceptor that serves the fake's host to every httpx client.
+
+Interception, like `responses` for requests, without changing the user's code: while a fake is
+active, ``httpx.Client._transport_for_url`` and ``httpx.AsyncClient._transport_for_url`` (where a
+client picks the transport for a URL, its mounts and proxies included) hand back the fake's
+transport for the fake's host when the client would use httpx's own network transport. So a client
+made before the fake started, one with its own ``base_url``, or one on HTTP/2 settings is served, and
+nothing of it reaches httpcore or a socket. Every other URL keeps the transport the client chose:
+pytest-httpx (which patches ``HTTPTransport.handle_request``), respx (which patches httpcore's
+pools, or ``_transport_for_url`` too, and calls what it found there for what it passes through), or
+the network, whichever order they were started in. A transport the user gave the client
+(``httpx.MockTransport``, ``WSGITransport`` ...) is the user's choice and is left alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from fake_leaf.adapters._inprocess import Origin, serve
+from fake_leaf.http import HttpResponse, LeafApp
+
+AppSource = Callable[[], LeafApp]
+
+
+def _read_timeout(request: httpx.Request) -> float | None:
+    timeout = request.extensions.get("timeout") or {}
+    value = timeout.get("read")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+class _Serving:
+    """Turns an httpx request into the app's answer (refusing another origin when intercepting)."""
+
+    def __init__(self, app_source: AppSource, origin: Origin, *, refuse_other_origins: bool) -> None:
+        self._app_source = app_source
+        self.origin = origin
+        self._refuse = refuse_other_origins
+
+    def answer(self, request: httpx.Request, body: bytes) -> HttpResponse:
+        url = request.url
+        raw_path = url.raw_path.decode("ascii")
+        path, _, query = raw_path.partition("?")
+        if self._refuse:
+            why = self.origin.refusal(url.scheme, url.port, path)
+            if why is not None:
+                raise httpx.ConnectError(self.origin.refusal_message(request.method, str(url), why), request=request)
+        return serve(self._app_source(), request.method, self.origin.app_path(path), query,
+                     dict(request.headers.items()), body)
+
+    @staticmethod
+    def to_httpx(request: httpx.Request, response: HttpResponse) -> httpx.Response:
+        if response.fault == "connection_error":
+            raise httpx.RemoteProtocolError("fake-leaf dropped the connection without an answer (an injected "
+                                            f"fault): {request.method} {request.url}", request=request)
+        if response.fault == "read_timeout":
+            raise httpx.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): {request.method} "
+                                    f"{request.url}", request=request)
+        return httpx.Response(response.status, headers=list(response.headers.items()), content=response.body,
+                              request=request)
+
+    @staticmethod
+    def timed_out(request: httpx.Request, delay: float, read_timeout: float) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(f"fake-leaf answered after {delay} s (an injected delay), past the read timeout "
+                                 f"of {read_timeout} s: {request.method} {request.url}", request=request)
+
+
+class LeafTransport(httpx.BaseTransport):
+    """A sync httpx transport serving the fake: ``httpx.Client(transport=leaf.httpx_transport())``."""
+
+    def __init__(self, app_source: AppSource, base_url: str, *, _refuse_other_origins: bool = False) -> None:
+        self._serving = _Serving(app_source, Origin(base_url), refuse_other_origins=_refuse_other_origins)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._serving.answer(request, request.read())
+        if response.delay:
+            read_timeout = _read_timeout(request)
+            if read_timeout is not None and response.delay >= read_timeout:
+                time.sleep(read_timeout)
+                raise _Serving.timed_out(request, response.delay, read_timeout)
+            time.sleep(response.delay)
+        return _Serving.to_httpx(request, response)
+
+
+class AsyncLeafTransport(httpx.AsyncBaseTransport):
+    """An async httpx transport serving the fake: a delay awaits, so other tasks run meanwhile."""
+
+    def __init__(self, app_source: AppSource, base_url: str, *, _refuse_other_origins: bool = False) -> None:
+        self._serving = _Serving(app_source, Origin(base_url), refuse_other_origins=_refuse_other_origins)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._serving.answer(request, await request.aread())
+        if response.delay:
+            import anyio  # httpx's own dependency: asyncio or trio, whichever runs the client
+
+            read_timeout = _read_timeout(request)
+            if read_timeout is not None and response.delay >= read_timeout:
+                await anyio.sleep(read_timeout)
+                raise _Serving.timed_out(request, response.delay, read_timeout)
+            await anyio.sleep(response.delay)
+        return _Serving.to_httpx(request, response)
+
+
+# -- interception ----------------------------------------------------------------------------------
+
+_active: list[tuple[Origin, LeafTransport, AsyncLeafTransport]] = []
+_originals: dict[type[Any], Any] = {}
+
+
+def _intercepting(original: Any, network_transport: type[Any], index: int) -> Any:
+    def _transport_for_url(self: Any, url: httpx.URL) -> Any:
+        transport = original(self, url)
+        if _active and isinstance(transport, network_transport):
+            host = url.host
+            for origin, *transports in reversed(_active):  # the fake started last wins
+                if origin.owns(host):
+                    return transports[index]
+        return transport
+
+    _transport_for_url.__fake_leaf__ = True  # type: ignore[attr-defined]
+    return _transport_for_url
+
+
+def intercept(app_source: AppSource, base_url: str) -> Callable[[], None]:
+    """Serve ``base_url``'s host to every httpx client until the returned function is called."""
+    entry = (Origin(base_url), LeafTransport(app_source, base_url, _refuse_other_origins=True),
+             AsyncLeafTransport(app_source, base_url, _refuse_other_origins=True))
+    if not _active:
+        for client, transport, index in ((httpx.Client, httpx.HTTPTransport, 0),
+                                         (httpx.AsyncClient, httpx.AsyncHTTPTransport, 1)):
+            original = client._transport_for_url
+            _originals[client] = original
+            client._transport_for_url = _intercepting(original, transport, index)  # type: ignore[method-assign]
+    _active.append(entry)
+
+    def stop() -> None:
+        if entry in _active:
+            _active.remove(entry)
+        if not _active:
+            for client, original in list(_originals.items()):
+                # restored only if nobody patched over us meanwhile; else ours stays, inert, in their chain
+                if getattr(client._transport_for_url, "__fake_leaf__", False):
+                    client._transport_for_url = original
+                del _originals[client]
+
+    return stop
