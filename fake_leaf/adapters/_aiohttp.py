@@ -23,7 +23,7 @@ from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
 
 AppSource = Callable[[], LeafApp]
-_MAX_HEAD = 256 * 1024
+_SHORT_BODY_WAIT = 0.05  # seconds without more bytes after which a short body is answered (a server: 10 s)
 
 
 class _Request:
@@ -33,8 +33,12 @@ class _Request:
         self.method, self.target, self.headers, self.body = method, target, headers, body
 
 
-def _take_request(buffer: bytearray) -> _Request | None:
-    """The first whole request in ``buffer`` (removed from it), or None while it is incomplete."""
+def _take_request(buffer: bytearray, final: bool = False) -> _Request | None:
+    """The first whole request in ``buffer`` (removed from it), or None while it is incomplete.
+
+    ``final``: the client has stopped writing; a body short of its Content-Length (or with a
+    Content-Length that is not a number) is taken as it is, and the router refuses it as a server would.
+    """
     end = buffer.find(b"\r\n\r\n")
     if end < 0:
         return None
@@ -49,6 +53,9 @@ def _take_request(buffer: bytearray) -> _Request | None:
         while True:
             line_end = buffer.find(b"\r\n", at)
             if line_end < 0:
+                if final:
+                    at = len(buffer)
+                    break
                 return None
             size = int(bytes(buffer[at:line_end]).split(b";")[0], 16)
             if size == 0:
@@ -65,9 +72,12 @@ def _take_request(buffer: bytearray) -> _Request | None:
         headers = [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
         headers.append(("Content-Length", str(len(body))))  # what a server hands on once it undid the chunks
     else:
-        length = int(lowered.get("content-length", "0") or 0)
+        declared = lowered.get("content-length", "0").strip()
+        length = int(declared) if declared.isdigit() else len(buffer) - at  # a malformed one: the router says so
         if len(buffer) < at + length:
-            return None
+            if not final:
+                return None
+            length = len(buffer) - at
         body = bytes(buffer[at:at + length])
         at += length
     del buffer[:at]
@@ -93,6 +103,7 @@ class _InMemoryTransport(asyncio.Transport):
         self._origin, self._base_url = origin, base_url
         self._buffer = bytearray()
         self._closing = False
+        self._flush: asyncio.TimerHandle | None = None
 
     # -- what aiohttp's writer calls
     def write(self, data: Any) -> None:
@@ -101,8 +112,17 @@ class _InMemoryTransport(asyncio.Transport):
         self._buffer += data
         while (request := _take_request(self._buffer)) is not None:
             self._loop.call_soon(self._answer, request)
-        if len(self._buffer) > _MAX_HEAD + 3 * 1024 * 1024:  # never: aiohttp sends what it framed
-            self.abort()
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._buffer:  # a body shorter than announced: once the client stops writing, it is answered
+            self._flush = self._loop.call_later(_SHORT_BODY_WAIT, self._answer_what_came)
+
+    def _answer_what_came(self) -> None:
+        self._flush = None
+        request = _take_request(self._buffer, final=True)
+        if request is not None:
+            self._answer(request)
 
     def writelines(self, list_of_data: Any) -> None:
         self.write(b"".join(list_of_data))
