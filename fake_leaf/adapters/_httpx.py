@@ -104,6 +104,17 @@ class AsyncLeafTransport(httpx.AsyncBaseTransport):
         return _Serving.to_httpx(request, response)
 
 
+class BearerAuth(httpx.Auth):
+    """httpx auth (sync and async clients) that sends the fake's current ready token (renewed as the clock moves)."""
+
+    def __init__(self, token_source: Callable[[], str]) -> None:
+        self._token_source = token_source
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = f"Bearer {self._token_source()}"
+        yield request
+
+
 # -- interception ----------------------------------------------------------------------------------
 
 _active: list[tuple[Origin, LeafTransport, AsyncLeafTransport]] = []

@@ -294,3 +294,15 @@ def test_webhooks_registered_through_any_client_reach_the_tests_mocks_and_never_
     assert deliveries["https://hooks.test/aioresponses"].status == 200 and len(aiohttp_received) == 1
     unmocked = deliveries["https://nobody-mocked.test/hook"]
     assert unmocked.status is None and "no mock answered" in (unmocked.connection_error or "")
+
+
+@pytest.mark.anyio
+async def test_the_async_fixtures_an_authenticated_client_and_a_sleep_on_the_fakes_clock(
+        fake_leaf: FakeLeaf, leaf_async_client: httpx.AsyncClient, leaf_httpx_client: httpx.Client,
+        leaf_async_sleep: Any) -> None:
+    started = fake_leaf.now()
+    assert (await leaf_async_client.post(USERS, json={"name": "Ada"})).status_code == 201
+    await leaf_async_sleep(31 * 24 * 3600)  # past a token's 30-day life: the clients' auth sends a fresh one
+    assert dt.timedelta(days=31) <= fake_leaf.now() - started < dt.timedelta(days=31, minutes=1)
+    assert [u["name"] for u in (await leaf_async_client.get(USERS)).json()] == ["Ada"]
+    assert leaf_httpx_client.get(USERS).status_code == 200
