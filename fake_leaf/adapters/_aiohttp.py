@@ -12,6 +12,7 @@ opens. Other hosts keep aiohttp's path: a running aioresponses mock, or the netw
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -163,7 +164,8 @@ class _InMemoryTransport(asyncio.Transport):
     def close(self) -> None:
         if not self._closing:
             self._closing = True
-            self._loop.call_soon(self._protocol.connection_lost, None)
+            if not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._protocol.connection_lost, None)
 
     def abort(self) -> None:
         self.close()
@@ -190,20 +192,23 @@ class _InMemoryTransport(asyncio.Transport):
         pass
 
 
-_active: list[tuple[Origin, AppSource]] = []
+# (origin, app, the in-memory connections it opened: closed when it stops, so no pooled one outlives it)
+_active: list[tuple[Origin, AppSource, weakref.WeakSet[_InMemoryTransport]]] = []
 _original: list[Any] = []
 
 
 async def _create_connection(self: Any, req: Any, traces: Any, timeout: Any) -> Any:
     url = req.url
-    for origin, app_source in reversed(_active):  # the fake started last wins
+    for origin, app_source, opened in reversed(_active):  # the fake started last wins
         if origin.owns(url.host):
             why = origin.refusal(url.scheme, url.port, url.raw_path)
             if why is not None:
                 raise aiohttp.ClientConnectionError(origin.refusal_message(req.method, str(url), why))
             loop = asyncio.get_running_loop()
             protocol = ResponseHandler(loop)
-            protocol.connection_made(_InMemoryTransport(loop, protocol, app_source, origin, origin.base_url))
+            transport = _InMemoryTransport(loop, protocol, app_source, origin, origin.base_url)
+            opened.add(transport)
+            protocol.connection_made(transport)
             return protocol
     return await _original[0](self, req, traces, timeout)
 
@@ -213,7 +218,8 @@ _create_connection.__fake_leaf__ = True  # type: ignore[attr-defined]
 
 def intercept(app_source: AppSource, base_url: str) -> Callable[[], None]:
     """Serve ``base_url``'s host to every aiohttp session until the returned function is called."""
-    entry = (Origin(base_url), app_source)
+    opened: weakref.WeakSet[_InMemoryTransport] = weakref.WeakSet()
+    entry = (Origin(base_url), app_source, opened)
     connector = aiohttp.TCPConnector
     if not _active:
         current = connector._create_connection
@@ -225,6 +231,8 @@ def intercept(app_source: AppSource, base_url: str) -> Callable[[], None]:
     def stop() -> None:
         if entry in _active:
             _active.remove(entry)
+        for transport in list(opened):  # a session's pool drops them; its next request connects anew
+            transport.close()
         if not _active and getattr(connector._create_connection, "__fake_leaf__", False) and _original:
             connector._create_connection = _original.pop()  # type: ignore[method-assign]
 

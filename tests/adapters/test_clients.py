@@ -306,3 +306,16 @@ async def test_the_async_fixtures_an_authenticated_client_and_a_sleep_on_the_fak
     assert dt.timedelta(days=31) <= fake_leaf.now() - started < dt.timedelta(days=31, minutes=1)
     assert [u["name"] for u in (await leaf_async_client.get(USERS)).json()] == ["Ada"]
     assert leaf_httpx_client.get(USERS).status_code == 200
+
+
+@pytest.mark.anyio
+async def test_an_aiohttp_session_kept_after_the_fake_stops_goes_back_to_the_network(no_network: list[str]) -> None:
+    async with aiohttp.ClientSession() as session:
+        with FakeLeaf() as leaf:
+            async with session.get(f"{leaf.user_management_url}/users", headers=leaf.headers) as r:
+                assert r.status == 200
+        with pytest.raises(aiohttp.ClientConnectorError):  # its pooled in-memory connection went with the fake
+            async with session.get(f"{leaf.user_management_url}/users"):
+                pass
+    assert no_network == ["getaddrinfo api.withleaf.io"]
+    no_network.clear()
