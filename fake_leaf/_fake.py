@@ -378,16 +378,19 @@ class FakeLeaf:
 
     # -- other transports --------------------------------------------------------------------
 
-    def wsgi_app(self, *, base_url: str | None = None, control_token: str | None = None) -> WsgiApp:
+    def wsgi_app(self, *, base_url: str | None = None, control_token: str | None = None,
+                 deliveries: Literal["in-process", "http"] = "in-process") -> WsgiApp:
         """This fake as a WSGI application (for ``httpx.WSGITransport``, or any WSGI server).
 
         ``base_url``: where ``Location`` and ``Link`` point (default: the URL the server says it
         serves, else this fake's ``base_url``; never the client's ``Host`` header). ``control_token``:
         every ``/_fake-leaf`` request must send it in the header ``X-Fake-Leaf-Control-Token``.
+        ``deliveries``: a webhook registered through it is delivered in-process (to the test's mocks,
+        never the network), or with ``"http"`` as real POSTs (behind a WSGI server of your own).
         """
         from fake_leaf.adapters._wsgi import WsgiApp
 
-        return WsgiApp(lambda: self._app, base_url=base_url, control_token=control_token)
+        return WsgiApp(lambda: self._app, base_url=base_url, control_token=control_token, deliveries=deliveries)
 
     def server(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True,
                control_token: str | None = None, request_timeout: float = 10.0,
@@ -399,10 +402,9 @@ class FakeLeaf:
         request. ``max_connections``: requests served at once (more wait their turn).
         """
         from fake_leaf.adapters._server import LeafServer
-        from fake_leaf.adapters._wsgi import WsgiApp
 
-        app = WsgiApp(lambda: self._app, control_token=control_token, deliveries="http")
-        return LeafServer(app, host, port, quiet=quiet,
+        # over real HTTP the clients are elsewhere: a webhook registered so gets real POSTs
+        return LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
                           request_timeout=request_timeout, max_connections=max_connections)
 
     def httpx_transport(self) -> LeafTransport:
