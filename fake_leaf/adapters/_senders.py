@@ -119,11 +119,36 @@ def _post_with_httpx(pending: PendingAttempt, timeout: float) -> Outcome:
     transport._pool = httpcore.ConnectionPool(network_backend=NoNetwork())
     try:
         with httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            r = client.post(pending.url, content=pending.body, headers={**pending.headers, "User-Agent": USER_AGENT})
+            request = client.build_request("POST", pending.url, content=pending.body,
+                                           headers={**pending.headers, "User-Agent": USER_AGENT})
+            if _pytest_httpx_would_refuse(transport, request):
+                return _outcome(connection_error=f"ConnectError: {_UNMOCKED}: POST {pending.url} (pytest-httpx has no "
+                                                 "response for it), and in-process fake-leaf never sends a delivery "
+                                                 "to the network")
+            r = client.send(request)
             return _outcome(r.status_code, r.text[:MAX_RESPONSE])
     except Exception as e:  # our refusal, respx's or pytest-httpx's "not mocked", or the test's callback raised
         unmocked = (type(e).__name__ == "AllMockedAssertionError" or "No response can be found" in str(e))
         return _outcome(connection_error=f"{type(e).__name__}: {_UNMOCKED + ': ' if unmocked else ''}{_first_line(e)}")
+
+
+def _pytest_httpx_would_refuse(transport: Any, request: Any) -> bool:
+    """pytest-httpx is running and none of its responses matches: sending would fail the test at teardown.
+
+    pytest-httpx reports every request it had no response for as unexpected; a delivery to a URL the
+    test did not mock is fake-leaf's failed call, not the test's request. Read from pytest-httpx's
+    fixture (its patch holds the mock); if that ever changes shape, the delivery is simply sent.
+    """
+    patched = sys.modules["httpx"].HTTPTransport.handle_request
+    cells = [cell.cell_contents for cell in getattr(patched, "__closure__", None) or ()]
+    mock = next((c for c in cells if type(c).__name__ == "HTTPXMock"), None)
+    options = next((c for c in cells if hasattr(c, "should_mock")), None)
+    try:
+        if mock is None or (options is not None and not options.should_mock(request)):
+            return False
+        return not any(matcher.match(transport, request) for matcher, _ in mock._callbacks)
+    except Exception:
+        return False
 
 
 def _aiohttp_mocked() -> bool:

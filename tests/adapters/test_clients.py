@@ -319,3 +319,19 @@ async def test_an_aiohttp_session_kept_after_the_fake_stops_goes_back_to_the_net
                 pass
     assert no_network == ["getaddrinfo api.withleaf.io"]
     no_network.clear()
+
+
+def test_a_delivery_nobody_mocked_beside_pytest_httpx_is_a_failed_call_not_an_unexpected_request(
+        httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://hooks.test/mocked", status_code=202)
+    with FakeLeaf() as leaf, httpx.Client(base_url=leaf.base_url, headers=leaf.headers) as client:
+        for url, event in (("https://hooks.test/mocked", "credentialsUnauthenticated"),
+                           ("https://hooks.test/nobody", "credentialsLimitedPermission")):
+            r = client.post("/services/alerts/api/alerts/webhooks",
+                            json={"name": event, "url": url, "secret": "s", "events": [event]})
+            assert r.status_code == 201
+        deliveries = {d.url: d for d in leaf.webhook_deliveries()}
+    assert deliveries["https://hooks.test/mocked"].status == 202
+    unmocked = deliveries["https://hooks.test/nobody"]
+    assert unmocked.status is None and "no mock answered" in (unmocked.connection_error or "")
+    # and pytest-httpx's teardown finds no unexpected request: it was never sent through httpx_mock
