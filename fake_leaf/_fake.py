@@ -7,7 +7,7 @@ import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 import responses
@@ -52,22 +52,33 @@ DEFAULT_USERNAME = "api-owner@fake-leaf.test"
 DEFAULT_PASSWORD = "fake-leaf-password"
 
 T = TypeVar("T")
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 # the other clients an active fake serves: (their module, fake-leaf's adapter for them); patched only if installed
 _OTHER_CLIENTS = (("httpx", "fake_leaf.adapters._httpx"), ("aiohttp", "fake_leaf.adapters._aiohttp"))
-_installed: dict[str, bool] = {}
+# the adapters' Interceptor classes, None for a library not installed: looked up once a process
+_interceptor_types: dict[str, Any] = {}
 
 
-def _is_installed(module: str) -> bool:
-    found = _installed.get(module)
-    if found is None:
-        if module in sys.modules:
-            found = True
-        else:
-            import importlib.util
+class _Interceptor(Protocol):
+    def start(self) -> None: ...
 
-            found = _installed[module] = importlib.util.find_spec(module) is not None
-    return found
-_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+    def stop(self) -> None: ...
+
+
+def _other_interceptors(app_source: Callable[[], LeafApp], base_url: str) -> list[_Interceptor]:
+    """An interceptor for each of httpx and aiohttp that is installed (imported here, not with fake_leaf)."""
+    import importlib
+    import importlib.util
+
+    made = []
+    for module, adapter in _OTHER_CLIENTS:
+        if module not in _interceptor_types:
+            installed = module in sys.modules or importlib.util.find_spec(module) is not None
+            _interceptor_types[module] = importlib.import_module(adapter).Interceptor if installed else None
+        interceptor_type = _interceptor_types[module]
+        if interceptor_type is not None:
+            made.append(interceptor_type(app_source, base_url))
+    return made
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -121,7 +132,9 @@ class FakeLeaf:
             raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
         self._webhook_timeout = float(webhook_timeout)
         self._interceptor: ResponsesInterceptor | None = None
-        self._other_stops: list[Callable[[], None]] = []
+        # httpx's and aiohttp's interceptors, made at the first start (for the libraries installed)
+        self._other_interceptors: list[_Interceptor] | None = None
+        self._started_others: list[_Interceptor] = []
         self.reset()
 
     # -- state -----------------------------------------------------------------------------
@@ -437,12 +450,11 @@ class FakeLeaf:
         assert self._interceptor is not None
         self._interceptor.start()
         try:
-            import importlib
-
-            for module, adapter in _OTHER_CLIENTS:
-                if _is_installed(module):
-                    intercept = importlib.import_module(adapter).intercept
-                    self._other_stops.append(intercept(lambda: self._app, self.base_url))
+            if self._other_interceptors is None:
+                self._other_interceptors = _other_interceptors(lambda: self._app, self.base_url)
+            for interceptor in self._other_interceptors:
+                interceptor.start()
+                self._started_others.append(interceptor)
         except BaseException:
             self.stop()
             raise
@@ -450,8 +462,8 @@ class FakeLeaf:
 
     def stop(self) -> None:
         assert self._interceptor is not None
-        while self._other_stops:
-            self._other_stops.pop()()
+        while self._started_others:
+            self._started_others.pop().stop()
         self._interceptor.stop()
 
     def __enter__(self) -> FakeLeaf:

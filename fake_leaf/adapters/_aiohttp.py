@@ -12,14 +12,13 @@ opens. Other hosts keep aiohttp's path: a running aioresponses mock, or the netw
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
-from fake_leaf.adapters._inprocess import Origin, serve
+from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
 
@@ -193,21 +192,21 @@ class _InMemoryTransport(asyncio.Transport):
 
 
 # (origin, app, the in-memory connections it opened: closed when it stops, so no pooled one outlives it)
-_active: list[tuple[Origin, AppSource, weakref.WeakSet[_InMemoryTransport]]] = []
+_active: list[tuple[Origin, AppSource, list[_InMemoryTransport]]] = []
 _original: list[Any] = []
 
 
 async def _create_connection(self: Any, req: Any, traces: Any, timeout: Any) -> Any:
     url = req.url
-    for origin, app_source, opened in reversed(_active):  # the fake started last wins
-        if origin.owns(url.host):
-            why = origin.refusal(url.scheme, url.port, url.raw_path)
+    for ours, app_source, opened in reversed(_active):  # the fake started last wins
+        if ours.owns(url.host):
+            why = ours.refusal(url.scheme, url.port, url.raw_path)
             if why is not None:
-                raise aiohttp.ClientConnectionError(origin.refusal_message(req.method, str(url), why))
+                raise aiohttp.ClientConnectionError(ours.refusal_message(req.method, str(url), why))
             loop = asyncio.get_running_loop()
             protocol = ResponseHandler(loop)
-            transport = _InMemoryTransport(loop, protocol, app_source, origin, origin.base_url)
-            opened.add(transport)
+            transport = _InMemoryTransport(loop, protocol, app_source, ours, ours.base_url)
+            opened.append(transport)
             protocol.connection_made(transport)
             return protocol
     return await _original[0](self, req, traces, timeout)
@@ -216,24 +215,29 @@ async def _create_connection(self: Any, req: Any, traces: Any, timeout: Any) -> 
 _create_connection.__fake_leaf__ = True  # type: ignore[attr-defined]
 
 
-def intercept(app_source: AppSource, base_url: str) -> Callable[[], None]:
-    """Serve ``base_url``'s host to every aiohttp session until the returned function is called."""
-    opened: weakref.WeakSet[_InMemoryTransport] = weakref.WeakSet()
-    entry = (Origin(base_url), app_source, opened)
-    connector = aiohttp.TCPConnector
-    if not _active:
-        current = connector._create_connection
-        if not getattr(current, "__fake_leaf__", False):
-            _original[:] = [current]
-            connector._create_connection = _create_connection  # type: ignore[method-assign]
-    _active.append(entry)
+class Interceptor:
+    """Serves one fake's host to every aiohttp session between ``start()`` and ``stop()`` (made once per fake)."""
 
-    def stop() -> None:
-        if entry in _active:
-            _active.remove(entry)
-        for transport in list(opened):  # a session's pool drops them; its next request connects anew
-            transport.close()
+    def __init__(self, app_source: AppSource, base_url: str) -> None:
+        self._opened: list[_InMemoryTransport] = []
+        self._entry = (origin(base_url), app_source, self._opened)
+
+    def start(self) -> None:
+        connector = aiohttp.TCPConnector
+        if not _active:
+            current = connector._create_connection
+            if not getattr(current, "__fake_leaf__", False):
+                _original[:] = [current]
+                connector._create_connection = _create_connection  # type: ignore[method-assign]
+        _active.append(self._entry)
+
+    def stop(self) -> None:
+        if self._entry in _active:
+            _active.remove(self._entry)
+        if self._opened:  # a session's pool drops them; its next request connects anew
+            for transport in self._opened:
+                transport.close()
+            self._opened.clear()
+        connector = aiohttp.TCPConnector
         if not _active and getattr(connector._create_connection, "__fake_leaf__", False) and _original:
             connector._create_connection = _original.pop()  # type: ignore[method-assign]
-
-    return stop

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fake_leaf.adapters._inprocess import Origin, serve
+from fake_leaf.adapters._inprocess import origin, serve
 from fake_leaf.http import LeafApp
 
 Scope = MutableMapping[str, Any]
@@ -28,7 +28,7 @@ class AsgiApp:
 
     def __init__(self, app_source: Callable[[], LeafApp], base_url: str, *, answer_base_url: str | None = None) -> None:
         self._app_source = app_source
-        self._origin = Origin(base_url)
+        self._origin = origin(base_url)
         self.base_url = answer_base_url.rstrip("/") if answer_base_url else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from fake_leaf.adapters._inprocess import Origin, serve
+from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 
 AppSource = Callable[[], LeafApp]
@@ -72,7 +72,7 @@ class LeafTransport(httpx.BaseTransport):
     """A sync httpx transport serving the fake: ``httpx.Client(transport=leaf.httpx_transport())``."""
 
     def __init__(self, app_source: AppSource, base_url: str, *, _refuse_other_origins: bool = False) -> None:
-        self._serving = _Serving(app_source, Origin(base_url), refuse_other_origins=_refuse_other_origins)
+        self._serving = _Serving(app_source, origin(base_url), refuse_other_origins=_refuse_other_origins)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._serving.answer(request, request.read())
@@ -89,7 +89,7 @@ class AsyncLeafTransport(httpx.AsyncBaseTransport):
     """An async httpx transport serving the fake: a delay awaits, so other tasks run meanwhile."""
 
     def __init__(self, app_source: AppSource, base_url: str, *, _refuse_other_origins: bool = False) -> None:
-        self._serving = _Serving(app_source, Origin(base_url), refuse_other_origins=_refuse_other_origins)
+        self._serving = _Serving(app_source, origin(base_url), refuse_other_origins=_refuse_other_origins)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = self._serving.answer(request, await request.aread())
@@ -117,44 +117,58 @@ class BearerAuth(httpx.Auth):
 
 # -- interception ----------------------------------------------------------------------------------
 
-_active: list[tuple[Origin, LeafTransport, AsyncLeafTransport]] = []
+_active: list[Interceptor] = []
 _originals: dict[type[Any], Any] = {}
 
 
-def _intercepting(original: Any, network_transport: type[Any], index: int) -> Any:
+def _intercepting(original: Any, network_transport: type[Any], is_async: bool) -> Any:
     def _transport_for_url(self: Any, url: httpx.URL) -> Any:
         transport = original(self, url)
         if _active and isinstance(transport, network_transport):
             host = url.host
-            for origin, *transports in reversed(_active):  # the fake started last wins
-                if origin.owns(host):
-                    return transports[index]
+            for interceptor in reversed(_active):  # the fake started last wins
+                if interceptor.origin.owns(host):
+                    return interceptor.async_transport() if is_async else interceptor.sync_transport()
         return transport
 
     _transport_for_url.__fake_leaf__ = True  # type: ignore[attr-defined]
     return _transport_for_url
 
 
-def intercept(app_source: AppSource, base_url: str) -> Callable[[], None]:
-    """Serve ``base_url``'s host to every httpx client until the returned function is called."""
-    entry = (Origin(base_url), LeafTransport(app_source, base_url, _refuse_other_origins=True),
-             AsyncLeafTransport(app_source, base_url, _refuse_other_origins=True))
-    if not _active:
-        for client, transport, index in ((httpx.Client, httpx.HTTPTransport, 0),
-                                         (httpx.AsyncClient, httpx.AsyncHTTPTransport, 1)):
-            original = client._transport_for_url
-            _originals[client] = original
-            client._transport_for_url = _intercepting(original, transport, index)  # type: ignore[method-assign]
-    _active.append(entry)
+class Interceptor:
+    """Serves one fake's host to every httpx client between ``start()`` and ``stop()`` (made once per fake)."""
 
-    def stop() -> None:
-        if entry in _active:
-            _active.remove(entry)
+    def __init__(self, app_source: AppSource, base_url: str) -> None:
+        self.origin = origin(base_url)
+        self._app_source, self._base_url = app_source, base_url
+        self._sync: LeafTransport | None = None
+        self._async: AsyncLeafTransport | None = None
+
+    def sync_transport(self) -> LeafTransport:
+        if self._sync is None:  # made when first used: a fixture makes a fake per test, most use one client kind
+            self._sync = LeafTransport(self._app_source, self._base_url, _refuse_other_origins=True)
+        return self._sync
+
+    def async_transport(self) -> AsyncLeafTransport:
+        if self._async is None:
+            self._async = AsyncLeafTransport(self._app_source, self._base_url, _refuse_other_origins=True)
+        return self._async
+
+    def start(self) -> None:
+        if not _active:
+            for client, transport, is_async in ((httpx.Client, httpx.HTTPTransport, False),
+                                                (httpx.AsyncClient, httpx.AsyncHTTPTransport, True)):
+                original = client._transport_for_url
+                _originals[client] = original
+                client._transport_for_url = _intercepting(original, transport, is_async)  # type: ignore[method-assign]
+        _active.append(self)
+
+    def stop(self) -> None:
+        if self in _active:
+            _active.remove(self)
         if not _active:
             for client, original in list(_originals.items()):
                 # restored only if nobody patched over us meanwhile; else ours stays, inert, in their chain
                 if getattr(client._transport_for_url, "__fake_leaf__", False):
                     client._transport_for_url = original
                 del _originals[client]
-
-    return stop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -49,6 +50,12 @@ class Origin:
         if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
             return path[len(self.base_path):]
         return path
+
+
+@functools.lru_cache(maxsize=64)
+def origin(base_url: str) -> Origin:
+    """The (shared, read-only) Origin of a base URL: a fixture makes a fake, and its interceptors, per test."""
+    return Origin(base_url)
 
 
 def serve(app: LeafApp, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
