@@ -3,12 +3,13 @@
 Interception, like `responses` for requests, without changing the user's code: while a fake is
 active, ``httpx.Client._transport_for_url`` and ``httpx.AsyncClient._transport_for_url`` (where a
 client picks the transport for a URL, its mounts and proxies included) hand back the fake's
-transport for the fake's host when the client would use httpx's own network transport. So a client
+transport for the fake's host when the client's own choice is httpx's network transport. So a client
 made before the fake started, one with its own ``base_url``, or one on HTTP/2 settings is served, and
 nothing of it reaches httpcore or a socket. Every other URL keeps the transport the client chose:
-pytest-httpx (which patches ``HTTPTransport.handle_request``), respx (which patches httpcore's
-pools, or ``_transport_for_url`` too, and calls what it found there for what it passes through), or
-the network, whichever order they were started in. A transport the user gave the client
+pytest-httpx (which patches ``HTTPTransport.handle_request``) and respx (which patches httpcore's
+pools) in whichever order they were started, or the network. respx's httpx mocker patches
+``_transport_for_url`` too: started before the fake it is below it; started after, it sees the
+fake's host first, and a ``pass_through()`` route for it hands it on to the fake. A transport the user gave the client
 (``httpx.MockTransport``, ``WSGITransport`` ...) is the user's choice and is left alone.
 """
 
@@ -121,15 +122,32 @@ _active: list[Interceptor] = []
 _originals: dict[type[Any], Any] = {}
 
 
+def _clients_own_choice(client: Any, url: httpx.URL) -> Any:
+    """The transport the client itself has for ``url`` (its mounts, else its transport), as httpx picks it.
+
+    Read from the client, not through ``_transport_for_url``: respx's httpx mocker may have patched
+    that before the fake started, and what it hands back wraps the network transport.
+    """
+    for pattern, transport in client._mounts.items():
+        if pattern.matches(url):
+            return client._transport if transport is None else transport
+    return client._transport
+
+
 def _intercepting(original: Any, network_transport: type[Any], is_async: bool) -> Any:
     def _transport_for_url(self: Any, url: httpx.URL) -> Any:
-        transport = original(self, url)
-        if _active and isinstance(transport, network_transport):
+        if _active:
             host = url.host
             for interceptor in reversed(_active):  # the fake started last wins
                 if interceptor.origin.owns(host):
-                    return interceptor.async_transport() if is_async else interceptor.sync_transport()
-        return transport
+                    try:
+                        chosen = _clients_own_choice(self, url)
+                    except AttributeError:  # an httpx that keeps them elsewhere: ask it
+                        chosen = original(self, url)
+                    if isinstance(chosen, network_transport):
+                        return interceptor.async_transport() if is_async else interceptor.sync_transport()
+                    break
+        return original(self, url)
 
     _transport_for_url.__fake_leaf__ = True  # type: ignore[attr-defined]
     return _transport_for_url

@@ -335,3 +335,16 @@ def test_a_delivery_nobody_mocked_beside_pytest_httpx_is_a_failed_call_not_an_un
     unmocked = deliveries["https://hooks.test/nobody"]
     assert unmocked.status is None and "no mock answered" in (unmocked.connection_error or "")
     # and pytest-httpx's teardown finds no unexpected request: it was never sent through httpx_mock
+
+
+def test_respx_httpx_mocker_beside_the_fake_never_sends_the_fakes_host_to_the_network(no_network: list[str]) -> None:
+    # respx's httpx mocker patches where the fake does: started first it is below the fake (the fake's
+    # host never reaches it); started inside the fake it sees every request, and passes the fake's host on
+    leaf = FakeLeaf()
+    with respx.mock(using="httpx") as router, leaf:
+        router.get("https://deere.test/organizations").respond(json={"values": []})
+        assert httpx.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code == 200
+        assert httpx.get("https://deere.test/organizations").json() == {"values": []}
+    with leaf, respx.mock(using="httpx") as router:
+        router.route(host="api.withleaf.io").pass_through()
+        assert httpx.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code == 200
