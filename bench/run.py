@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (
+    bench_clients,
     bench_core,
     bench_lifecycle,
     bench_load,
@@ -25,6 +26,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved A/B rounds per benchmark")
     args = parser.parse_args()
     ok = bench_core.main(args.rounds)
+    ok = bench_clients.main(args.rounds) and ok
     ok = bench_scaling.main(args.rounds) and ok
     ok = bench_lifecycle.main(args.rounds) and ok
     ok = bench_plugin.main(args.rounds) and ok

@@ -21,6 +21,9 @@ import pytest
 from ._sample import SampleData
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    import httpx
     import requests
     from faker import Faker
 
@@ -152,6 +155,57 @@ def leaf_session(fake_leaf: FakeLeaf) -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.auth = fake_leaf.auth
         yield session
+
+
+@pytest.fixture
+def leaf_httpx_client(fake_leaf: FakeLeaf) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` on the fake's base URL that sends a valid bearer token with every request."""
+    import httpx
+
+    from fake_leaf.adapters._httpx import BearerAuth
+
+    with httpx.Client(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token)) as client:
+        yield client
+
+
+@pytest.fixture
+def leaf_async_client(fake_leaf: FakeLeaf) -> Iterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` on the fake's base URL, authenticated like ``leaf_httpx_client``.
+
+    A plain fixture, so an async test under pytest-asyncio or anyio can use it alike; the active fake
+    serves it in-process, so it holds no connection to the fake's host, and it is closed after the test.
+    """
+    import httpx
+
+    from fake_leaf.adapters._httpx import BearerAuth
+
+    client = httpx.AsyncClient(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token))
+    yield client
+    if not client.is_closed:
+        import asyncio
+
+        try:
+            asyncio.run(client.aclose())
+        except RuntimeError:  # a loop still running here, or the client's pool belongs to the test's closed loop
+            pass
+
+
+@pytest.fixture
+def leaf_async_sleep(leaf_clock: ShiftedClock | ManualClock) -> Callable[[float], Awaitable[None]]:
+    """``await leaf_async_sleep(90)``: an async client's sleep; moves the fake's clock, then lets other tasks run."""
+
+    async def sleep(seconds: float) -> None:
+        leaf_clock.advance(dt.timedelta(seconds=max(0.0, seconds)))
+        try:
+            import anyio  # asyncio or trio, whichever runs the test
+        except ImportError:
+            import asyncio
+
+            await asyncio.sleep(0)
+        else:
+            await anyio.sleep(0)
+
+    return sleep
 
 
 @pytest.fixture

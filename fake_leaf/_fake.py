@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 import responses
@@ -40,6 +40,8 @@ from fake_leaf.http._limits import RateLimit
 from fake_leaf.http._serialize import credentials_json, user_json
 
 if TYPE_CHECKING:  # the server adapters and the alerts service are imported when used: they cost import time
+    from fake_leaf.adapters._asgi import AsgiApp
+    from fake_leaf.adapters._httpx import AsyncLeafTransport, LeafTransport
     from fake_leaf.adapters._server import LeafServer
     from fake_leaf.adapters._wsgi import WsgiApp
     from fake_leaf.engine._webhooks import WebhookDelivery
@@ -52,6 +54,32 @@ DEFAULT_PASSWORD = "fake-leaf-password"
 
 T = TypeVar("T")
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+# the other clients an active fake serves: (their module, fake-leaf's adapter for them); patched only if installed
+_OTHER_CLIENTS = (("httpx", "fake_leaf.adapters._httpx"), ("aiohttp", "fake_leaf.adapters._aiohttp"))
+# the adapters' Interceptor classes, None for a library not installed: looked up once a process
+_interceptor_types: dict[str, Any] = {}
+
+
+class _Interceptor(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def _other_interceptors(app_source: Callable[[], LeafApp], base_url: str) -> list[_Interceptor]:
+    """An interceptor for each of httpx and aiohttp that is installed (imported here, not with fake_leaf)."""
+    import importlib
+    import importlib.util
+
+    made = []
+    for module, adapter in _OTHER_CLIENTS:
+        if module not in _interceptor_types:
+            installed = module in sys.modules or importlib.util.find_spec(module) is not None
+            _interceptor_types[module] = importlib.import_module(adapter).Interceptor if installed else None
+        interceptor_type = _interceptor_types[module]
+        if interceptor_type is not None:
+            made.append(interceptor_type(app_source, base_url))
+    return made
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -111,6 +139,9 @@ class FakeLeaf:
             raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
         self._webhook_timeout = float(webhook_timeout)
         self._interceptor: ResponsesInterceptor | None = None
+        # httpx's and aiohttp's interceptors, made at the first start (for the libraries installed)
+        self._other_interceptors: list[_Interceptor] | None = None
+        self._started_others: list[_Interceptor] = []
         self.reset()
 
     # -- state -----------------------------------------------------------------------------
@@ -382,16 +413,19 @@ class FakeLeaf:
 
     # -- other transports --------------------------------------------------------------------
 
-    def wsgi_app(self, *, base_url: str | None = None, control_token: str | None = None) -> WsgiApp:
+    def wsgi_app(self, *, base_url: str | None = None, control_token: str | None = None,
+                 deliveries: Literal["in-process", "http"] = "in-process") -> WsgiApp:
         """This fake as a WSGI application (for ``httpx.WSGITransport``, or any WSGI server).
 
         ``base_url``: where ``Location`` and ``Link`` point (default: the URL the server says it
         serves, else this fake's ``base_url``; never the client's ``Host`` header). ``control_token``:
         every ``/_fake-leaf`` request must send it in the header ``X-Fake-Leaf-Control-Token``.
+        ``deliveries``: a webhook registered through it is delivered in-process (to the test's mocks,
+        never the network), or with ``"http"`` as real POSTs (behind a WSGI server of your own).
         """
         from fake_leaf.adapters._wsgi import WsgiApp
 
-        return WsgiApp(lambda: self._app, base_url=base_url, control_token=control_token)
+        return WsgiApp(lambda: self._app, base_url=base_url, control_token=control_token, deliveries=deliveries)
 
     def server(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True,
                control_token: str | None = None, request_timeout: float = 10.0,
@@ -404,18 +438,54 @@ class FakeLeaf:
         """
         from fake_leaf.adapters._server import LeafServer
 
-        return LeafServer(self.wsgi_app(control_token=control_token), host, port, quiet=quiet,
+        # over real HTTP the clients are elsewhere: a webhook registered so gets real POSTs
+        return LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
                           request_timeout=request_timeout, max_connections=max_connections)
+
+    def httpx_transport(self) -> LeafTransport:
+        """This fake as an ``httpx`` transport: ``httpx.Client(transport=leaf.httpx_transport(), base_url=...)``.
+
+        No need to activate the fake; the same router answers as on every other transport.
+        """
+        from fake_leaf.adapters._httpx import LeafTransport
+
+        return LeafTransport(lambda: self._app, self.base_url)
+
+    def httpx_async_transport(self) -> AsyncLeafTransport:
+        """This fake as an ``httpx.AsyncClient`` transport; a delay awaits, so other tasks run meanwhile."""
+        from fake_leaf.adapters._httpx import AsyncLeafTransport
+
+        return AsyncLeafTransport(lambda: self._app, self.base_url)
+
+    def asgi_app(self, *, base_url: str | None = None) -> AsgiApp:
+        """This fake as an ASGI application (``httpx.ASGITransport``, or any ASGI server).
+
+        ``base_url``: where ``Location`` and ``Link`` point (default: this fake's ``base_url``).
+        """
+        from fake_leaf.adapters._asgi import AsgiApp
+
+        return AsgiApp(lambda: self._app, self.base_url, answer_base_url=base_url)
 
     # -- activation ------------------------------------------------------------------------
 
     def start(self) -> FakeLeaf:
         assert self._interceptor is not None
         self._interceptor.start()
+        try:
+            if self._other_interceptors is None:
+                self._other_interceptors = _other_interceptors(lambda: self._app, self.base_url)
+            for interceptor in self._other_interceptors:
+                interceptor.start()
+                self._started_others.append(interceptor)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
         assert self._interceptor is not None
+        while self._started_others:
+            self._started_others.pop().stop()
         self._interceptor.stop()
 
     def __enter__(self) -> FakeLeaf:

@@ -16,7 +16,7 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 TEST_TOOLING = {"pytest", "pytest-xdist", "pytest-randomly", "hypothesis", "faker", "freezegun", "time-machine",
-                "httpx", "schemathesis", "mypy", "ruff", "types-requests"}
+                "httpx", "aiohttp", "respx", "aioresponses", "schemathesis", "mypy", "ruff", "types-requests"}
 
 
 def _names(requirements: list[str]) -> set[str]:
@@ -35,7 +35,8 @@ def test_dependencies_are_ranges_never_pins() -> None:
 
 def test_the_testing_extra_brings_what_the_examples_use_and_dev_builds_on_it() -> None:
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert _names(extras["testing"]) == {"hypothesis", "faker", "freezegun", "time-machine", "httpx"}
+    assert _names(extras["testing"]) == {"hypothesis", "faker", "freezegun", "time-machine", "httpx",
+                                               "aiohttp"}
     assert "fake-leaf[testing]" in extras["dev"]
     assert TEST_TOOLING - _names(extras["testing"]) <= _names(extras["dev"])
 

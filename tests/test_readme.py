@@ -111,7 +111,7 @@ def test_a_block_importing_what_its_install_lacks_is_caught() -> None:
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_passes_as_printed(pytester: pytest.Pytester, block: str) -> None:
-    tests = re.findall(r"^(?:def test_\w+|Test\w+ = )", block, re.MULTILINE)  # functions, state machines
+    tests = re.findall(r"^(?:(?:async )?def test_\w+|Test\w+ = )", block, re.MULTILINE)  # functions, state machines
     assert tests, "every Python example in the README shows at least one test"
     pytester.makepyfile(test_readme_example=block)
     result = pytester.runpytest("-p", "no:randomly")  # in-process: a subprocess would cost seconds per block

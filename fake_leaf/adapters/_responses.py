@@ -136,6 +136,7 @@ class ResponsesInterceptor:
             refusal = framed.short(len(body), path or "/")
         if refusal is not None:
             refusal = for_method(str(prepared.method), refusal)
+            refusal.headers.setdefault("Date", self.app.http_date())
             return refusal.status, refusal.headers, refusal.body
         if framed.length is not None:
             body = body[:framed.length]  # over HTTP the rest would start the next request

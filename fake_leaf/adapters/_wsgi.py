@@ -30,10 +30,16 @@ class WsgiApp:
     ``base_url``: where absolute URLs (``Location``, ``Link``) point; by default the URL the server
     says it serves, else the fake's own base URL, never the client's ``Host`` header.
     ``control_token``: when set, every ``/_fake-leaf`` request must carry it in ``X-Fake-Leaf-Control-Token``.
+    ``deliveries``: how a webhook registered through it is delivered: ``"in-process"`` (to the test's
+    mocks, as for the interceptors: the app is called inside the test's process, say through
+    ``httpx.WSGITransport``) or ``"http"`` (real POSTs, for an app behind a real server).
     """
 
     def __init__(self, app_source: Callable[[], LeafApp], *, base_url: str | None = None,
-                 control_token: str | None = None) -> None:
+                 control_token: str | None = None, deliveries: str = "in-process") -> None:
+        if deliveries not in ("in-process", "http"):
+            raise ValueError(f"deliveries must be 'in-process' or 'http', got {deliveries!r}")
+        self.deliveries = deliveries
         if control_token is not None and not control_token:
             raise ValueError("control_token must not be empty (None turns the check off)")
         self._app_source = app_source
@@ -62,9 +68,11 @@ class WsgiApp:
             body = _read(environ["wsgi.input"], MAX_BODY + 1 if framed.chunked else framed.length or 0)
             refusal = framed.short(len(body), path)
         if refusal is not None:
+            if "fake_leaf.socket" not in environ:  # fake-leaf's server writes a Date of its own
+                refusal.headers.setdefault("Date", self._app_source().http_date())
             return _respond(start_response, for_method(method, refusal))
         request = HttpRequest(method, path, environ.get("QUERY_STRING", ""), headers, body,
-                              base_url=self.base_url or environ.get(BASE_URL_KEY), transport="http",
+                              base_url=self.base_url or environ.get(BASE_URL_KEY), transport=self.deliveries,
                               declared_size=declared)
         response = self._app_source().handle(request)
         if response.delay:  # a stopping server ends the wait: it answers, then closes
@@ -73,6 +81,8 @@ class WsgiApp:
             _drop(environ, wait_for_client=response.fault == "read_timeout")
             start_response("503 Service Unavailable", [])
             return []
+        if "fake_leaf.socket" in environ:  # fake-leaf's server writes a Date of its own: never two
+            response.headers.pop("Date", None)
         return _respond(start_response, response)
 
     def _refuse_control(self, path: str, headers: dict[str, str]) -> HttpResponse | None:

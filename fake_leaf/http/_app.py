@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import json
 import math
@@ -23,6 +24,9 @@ from fake_leaf.http._serialize import alert_json
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 _SIMILAR_CHARS = 256  # enough of a path to tell which route it resembles
+_UTC = _dt.timezone.utc
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not strftime's: those follow the locale
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
@@ -107,9 +111,20 @@ class LeafApp:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         response = self._handle(request)
+        # Leaf sends one; from the fake's clock, so an HTTP-date Retry-After is read against the fake's time
+        response.headers.setdefault("Date", self.http_date())
         # after the engine's lock is released: a receiver may call back into the fake
         self.deliveries.run_due()
         return response
+
+    def http_date(self) -> str:
+        """The fake's now as an HTTP-date (RFC 9110 5.6.7): ``Sun, 01 Mar 2026 00:00:00 GMT``."""
+        try:
+            now = self.backend.now().astimezone(_UTC)
+        except FakeLeafError:  # a clock out of Leaf's range: the request's own answer says so
+            now = _dt.datetime.now(_UTC)
+        return (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
+                f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} GMT")
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"

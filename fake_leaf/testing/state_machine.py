@@ -1,7 +1,9 @@
 """A hypothesis state machine that property-tests *your* Leaf integration against the fake.
 
 Subclass ``LeafClientStateMachine`` and override the ``client_*`` hooks that your client implements
-(each default calls the API plainly). The machine plays what Leaf and the provider do to a client:
+(each default calls the API plainly); a hook may be ``async def``: the machine awaits it, on one
+event loop of its own that lives as long as the example, so an async client made in one step works
+in the next. The machine plays what Leaf and the provider do to a client:
 the provider's transitions, time moves that land where behaviour changes, Leaf's faults and its
 rate limit; after each step it compares what your client reported with the fake's truth, and on a
 failure hypothesis prints the shrunk steps, each followed by the fake's story of it.
@@ -9,6 +11,7 @@ failure hypothesis prints the shrunk steps, each followed by the fake's story of
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import email.utils
@@ -162,6 +165,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._journal_read = 0
         self._landmarks_at: dict[str, dt.datetime] | None = None
         self._story = _Story() if _final_run() else None
+        self._loop: asyncio.AbstractEventLoop | None = None  # made for the first async hook
 
     # -- the hooks: override what your client does --------------------------------------------
 
@@ -172,6 +176,27 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def sleep(self, seconds: float) -> None:
         """Wait by the fake's clock: give this to your client as its sleep (for backoff and Retry-After)."""
         self.clock.advance(dt.timedelta(seconds=max(0.0, seconds)))
+
+    async def async_sleep(self, seconds: float) -> None:
+        """``sleep`` for an async client: moves the fake's clock, then lets other tasks run."""
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
+    def run(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` on the machine's event loop (the one async hooks run on); a plain value is returned."""
+        if not hasattr(awaitable, "__await__"):
+            return awaitable
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+
+        async def wait() -> Any:
+            return await awaitable
+
+        return self._loop.run_until_complete(wait())
+
+    def _await_hook(self, name: str) -> Any:
+        """Call a hook the default client calls itself (login, renewal): awaited when it is async."""
+        return self.run(getattr(self, name)())
 
     def client_login(self) -> None:
         """Log in (``POST /api/authenticate``) and keep the token; a login is safe to repeat."""
@@ -192,7 +217,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     def client_renew_token(self) -> None:
         """Get a new token when Leaf answers 401 (the default logs in again)."""
-        self.client_login()
+        self._await_hook("client_login")
 
     def client_create_user(self, body: dict[str, Any]) -> str:
         """Create a Leaf user; return its id. ``body["externalId"]`` is unique: find the user by it when
@@ -314,7 +339,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         renewed = False
         for attempt in range(_MAX_ATTEMPTS):
             if self._token is None:
-                self.client_login()
+                self._await_hook("client_login")
             try:
                 r = self.session.request(method, url, headers={"Authorization": f"Bearer {self._token}"},
                                          timeout=10, **kwargs)
@@ -327,7 +352,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
                 self.sleep(2**attempt)
                 continue
             if r.status_code == 401 and not renewed:
-                self.client_renew_token()
+                self._await_hook("client_renew_token")
                 renewed = True
                 continue
             if r.status_code == 429 or r.status_code >= 500:
@@ -597,7 +622,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def _hook(self, name: str, *args: Any) -> Any:
         __tracebackhide__ = True
         try:
-            return getattr(self, name)(*args)
+            return self.run(getattr(self, name)(*args))
         except ClientMismatchError:
             raise
         except Exception as e:
@@ -754,6 +779,9 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.session.close()
         self.leaf.stop()
+        if self._loop is not None:
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
 
 
 def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:

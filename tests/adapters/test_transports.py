@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 import requests
@@ -96,7 +98,99 @@ def over_the_server(leaf: FakeLeaf, method: str, path: str, headers: dict[str, s
         return parse_answer(raw_http(server.url, _encode(method, path, headers, body, framing)))
 
 
-TRANSPORTS: dict[str, Send] = {"in-process": in_process, "wsgi": wsgi, "server": over_the_server}
+class CannotSendError(Exception):
+    """The client library itself refuses to send such a request."""
+
+
+def _httpx_send(client: httpx.Client, method: str, url: str, headers: dict[str, str], content: Any,
+                framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    request = client.build_request(method, url, headers=headers, content=content)
+    if framing not in ("length", "chunked"):
+        request.headers["Content-Length"] = framing
+    r = client.send(request)
+    return r.status_code, dict(r.headers), r.content
+
+
+def httpx_intercepted(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+                      framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    with leaf, httpx.Client() as client:  # a plain client: the active fake serves it
+        return _httpx_send(client, method, leaf.base_url + path, headers,
+                           _pieces(body) if framing == "chunked" else body, framing)
+
+
+def httpx_transport(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+                    framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    with httpx.Client(transport=leaf.httpx_transport(), base_url=leaf.base_url) as client:
+        return _httpx_send(client, method, path, headers, _pieces(body) if framing == "chunked" else body, framing)
+
+
+async def _async_pieces(body: bytes) -> AsyncIterator[bytes]:
+    for piece in _pieces(body):
+        yield piece
+
+
+async def _httpx_async_send(client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], body: bytes,
+                            framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    request = client.build_request(method, url, headers=headers,
+                                   content=_async_pieces(body) if framing == "chunked" else body)
+    if framing not in ("length", "chunked"):
+        request.headers["Content-Length"] = framing
+    r = await client.send(request)
+    return r.status_code, dict(r.headers), r.content
+
+
+def httpx_async_intercepted(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+                            framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    async def send() -> tuple[int, dict[str, str], bytes]:
+        async with httpx.AsyncClient() as client:
+            return await _httpx_async_send(client, method, leaf.base_url + path, headers, body, framing)
+
+    with leaf:
+        return asyncio.run(send())
+
+
+def httpx_async_transport(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+                          framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    async def send() -> tuple[int, dict[str, str], bytes]:
+        async with httpx.AsyncClient(transport=leaf.httpx_async_transport(), base_url=leaf.base_url) as client:
+            return await _httpx_async_send(client, method, path, headers, body, framing)
+
+    return asyncio.run(send())
+
+
+def asgi(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+         framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    async def send() -> tuple[int, dict[str, str], bytes]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=leaf.asgi_app()),
+                                     base_url=leaf.base_url) as client:
+            return await _httpx_async_send(client, method, path, headers, body, framing)
+
+    return asyncio.run(send())
+
+
+def aiohttp_intercepted(leaf: FakeLeaf, method: str, path: str, headers: dict[str, str], body: bytes,
+                        framing: Framing) -> tuple[int, dict[str, str], bytes]:
+    if framing not in ("length", "chunked") and not framing.isdigit():
+        raise CannotSendError("aiohttp refuses to send a Content-Length that is not a number")
+
+    async def send() -> tuple[int, dict[str, str], bytes]:
+        sent = dict(headers)
+        if framing not in ("length", "chunked"):
+            sent["Content-Length"] = framing
+        async with aiohttp.ClientSession() as session, session.request(
+                method, leaf.base_url + path, headers=sent,
+                data=_async_pieces(body) if framing == "chunked" else body) as r:
+            return r.status, dict(r.headers), await r.read()
+
+    with leaf:
+        return asyncio.run(send())
+
+
+TRANSPORTS: dict[str, Send] = {
+    "in-process": in_process, "wsgi": wsgi, "server": over_the_server,
+    "httpx": httpx_intercepted, "httpx-async": httpx_async_intercepted, "httpx-transport": httpx_transport,
+    "httpx-async-transport": httpx_async_transport, "asgi": asgi, "aiohttp": aiohttp_intercepted,
+}
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "TRACE", "PATCH", "PROPFIND", "FOO"]
 
 
@@ -105,7 +199,10 @@ def _answers(method: str, path: str, body: bytes, framing: Framing) -> dict[str,
     for name, send in TRANSPORTS.items():
         leaf = FakeLeaf(clock=ManualClock(START))
         headers = {**leaf.headers, "Content-Type": "application/json"}
-        status, response_headers, response_body = send(leaf, method, path, headers, body, framing)
+        try:
+            status, response_headers, response_body = send(leaf, method, path, headers, body, framing)
+        except CannotSendError:
+            continue
         lowered = {k.lower(): v for k, v in response_headers.items()}
         answers[name] = (status, lowered, UUID.sub(b"<uuid>", response_body))
     return answers
@@ -179,7 +276,10 @@ def test_a_refused_body_leaves_no_user_behind() -> None:
     for send in TRANSPORTS.values():
         leaf = FakeLeaf(clock=ManualClock(START))
         for framing in ["1_0", "+10", str(len(BODY) + 1)]:
-            assert send(leaf, "POST", USERS, leaf.headers, BODY, framing)[0] == 400
+            try:
+                assert send(leaf, "POST", USERS, leaf.headers, BODY, framing)[0] == 400
+            except CannotSendError:
+                continue
         assert leaf.list_users() == []
 
 

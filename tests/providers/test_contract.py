@@ -1,20 +1,25 @@
 """The provider contract: every registered provider, and a made-up one, passes the same tests,
-in-process and over the server. A provider cannot be added without passing them."""
+in-process (through requests, httpx, httpx async and aiohttp) and over the server. A provider cannot
+be added without passing them."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+import httpx
 import pytest
 import requests
 
 from fake_leaf import PROVIDERS, FakeLeaf, Provider, ShiftedClock
+from fake_leaf.adapters._httpx import BearerAuth
 from fake_leaf.engine.providers import ApiKey, OAuth2
 from fake_leaf.testing._samples import credentials_body
 from tests.providers import made_up_farm
@@ -30,7 +35,7 @@ class Api:
 
     leaf: FakeLeaf
     base: str
-    session: requests.Session
+    session: Any  # requests.Session, httpx.Client, or an async client behind a sync face
     provider: Provider
 
     @property
@@ -74,28 +79,95 @@ class Api:
         return [a for a in requests.get(f"{self.base}/_fake-leaf/alerts").json() if a["credentialId"] == credential_id]
 
 
+@dataclass
+class _Answer:
+    status_code: int
+    content: bytes
+    headers: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class _SyncFace:
+    """An async client (httpx.AsyncClient, aiohttp.ClientSession) called like a requests.Session."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, send: Callable[..., Awaitable[_Answer]]) -> None:
+        self._loop, self._send = loop, send
+
+    def get(self, url: str, **kwargs: Any) -> _Answer:
+        return self._loop.run_until_complete(self._send("GET", url, **kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> _Answer:
+        return self._loop.run_until_complete(self._send("POST", url, **kwargs))
+
+    def delete(self, url: str, **kwargs: Any) -> _Answer:
+        return self._loop.run_until_complete(self._send("DELETE", url, **kwargs))
+
+
+@pytest.fixture(scope="module")
+def async_clients(fakes: dict[str, tuple[FakeLeaf, str, Any]]) -> Iterator[dict[str, _SyncFace]]:
+    """The in-process fake through httpx.AsyncClient and aiohttp, on one event loop for the module."""
+    leaf = fakes["in-process"][0]
+    loop = asyncio.new_event_loop()
+    client = httpx.AsyncClient(auth=BearerAuth(lambda: leaf.token))
+
+    async def via_httpx(method: str, url: str, **kwargs: Any) -> _Answer:
+        r = await client.request(method, url, **kwargs)
+        return _Answer(r.status_code, r.content, dict(r.headers))
+
+    async def open_session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    session = loop.run_until_complete(open_session())
+
+    async def via_aiohttp(method: str, url: str, **kwargs: Any) -> _Answer:
+        async with session.request(method, url, headers=leaf.headers, **kwargs) as r:
+            return _Answer(r.status, await r.read(), dict(r.headers))
+
+    yield {"httpx-async": _SyncFace(loop, via_httpx), "aiohttp": _SyncFace(loop, via_aiohttp)}
+    loop.run_until_complete(client.aclose())
+    loop.run_until_complete(session.close())
+    loop.close()
+
+
 @pytest.fixture(params=ALL, ids=[p.name for p in ALL])
 def provider(request: pytest.FixtureRequest) -> Provider:
     return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[dict[str, tuple[FakeLeaf, str, requests.Session]]]:
+def fakes() -> Iterator[dict[str, tuple[FakeLeaf, str, Any]]]:
     """One fake per transport for the module: each test makes its own users, so they do not meet."""
     in_process = FakeLeaf(clock=ShiftedClock(), providers=ALL)
     served = FakeLeaf(clock=ShiftedClock(), providers=ALL)
     sessions = [requests.Session(), requests.Session()]
     for session, leaf in zip(sessions, (in_process, served), strict=True):
         session.auth = leaf.auth  # a token renewed as the module's tests move the clock by days
-    with in_process, served.server() as server:
+    with in_process, served.server() as server, httpx.Client(auth=BearerAuth(lambda: in_process.token)) as client:
         yield {"in-process": (in_process, in_process.base_url, sessions[0]),
+               "httpx": (in_process, in_process.base_url, client),  # the same fake, served to httpx
                "server": (served, server.url, sessions[1])}
 
 
-@pytest.fixture(params=["in-process", "server"])
-def api(request: pytest.FixtureRequest, provider: Provider,
-        fakes: dict[str, tuple[FakeLeaf, str, requests.Session]]) -> Api:
-    leaf, base, session = fakes[request.param]
+# Each provider also runs the contract through one more client kind, in turn, so that every kind runs
+# every test (over five or six providers) for the cost of one more transport, not three.
+OTHER_CLIENTS = ("httpx", "httpx-async", "aiohttp")
+
+
+@pytest.fixture(params=["in-process", "another-client", "server"])
+def api(request: pytest.FixtureRequest, provider: Provider, fakes: dict[str, tuple[FakeLeaf, str, Any]]) -> Api:
+    kind = request.param
+    if kind == "another-client":
+        kind = OTHER_CLIENTS[ALL.index(provider) % len(OTHER_CLIENTS)]
+    if kind in ("httpx-async", "aiohttp"):
+        leaf, base, _ = fakes["in-process"]
+        return Api(leaf, base, request.getfixturevalue("async_clients")[kind], provider)
+    leaf, base, session = fakes[kind]
     return Api(leaf, base, session, provider)
 
 
