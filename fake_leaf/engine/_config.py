@@ -38,8 +38,9 @@ class ConfigsPart(Lifecycle):
     def update_owner_config(self, owner: str, body: Mapping[str, object]) -> dict[str, str]:
         values = _settings(body)
         with self._lock:
+            self._begin()  # checks that fell due before now ran under the old setting: not retroactive
             self._owner_configs.setdefault(owner, {}).update(values)
-        return self.owner_config(owner)
+            return self.owner_config(owner)
 
     def user_config(self, owner: str, leaf_user_id: str) -> dict[str, str]:
         """The settings a Leaf user has of its own (the rest it inherits from its API owner)."""

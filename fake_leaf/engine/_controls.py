@@ -74,7 +74,7 @@ class UpstreamControls:
 
     def organizations(self, leaf_user_id: str, *, api_owner: str | None = None) -> list[UpstreamOrganization]:
         """The organizations of the account behind the user's credential, as the provider holds them."""
-        return list(self._on(leaf_user_id, api_owner, lambda up, fields: up.organizations(fields)))
+        return list(self._on(leaf_user_id, api_owner, lambda up, fields: up.account_organizations(fields)))
 
     def add_organization(self, leaf_user_id: str, name: str, *, org_id: str | None = None,
                          api_owner: str | None = None) -> str:

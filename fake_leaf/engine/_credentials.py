@@ -9,7 +9,7 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle, _append_event, _prune_events
 from fake_leaf.engine._models import CredentialEvent, Credentials, CredentialStatus, _CredentialRecord
-from fake_leaf.engine._text import why_not_text
+from fake_leaf.engine._text import json_kind, why_not_text
 from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME
 from fake_leaf.engine.providers import BodyField, OAuth2, Provider
 from fake_leaf.engine.providers._base import access_token
@@ -39,7 +39,7 @@ def _validate(declared: Iterable[BodyField], object_name: str, body: Mapping[str
                 values[f.name] = f.default
         elif not isinstance(value, str):
             errors.append(err.FieldError(object_name, f.name, "TypeMismatch",
-                                         f"must be a string, got {type(value).__name__}"))
+                                         f"must be a string, got {json_kind(value)}"))
         elif not value.strip():
             errors.append(err.FieldError(object_name, f.name, "NotBlank", "must not be blank"))
         elif (why := why_not_text(value)) is not None:  # could never be given back
@@ -83,7 +83,7 @@ class CredentialsPart(Lifecycle):
             now = self._begin()
             user = self._user(owner, leaf_user_id)
             posted = _validate(one_click.body_fields, "oneClickIntegration", body, {})
-            values = {**posted, **{name: make(self.random) for name, make in one_click.made}}
+            values = {**posted, **{name: make(self.random, posted) for name, make in one_click.made}}
             values = validate_credentials_body(provider, values)  # the same credential as the POST makes
             return self._attach(user.id, provider, values, None, now)
 
@@ -100,7 +100,7 @@ class CredentialsPart(Lifecycle):
         oauth2 = isinstance(up, OAuth2)
         granted = tuple(scopes) if scopes is not None else up.scopes if isinstance(up, OAuth2) else ()
         for name, make in provider.made:  # what Leaf makes itself (a session, an auth token)
-            values[name] = make(self.random)
+            values[name] = make(self.random, values)
         posted_token = values.get("accessToken") if oauth2 else None
         record = _CredentialRecord(
             id=new_id(), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,

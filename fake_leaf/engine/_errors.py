@@ -6,6 +6,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from fake_leaf.engine._text import shorten
+
 
 class FakeLeafError(Exception):
     """Base of every error fake-leaf raises on purpose; ``status`` is the HTTP status Leaf answers it with."""
@@ -62,11 +64,11 @@ class NotFoundError(FakeLeafError):
 
 
 def user_not_found(leaf_user_id: str) -> NotFoundError:
-    return NotFoundError(f"Leaf user {leaf_user_id!r} does not exist (for this API owner)")
+    return NotFoundError(f"Leaf user {shorten(leaf_user_id, 100)!r} does not exist (for this API owner)")
 
 
 def unknown_provider(name: str, known: list[str]) -> NotFoundError:
-    return NotFoundError(f"fake-leaf knows no provider {name!r}; the providers are {', '.join(known)}")
+    return NotFoundError(f"fake-leaf knows no provider {shorten(name, 100)!r}; the providers are {', '.join(known)}")
 
 
 def clock_went_back(held: datetime.datetime, now: datetime.datetime) -> str:
@@ -77,7 +79,7 @@ def clock_went_back(held: datetime.datetime, now: datetime.datetime) -> str:
 
 
 def credentials_not_found(leaf_user_id: str, provider_label: str) -> NotFoundError:
-    return NotFoundError(f"Leaf user {leaf_user_id!r} has no {provider_label} credentials")
+    return NotFoundError(f"Leaf user {shorten(leaf_user_id, 100)!r} has no {provider_label} credentials")
 
 
 @dataclass(frozen=True)

@@ -20,3 +20,20 @@ def shorten(text: str, limit: int = 40) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit // 2]}...{text[-(limit // 4):]} ({len(text)} characters)"
+
+
+def json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words: null, a boolean, a number, a string, an array, an object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a number"  # the body reader's stand-in for a number it could not read

@@ -59,6 +59,7 @@ class _Grant:
     withdrawn: set[str] = field(default_factory=set)  # scopes or permissions; WHOLE_ACCESS for all
     # the account's organizations, by id in the order they came (a provider with organizations only)
     organizations: dict[str, UpstreamOrganization] = field(default_factory=dict)
+    withdrawn_organizations: set[str] = field(default_factory=set)  # what a withdrawal of the whole access blocked
 
     def no_organization_reachable(self) -> bool:
         return not any(not o.blocked for o in self.organizations.values())
@@ -228,16 +229,22 @@ class SimulatedUpstream:
         """
         grant = self._grant(fields)
         if permission is None and self.provider.organizations is not None:
-            for org_id in grant.organizations:
-                self._set_blocked(grant, org_id, True)
+            for org in list(grant.organizations.values()):
+                if not org.blocked:
+                    self._set_blocked(grant, org.id, True)
+                    grant.withdrawn_organizations.add(org.id)
         else:
             grant.withdrawn.add(permission or WHOLE_ACCESS)
 
     def restore(self, fields: Mapping[str, str], permission: str | None) -> None:
+        """Give back what ``withdraw`` took: a scope, or the organizations the withdrawal blocked (not
+        those a test blocked one by one)."""
         grant = self._grant(fields)
         if permission is None and self.provider.organizations is not None:
-            for org_id in grant.organizations:
-                self._set_blocked(grant, org_id, False)
+            for org_id in grant.withdrawn_organizations:
+                if org_id in grant.organizations:
+                    self._set_blocked(grant, org_id, False)
+            grant.withdrawn_organizations.clear()
         else:
             grant.withdrawn.discard(permission or WHOLE_ACCESS)
 
@@ -247,6 +254,10 @@ class SimulatedUpstream:
         """The grower's account's organizations, in the order they came; () for a grant the provider lost."""
         grant = self._grant_of(fields)
         return tuple(grant.organizations.values()) if grant is not None else ()
+
+    def account_organizations(self, fields: Mapping[str, str]) -> tuple[UpstreamOrganization, ...]:
+        """What a test reads: the same, refused for a provider whose accounts have no organizations."""
+        return tuple(self._with_organizations(fields).organizations.values())
 
     def _with_organizations(self, fields: Mapping[str, str]) -> _Grant:
         if self.provider.organizations is None:
@@ -263,9 +274,11 @@ class SimulatedUpstream:
             raise UnsupportedControlError(f"an organization needs a name of readable text, got {name!r}")
         if org_id is None:
             org_id = orgs.new_id(self.random)
-        elif not isinstance(org_id, str) or not org_id.strip() or "/" in org_id or why_not_text(org_id) is not None:
+        elif not isinstance(org_id, str) or not org_id.strip() or "/" in org_id or why_not_text(org_id) is not None \
+                or org_id in (".", "..", "sync"):  # each would be another route, or no path at all
             raise UnsupportedControlError(f"an organization id is a non-blank string of readable text without "
-                                          f"'/', got {org_id!r}")
+                                          f"'/', and not '.', '..' or 'sync' (Leaf's paths name those); got "
+                                          f"{org_id[:100] if isinstance(org_id, str) else org_id!r}")
         if org_id in grant.organizations:
             raise UnsupportedControlError(f"the account already has an organization {org_id!r}")
         grant.organizations[org_id] = UpstreamOrganization(org_id, name)

@@ -9,7 +9,7 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._models import USER_FIELDS, LeafUser, _UserRecord
-from fake_leaf.engine._text import why_not_text
+from fake_leaf.engine._text import json_kind, shorten, why_not_text
 
 SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
 MAX_PAGE_SIZE = err.MAX_PAGE_SIZE
@@ -22,7 +22,7 @@ def _user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
         value = body.get(name)
         if value is not None and not isinstance(value, str):
             errors.append(err.FieldError("leafUser", name, "TypeMismatch",
-                                         f"must be a string or null, got {type(value).__name__}"))
+                                         f"must be a string or null, got {json_kind(value)}"))
         elif value is not None and (why := why_not_text(value)) is not None:  # could never be given back
             errors.append(err.FieldError("leafUser", name, "NotReadable", f"the value {why}"))
         fields[name] = value if isinstance(value, str) else None
@@ -121,14 +121,17 @@ class Users(Lifecycle):
             elif not isinstance(value, dict):
                 errors.append(err.FieldError("leafUser", provider.user_field, "TypeMismatch",
                                              f"must be an object with the id of the user's {provider.label} "
-                                             f"credentials, or null, got {type(value).__name__}"))
+                                             f"credentials, or null, got {json_kind(value)}"))
             elif record is None or value.get("id") != record.id:
                 has = (f"its {provider.label} credentials have the id {record.id!r}" if record is not None
                        else f"it has no {provider.label} credentials")
+                sent = value.get("id")
+                got = f"the id {shorten(sent, 100)!r}" if isinstance(sent, str) else f"{json_kind(sent)} as id" \
+                    if "id" in value else "no id"
                 errors.append(err.FieldError(
                     "leafUser", provider.user_field, "Invalid",
-                    f"keeps credentials by their id, got {str(value.get('id'))[:100]!r} but {has}; leave the field "
-                    f"out (or null) to drop them, and POST new ones to /users/{{id}}/{provider.path_segment}"))
+                    f"keeps credentials by their id, got {got} but {has}; leave the field out (or null) to drop "
+                    f"them, and POST new ones to /users/{{id}}/{provider.path_segment}"))
         if errors:
             raise err.InvalidInputError(errors)
         return dropped
@@ -190,10 +193,11 @@ class Users(Lifecycle):
         order = tuple(sort)
         for name in filters:
             if name not in USER_FIELDS:
-                raise err.bad_query(name, f"cannot filter on {name!r}; filters are {', '.join(USER_FIELDS)}")
+                raise err.bad_query(name, f"cannot filter on {shorten(name, 100)!r}; filters are "
+                                    f"{', '.join(USER_FIELDS)}")
         for name, _ in order:
             if name not in SORTABLE_USER_FIELDS:
-                raise err.bad_query("sort", f"cannot sort on {name!r}; sortable fields are "
+                raise err.bad_query("sort", f"cannot sort on {shorten(name, 100)!r}; sortable fields are "
                                     f"{', '.join(SORTABLE_USER_FIELDS)}")
         size = err.page_size(page, size)
         with self._lock:

@@ -12,7 +12,7 @@ import json
 import math
 
 from fake_leaf.engine import FakeLeafError, FieldError, InvalidInputError
-from fake_leaf.engine._text import shorten, why_not_text
+from fake_leaf.engine._text import json_kind, shorten, why_not_text
 
 OBJECT_NAME = "body"  # the fieldErrors objectName: the body is refused before any Leaf object is made
 MAX_FIELD_ERRORS = 20
@@ -70,8 +70,7 @@ def read_json_object(raw: bytes) -> dict[str, object]:
     except RecursionError:
         raise BodyError("it is nested too deeply") from None
     if not isinstance(data, dict):
-        kind = "number" if isinstance(data, (int, float, _Unreadable)) else type(data).__name__
-        raise BodyError(f"got a JSON {kind.replace('str', 'string').replace('list', 'array')}, not an object")
+        raise BodyError(f"got {json_kind(data)}, not an object")
     errors = _unreadable_fields(data)
     if errors:
         raise InvalidInputError(errors)

@@ -243,6 +243,10 @@ def list_alerts(call: Call) -> HttpResponse:
     return ok(200, [alert_json(a) for a in call.backend.alerts()])
 
 
+def list_organization_alerts(call: Call) -> HttpResponse:
+    return ok(200, [alert_json(a) for a in call.backend.organization_alerts()])
+
+
 def openapi(call: Call) -> HttpResponse:
     """GET /_fake-leaf/openapi.json: the document of every route, built from the route table."""
     from fake_leaf.http._openapi import openapi_document
@@ -342,7 +346,9 @@ def list_journal(call: Call) -> HttpResponse:
 # -- the table's lines for the control plane -----------------------------------------------------------
 
 def routes(providers: Iterable[Provider]) -> list[Route]:
+    providers = tuple(providers)
     slugs = {"type": "string", "enum": sorted(p.slug for p in providers)}
+    with_organizations = {"type": "string", "enum": sorted(p.slug for p in providers if p.organizations)}
     upstream = "/providers/{provider}"
     on_user = f"{upstream}/{{leafUserId}}"
 
@@ -373,20 +379,25 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
                 request="StatusChange", response="Any"),
         # before {action}: "organizations" is no action
         control("GET", f"{on_user}/organizations", list_upstream_organizations,
-                "The organizations of the grower's account at the provider", response="[UpstreamOrganization]"),
+                "The organizations of the grower's account at the provider", response="[UpstreamOrganization]",
+                path_params={"provider": with_organizations}),
         control("POST", f"{on_user}/organizations", add_upstream_organization,
                 "The grower's account gains an organization", success=201, request="NewOrganization",
-                response="Any"),
+                response="NewOrganizationId", path_params={"provider": with_organizations}),
         control("DELETE", f"{on_user}/organizations/{{orgId}}", remove_upstream_organization,
-                "An organization leaves the grower's account", success=204),
+                "An organization leaves the grower's account", success=204,
+                path_params={"provider": with_organizations}),
         control("POST", f"{on_user}/organizations/{{orgId}}/{{change}}", change_upstream_organization,
                 "The grower blocks or unblocks the application's access to an organization", success=204,
-                path_params={"change": {"type": "string", "enum": ["block", "unblock"]}}),
+                path_params={"provider": with_organizations,
+                             "change": {"type": "string", "enum": ["block", "unblock"]}}),
         control("POST", f"{on_user}/{{action}}", upstream_action,
                 "Act on the upstream's side of a user's credential", request="Scope", body_optional=True,
                 response="Any", no_content_too=True,
                 path_params={"action": {"type": "string", "enum": list(_ACTIONS)}}),
-        control("GET", "/alerts", list_alerts, "The alerts", response="[Alert]"),
+        control("GET", "/alerts", list_alerts, "The credential alerts", response="[Alert]"),
+        control("GET", "/organization-alerts", list_organization_alerts, "The provider organization alerts",
+                response="[Alert]"),
         control("GET", "/faults", list_faults, "The faults in force on Leaf's side", response="[InjectedFault]"),
         control("POST", "/faults", add_fault, "Inject a fault on Leaf's side", success=201, request="Fault",
                 response="InjectedFault"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from fake_leaf.engine import FieldError, InvalidInputError, NotAuthenticatedError, Provider
 from fake_leaf.engine._errors import bad_query
+from fake_leaf.engine._text import shorten
 from fake_leaf.engine._users import MAX_PAGE_SIZE
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, ok
 from fake_leaf.http._serialize import credentials_json, event_json, user_json
@@ -64,14 +66,18 @@ def _user_body(call: Call, leaf_user_id: str) -> dict[str, object]:
     return user_json(user, backend.find_credentials(call.owner, leaf_user_id), backend.providers)
 
 
+# ASCII digits only, as Java reads them (no '_', no other script's digits); a page far past the end is only empty
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,1000}")
+
+
 def int_param(query: dict[str, list[str]], name: str, default: int) -> int:
     values = query.get(name)
     if not values:
         return default
-    try:
-        return int(values[0])
-    except ValueError:
-        raise bad_query(name, f"must be a whole number, got {values[0]!r}") from None
+    if not _WHOLE_NUMBER.fullmatch(values[0]):
+        raise bad_query(name, f"must be a whole number (ASCII digits, at most 1000 of them), got "
+                              f"{shorten(values[0], 100)!r}")
+    return int(values[0])
 
 
 def _sort_param(values: list[str]) -> list[tuple[str, bool]]:
@@ -82,7 +88,7 @@ def _sort_param(values: list[str]) -> list[tuple[str, bool]]:
         if parts and parts[-1].lower() in ("asc", "desc"):
             descending = parts.pop().lower() == "desc"
         if not parts:
-            raise bad_query("sort", f"expected 'field,asc' or 'field,desc', got {value!r}")
+            raise bad_query("sort", f"expected 'field,asc' or 'field,desc', got {shorten(value, 100)!r}")
         order.extend((p, descending) for p in parts)
     return order
 

@@ -138,6 +138,7 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
         "UpstreamOrganization": {"type": "object", "required": ["id", "name", "blocked"], "properties": {
             "id": STRING, "name": STRING, "blocked": {"type": "boolean"}}},
         "NewOrganization": {"type": "object", "required": ["name"], "properties": {"name": STRING, "id": STRING}},
+        "NewOrganizationId": {"type": "object", "required": ["id"], "properties": {"id": STRING}},
         "Clock": {"type": "object", "required": ["now"], "properties": {"now": TIMESTAMP}},
         "Advance": {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number",
                                                                                           "minimum": 0}}},

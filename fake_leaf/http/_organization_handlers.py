@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fake_leaf.engine._errors import bad_query
 from fake_leaf.engine._settings import SETTINGS
 from fake_leaf.http._context import Call, Route, ok
 from fake_leaf.http._handlers import USERS_PATH, int_param, page_answer
@@ -27,6 +28,9 @@ def list_organizations(call: Call) -> HttpResponse:
 def list_managed_organizations(call: Call) -> HttpResponse:
     leaf_user_id, provider = _ids(call)
     query = call.query()
+    if "sort" in query:  # Leaf documents page and size only: a sort asked for and not done would mislead
+        raise bad_query("sort", "Leaf lists organizations in the order it found them and takes page and size "
+                                "only; sort them yourself")
     page, size = int_param(query, "page", 0), int_param(query, "size", 20)
     found, total = call.backend.organizations_page(call.owner, leaf_user_id, provider, page=page, size=size)
     return page_answer(call, query, [organization_json(o) for o in found], page, size, total)

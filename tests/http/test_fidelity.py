@@ -174,3 +174,23 @@ def _b64(part: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+@pytest.mark.parametrize("value", ["\u0661", "1_0", "+1", " 1", "1" * 1001])  # an Arabic-Indic one, ...
+def test_paging_numbers_are_ascii_digits_as_java_reads_them(leaf: FakeLeaf, value: str) -> None:
+    url = _events_of_a_busy_credential(leaf, 0)
+    r = requests.get(url, params={"page": value}, headers=leaf.headers)
+    assert r.status_code == 400
+    assert r.json()["fieldErrors"][0]["field"] == "page"
+    assert len(r.json()["detail"]) < 300  # a long value is quoted shortened
+
+
+def test_sentera_resolves_one_organization_id_per_organization_name() -> None:
+    with FakeLeaf() as leaf:
+        ids = []
+        for name in ("Acme", "Acme", "Other"):
+            user = leaf.create_user(name=name)
+            body = {"username": "u", "password": "p", "organizationName": name}
+            ids.append(requests.post(f"{leaf.user_management_url}/users/{user.id}/sentera-credentials", json=body,
+                                     headers=leaf.headers).json()["organizationId"])
+        assert ids[0] == ids[1] != ids[2]

@@ -128,6 +128,8 @@ def test_a_removed_organization_leaves_the_list_with_an_alert(api: Api) -> None:
     john_deere.remove_organization(api.user_id, extra)
     assert [o["providerOrgName"] for o in api.sync()] == ["Fake Leaf Farms"]
     assert api.get(f"/JohnDeere/organizations/{extra}").status_code == 404
+    over_http = requests.get(f"{api.base}/_fake-leaf/organization-alerts").json()[-1]
+    assert (over_http["type"], over_http["providerOrgId"]) == ("providerOrganizationRemoved", "777")
     removed = api.leaf.organization_alerts()[-1]
     assert (removed.type, removed.provider_org_id, removed.provider_org_name) == (
         "providerOrganizationRemoved", "777", "Leased Ground")

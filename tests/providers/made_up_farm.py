@@ -3,7 +3,7 @@ where a fake is made (``FakeLeaf(providers=(*PROVIDERS, made_up_farm.PROVIDER))`
 
 from __future__ import annotations
 
-from fake_leaf.engine.providers._base import OAuth2, Provider, client_environment, required, uuid4
+from fake_leaf.engine.providers._base import OAuth2, Provider, client_environment, drawn, required, uuid4
 
 PROVIDER = Provider(
     name="MadeUpFarm",
@@ -18,7 +18,7 @@ PROVIDER = Provider(
         client_environment(required=True),
     ),
     upstream=OAuth2(client_id="clientId", client_secret="clientSecret", scopes=("farm:read", "offline_access")),
-    made=(("farmAccountId", uuid4),),  # a value Leaf would resolve itself
+    made=(("farmAccountId", drawn(uuid4)),),  # a value Leaf would resolve itself
     # the client secret is kept to Leaf itself: never answered
     answer_fields=("id", "status", "createdTime", "tokenMetadata", "clientId", "tenant", "farmAccountId",
                    "accessToken", "refreshToken", "clientEnvironment"),

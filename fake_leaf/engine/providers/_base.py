@@ -18,8 +18,17 @@ IDENTIFYING_FIELDS: tuple[str, ...] = ("clientKey", "clientId", "apiKey", "usern
 RECORD_FIELDS: tuple[str, ...] = ("id", "status", "createdTime", "tokenMetadata")
 ALWAYS_ANSWERED: tuple[str, ...] = ("id", "status", "createdTime")
 
-Maker = Callable[[random.Random], str]
-"""How the fake makes a value Leaf makes (an auth token, a session id), from the fake's seeded random."""
+Draw = Callable[[random.Random], str]
+"""A value drawn from the fake's seeded random (an organization id, a token)."""
+Maker = Callable[[random.Random, Mapping[str, str]], str]
+"""How the fake makes a value Leaf makes at creation, from its seeded random and the credential's fields."""
+
+
+def drawn(draw: Draw) -> Maker:
+    """A value Leaf makes that depends on nothing posted (a session id): drawn at random."""
+    def make(rng: random.Random, fields: Mapping[str, str]) -> str:
+        return draw(rng)
+    return make
 
 
 def _b64url(data: bytes) -> str:
@@ -41,7 +50,7 @@ def opaque_token(rng: random.Random) -> str:
 
 def hex_token(length: int) -> Maker:
     """``length`` lower-case hex digits: an API session or auth token."""
-    def make(rng: random.Random) -> str:
+    def make(rng: random.Random, fields: Mapping[str, str]) -> str:
         return rng.randbytes((length + 1) // 2).hex()[:length]
     return make
 
@@ -153,7 +162,7 @@ class Organizations:
     incomplete); ``list_body`` is the provider's answer to the organization list call a check makes.
     """
 
-    new_id: Maker  # the provider's id of an organization
+    new_id: Draw  # the provider's id of an organization
     management_uri: Callable[[Mapping[str, str], str, bool], str]
     list_body: Callable[[tuple[UpstreamOrganization, ...]], str]
     sync_management: bool = False  # Leaf's SELECTED/PREVIEW/BLOCKED management (John Deere only)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fake_leaf.engine.providers._base import ApiKey, Provider, client_environment, required, uuid4
+from fake_leaf.engine.providers._base import ApiKey, Provider, client_environment, drawn, required, uuid4
 
 PROVIDER = Provider(
     name="AgVance",
@@ -17,7 +17,7 @@ PROVIDER = Provider(
         client_environment(required=False),
     ),
     upstream=ApiKey(key="apiKey", secret="password"),
-    made=(("sessionId", uuid4),),  # clients check it to confirm the connection
+    made=(("sessionId", drawn(uuid4)),),  # clients check it to confirm the connection
     answer_fields=("id", "status", "createdTime", "clientEnvironment", "username", "password", "databaseId",
                    "sessionId", "apiKey"),
 )

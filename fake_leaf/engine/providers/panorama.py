@@ -14,6 +14,7 @@ from fake_leaf.engine.providers._base import (
     OneClick,
     Provider,
     client_environment,
+    drawn,
     opaque_token,
     required,
 )
@@ -45,7 +46,7 @@ PROVIDER = Provider(
             client_environment(required=True),
             required("sharingUrlId"),
         ),
-        made=(("organizationCode", _organization_code), ("refreshToken", opaque_token)),
+        made=(("organizationCode", drawn(_organization_code)), ("refreshToken", drawn(opaque_token))),
     ),
     answer_fields=("id", "status", "createdTime", "clientId", "username", "organizationCode", "clientEnvironment",
                    "accessToken", "refreshToken"),

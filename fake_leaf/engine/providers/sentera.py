@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
-import string
+from collections.abc import Mapping
 
 from fake_leaf.engine.providers._base import Provider, UsernamePassword, hex_token, required
 
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
-def _organization_id(rng: random.Random) -> str:
-    # what Leaf resolves from organizationName: Sentera's ids are short lower-case alphanumeric strings
-    return "".join(rng.choices(string.ascii_lowercase + string.digits, k=7))
+
+def _organization_id(rng: random.Random, fields: Mapping[str, str]) -> str:
+    # what Leaf resolves from organizationName, so one name gives one id: Sentera's ids are short lower-case
+    # alphanumeric strings
+    number = int.from_bytes(hashlib.sha256(fields["organizationName"].encode("utf-8")).digest()[:8], "big")
+    return "".join(_BASE36[(number >> (6 * i)) % 36] for i in range(7))
 
 
 PROVIDER = Provider(
