@@ -286,3 +286,28 @@ def test_organization_alerts_reach_the_webhook_signed() -> None:
         assert (payload["type"], payload["status"], payload["providerOrgId"]) == (
             "providerOrganizationBlocked", "BLOCKED", org.provider_org_id)
         assert leaf.organizations("JohnDeere", user.id)[0].status is OrganizationStatus.BLOCKED
+
+
+def test_a_config_change_is_not_retroactive_for_checks_that_fell_due_before_it(api: Api) -> None:
+    api.leaf.upstream("JohnDeere").add_organization(api.user_id, "Leased", org_id="42")
+    _later(api.leaf, dt.timedelta(hours=25))  # the check at +24 h finds it, under ALL
+    requests.patch(f"{api.base}/services/config/api/configs", json={"organizationDataSync": "SELECTED_ONLY"},
+                   headers=api.headers)
+    assert api.get("/JohnDeere/organizations/42").json()["status"] == "SELECTED"
+
+
+def test_restoring_the_whole_access_leaves_an_organization_the_grower_blocked_on_its_own(api: Api) -> None:
+    john_deere = api.leaf.upstream("JohnDeere")
+    kept_blocked = john_deere.add_organization(api.user_id, "Blocked on its own")
+    john_deere.block_organization(api.user_id, kept_blocked)
+    api.leaf.john_deere.disconnect_organization(api.user_id)
+    api.leaf.john_deere.connect_organization(api.user_id)
+    assert [(o.name, o.blocked) for o in john_deere.organizations(api.user_id)] == [
+        ("Fake Leaf Farms", False), ("Blocked on its own", True)]
+
+
+@pytest.mark.parametrize("org_id", ["sync", ".", "..", "a/b", " ", "\ud800"])
+def test_an_organization_id_no_route_could_name_is_refused(api: Api, org_id: str) -> None:
+    with pytest.raises(ValueError, match="organization id"):
+        api.leaf.upstream("JohnDeere").add_organization(api.user_id, "Farm", org_id=org_id)
+    assert len(api.leaf.upstream("JohnDeere").organizations(api.user_id)) == 1
