@@ -73,7 +73,10 @@ def _other_interceptors(app_source: Callable[[], LeafApp], base_url: str) -> lis
     made = []
     for module, adapter in _OTHER_CLIENTS:
         if module not in _interceptor_types:
-            installed = module in sys.modules or importlib.util.find_spec(module) is not None
+            try:
+                installed = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):  # a broken install, or one a test blocked (sys.modules[name] = None)
+                installed = False
             _interceptor_types[module] = importlib.import_module(adapter).Interceptor if installed else None
         interceptor_type = _interceptor_types[module]
         if interceptor_type is not None:

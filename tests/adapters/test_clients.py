@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import email.utils
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -348,3 +350,42 @@ def test_respx_httpx_mocker_beside_the_fake_never_sends_the_fakes_host_to_the_ne
     with leaf, respx.mock(using="httpx") as router:
         router.route(host="api.withleaf.io").pass_through()
         assert httpx.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code == 200
+
+
+def test_import_fake_leaf_imports_neither_httpx_nor_aiohttp_and_a_fake_serves_only_what_is_installed() -> None:
+    code = """if True:
+        import sys
+        import fake_leaf
+        assert [m for m in ("httpx", "aiohttp") if m in sys.modules] == [], "imported by import fake_leaf"
+        sys.modules["aiohttp"] = None  # as if aiohttp were not installed
+        import httpx
+        with fake_leaf.FakeLeaf() as leaf:
+            assert httpx.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
+        assert sys.modules["aiohttp"] is None
+        print("ok")
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.anyio
+async def test_the_asgi_app_awaits_a_delay_and_drops_a_faulted_connection() -> None:
+    from fake_leaf.adapters._asgi import InjectedFaultError
+
+    leaf = FakeLeaf()
+    ticks: list[int] = []
+
+    async def ticker() -> None:
+        for i in range(5):
+            ticks.append(i)
+            await asyncio.sleep(0.02)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=leaf.asgi_app()), base_url=leaf.base_url,
+                                 headers=leaf.headers) as client:
+        leaf.inject("delay", seconds=0.2, times=1)
+        answer, _ = await asyncio.gather(client.get(USERS), ticker())
+        assert answer.status_code == 200 and len(ticks) == 5
+        leaf.inject("connection_error", times=1, method="POST")
+        with pytest.raises(InjectedFaultError):
+            await client.post(USERS, json={"name": "Ada"})
+    assert leaf.list_users() == []
