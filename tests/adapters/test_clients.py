@@ -352,16 +352,28 @@ def test_respx_httpx_mocker_beside_the_fake_never_sends_the_fakes_host_to_the_ne
         assert httpx.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code == 200
 
 
-def test_import_fake_leaf_imports_neither_httpx_nor_aiohttp_and_a_fake_serves_only_what_is_installed() -> None:
+def test_fake_leaf_never_imports_httpx_or_aiohttp_and_serves_them_once_imported_even_inside_the_fake() -> None:
     code = """if True:
+        import socket
         import sys
+
+        def refuse(*args, **kwargs):
+            raise OSError("no DNS in this test")
+
+        socket.getaddrinfo = refuse
         import fake_leaf
-        assert [m for m in ("httpx", "aiohttp") if m in sys.modules] == [], "imported by import fake_leaf"
-        sys.modules["aiohttp"] = None  # as if aiohttp were not installed
-        import httpx
+        import requests
+
         with fake_leaf.FakeLeaf() as leaf:
+            assert requests.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
+            assert [m for m in ("httpx", "aiohttp") if m in sys.modules] == [], "imported by fake-leaf"
+            import httpx  # imported inside the fake: served from the moment its import ends
+
             assert httpx.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
-        assert sys.modules["aiohttp"] is None
+        assert "aiohttp" not in sys.modules
+        assert [f for f in sys.meta_path if type(f).__name__ == "_ServeOnImport"] == []
+        with fake_leaf.FakeLeaf() as leaf:  # imported before this fake started
+            assert httpx.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
         print("ok")
     """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
