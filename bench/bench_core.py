@@ -67,7 +67,7 @@ def flat_in_users(rounds: int) -> Result:
 
 
 _IMPORT = "import time, sys; t = time.perf_counter(); import {mod}; print(time.perf_counter() - t, {check})"
-_HEAVY = "[m for m in ('hypothesis', 'faker', 'freezegun') if m in sys.modules]"
+_HEAVY = "[m for m in ('hypothesis', 'faker', 'freezegun', 'httpx', 'aiohttp') if m in sys.modules]"
 
 
 # pip byte-compiles what it installs, so users import from .pyc files: measure that, even where
@@ -104,6 +104,6 @@ def main(rounds: int = 15) -> bool:
     extra_ms = import_cost(max(rounds, 25))  # two fresh interpreters a round: noisy, so more rounds
     import_ok = extra_ms <= 30
     print(f"{'import fake_leaf: extra ms over import responses':<58} {extra_ms:6.2f} ms (limit 30, "
-          f"{'ok' if import_ok else 'OVER'}; hypothesis, faker, freezegun not imported)")
+          f"{'ok' if import_ok else 'OVER'}; hypothesis, faker, freezegun, httpx, aiohttp not imported)")
     print(f"(core benchmarks took {time.perf_counter() - started:.1f} s)")
     return all(r.ok for r in results) and import_ok

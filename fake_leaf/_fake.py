@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import responses
@@ -42,6 +42,7 @@ from fake_leaf.http._serialize import credentials_json, user_json
 if TYPE_CHECKING:  # the server adapters and the alerts service are imported when used: they cost import time
     from fake_leaf.adapters._asgi import AsgiApp
     from fake_leaf.adapters._httpx import AsyncLeafTransport, LeafTransport
+    from fake_leaf.adapters._others import OtherClients
     from fake_leaf.adapters._server import LeafServer
     from fake_leaf.adapters._wsgi import WsgiApp
     from fake_leaf.engine._webhooks import WebhookDelivery
@@ -54,34 +55,6 @@ DEFAULT_PASSWORD = "fake-leaf-password"
 
 T = TypeVar("T")
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
-# the other clients an active fake serves: (their module, fake-leaf's adapter for them); patched only if installed
-_OTHER_CLIENTS = (("httpx", "fake_leaf.adapters._httpx"), ("aiohttp", "fake_leaf.adapters._aiohttp"))
-# the adapters' Interceptor classes, None for a library not installed: looked up once a process
-_interceptor_types: dict[str, Any] = {}
-
-
-class _Interceptor(Protocol):
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-def _other_interceptors(app_source: Callable[[], LeafApp], base_url: str) -> list[_Interceptor]:
-    """An interceptor for each of httpx and aiohttp that is installed (imported here, not with fake_leaf)."""
-    import importlib
-    import importlib.util
-
-    made = []
-    for module, adapter in _OTHER_CLIENTS:
-        if module not in _interceptor_types:
-            installed = module in sys.modules or importlib.util.find_spec(module) is not None
-            _interceptor_types[module] = importlib.import_module(adapter).Interceptor if installed else None
-        interceptor_type = _interceptor_types[module]
-        if interceptor_type is not None:
-            made.append(interceptor_type(app_source, base_url))
-    return made
-
-
 def _normalise_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -139,9 +112,7 @@ class FakeLeaf:
             raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
         self._webhook_timeout = float(webhook_timeout)
         self._interceptor: ResponsesInterceptor | None = None
-        # httpx's and aiohttp's interceptors, made at the first start (for the libraries installed)
-        self._other_interceptors: list[_Interceptor] | None = None
-        self._started_others: list[_Interceptor] = []
+        self._others: OtherClients | None = None  # httpx and aiohttp, served when they are imported
         self.reset()
 
     # -- state -----------------------------------------------------------------------------
@@ -472,11 +443,11 @@ class FakeLeaf:
         assert self._interceptor is not None
         self._interceptor.start()
         try:
-            if self._other_interceptors is None:
-                self._other_interceptors = _other_interceptors(lambda: self._app, self.base_url)
-            for interceptor in self._other_interceptors:
-                interceptor.start()
-                self._started_others.append(interceptor)
+            if self._others is None:
+                from fake_leaf.adapters._others import OtherClients
+
+                self._others = OtherClients(lambda: self._app, self.base_url)
+            self._others.start()
         except BaseException:
             self.stop()
             raise
@@ -484,8 +455,8 @@ class FakeLeaf:
 
     def stop(self) -> None:
         assert self._interceptor is not None
-        while self._started_others:
-            self._started_others.pop().stop()
+        if self._others is not None:
+            self._others.stop()
         self._interceptor.stop()
 
     def __enter__(self) -> FakeLeaf:

@@ -97,8 +97,9 @@ class _InMemoryTransport(asyncio.Transport):
     """What aiohttp's protocol writes to and reads from: the fake, on the event loop, no socket."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, protocol: ResponseHandler, app_source: AppSource,
-                 origin: Origin, base_url: str) -> None:
+                 origin: Origin, base_url: str, opened: list[_InMemoryTransport]) -> None:
         super().__init__()
+        self._opened = opened  # the fake's list of open connections: this one leaves it when closed
         self._loop, self._protocol, self._app_source = loop, protocol, app_source
         self._origin, self._base_url = origin, base_url
         self._buffer = bytearray()
@@ -154,6 +155,8 @@ class _InMemoryTransport(asyncio.Transport):
     def _lose(self, exc: BaseException | None) -> None:
         if not self._closing:
             self._closing = True
+            if self in self._opened:
+                self._opened.remove(self)
             self._protocol.connection_lost(exc)
 
     # -- the rest of a transport
@@ -163,6 +166,8 @@ class _InMemoryTransport(asyncio.Transport):
     def close(self) -> None:
         if not self._closing:
             self._closing = True
+            if self in self._opened:
+                self._opened.remove(self)
             if not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._protocol.connection_lost, None)
 
@@ -205,7 +210,7 @@ async def _create_connection(self: Any, req: Any, traces: Any, timeout: Any) -> 
                 raise aiohttp.ClientConnectionError(ours.refusal_message(req.method, str(url), why))
             loop = asyncio.get_running_loop()
             protocol = ResponseHandler(loop)
-            transport = _InMemoryTransport(loop, protocol, app_source, ours, ours.base_url)
+            transport = _InMemoryTransport(loop, protocol, app_source, ours, ours.base_url, opened)
             opened.append(transport)
             protocol.connection_made(transport)
             return protocol
@@ -235,9 +240,8 @@ class Interceptor:
         if self._entry in _active:
             _active.remove(self._entry)
         if self._opened:  # a session's pool drops them; its next request connects anew
-            for transport in self._opened:
+            for transport in list(self._opened):
                 transport.close()
-            self._opened.clear()
         connector = aiohttp.TCPConnector
         if not _active and getattr(connector._create_connection, "__fake_leaf__", False) and _original:
             connector._create_connection = _original.pop()  # type: ignore[method-assign]

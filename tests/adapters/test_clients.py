@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import email.utils
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -348,3 +350,54 @@ def test_respx_httpx_mocker_beside_the_fake_never_sends_the_fakes_host_to_the_ne
     with leaf, respx.mock(using="httpx") as router:
         router.route(host="api.withleaf.io").pass_through()
         assert httpx.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code == 200
+
+
+def test_fake_leaf_never_imports_httpx_or_aiohttp_and_serves_them_once_imported_even_inside_the_fake() -> None:
+    code = """if True:
+        import socket
+        import sys
+
+        def refuse(*args, **kwargs):
+            raise OSError("no DNS in this test")
+
+        socket.getaddrinfo = refuse
+        import fake_leaf
+        import requests
+
+        with fake_leaf.FakeLeaf() as leaf:
+            assert requests.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
+            assert [m for m in ("httpx", "aiohttp") if m in sys.modules] == [], "imported by fake-leaf"
+            import httpx  # imported inside the fake: served from the moment its import ends
+
+            assert httpx.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
+        assert "aiohttp" not in sys.modules
+        assert [f for f in sys.meta_path if type(f).__name__ == "_ServeOnImport"] == []
+        with fake_leaf.FakeLeaf() as leaf:  # imported before this fake started
+            assert httpx.get(leaf.user_management_url + "/users", headers=leaf.headers).status_code == 200
+        print("ok")
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.anyio
+async def test_the_asgi_app_awaits_a_delay_and_drops_a_faulted_connection() -> None:
+    from fake_leaf.adapters._asgi import InjectedFaultError
+
+    leaf = FakeLeaf()
+    ticks: list[int] = []
+
+    async def ticker() -> None:
+        for i in range(5):
+            ticks.append(i)
+            await asyncio.sleep(0.02)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=leaf.asgi_app()), base_url=leaf.base_url,
+                                 headers=leaf.headers) as client:
+        leaf.inject("delay", seconds=0.2, times=1)
+        answer, _ = await asyncio.gather(client.get(USERS), ticker())
+        assert answer.status_code == 200 and len(ticks) == 5
+        leaf.inject("connection_error", times=1, method="POST")
+        with pytest.raises(InjectedFaultError):
+            await client.post(USERS, json={"name": "Ada"})
+    assert leaf.list_users() == []

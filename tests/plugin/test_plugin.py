@@ -31,7 +31,7 @@ def test_a_fresh_project_can_use_every_fixture_and_startup_imports_nothing_heavy
     pytester.makepyfile(test_client="""
         import sys
 
-        HEAVY = ("fake_leaf", "responses", "requests", "faker", "hypothesis")
+        HEAVY = ("fake_leaf", "responses", "requests", "faker", "hypothesis", "httpx", "aiohttp")
 
         def test_a_run_that_uses_no_fixture_has_imported_nothing_heavy():
             assert [m for m in HEAVY if m in sys.modules] == []
