@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from fake_leaf.adapters._senders import SENDERS
+from fake_leaf.adapters._senders import DeliveryPolicy, senders
 from fake_leaf.engine import LeafBackend
 from fake_leaf.http import HttpRequest, LeafApp
 
@@ -92,7 +92,8 @@ def fake_side(username: str, password: str) -> Side:
     backend = LeafBackend()
     backend.add_api_owner(username, password)
     app = LeafApp(backend, "https://api.withleaf.io")
-    app.deliveries.senders.update(SENDERS)  # in-process, unmocked: deliveries fail without any network call
+    # in-process, unmocked: deliveries fail without any network call
+    app.deliveries.senders.update(senders(DeliveryPolicy()))
 
     def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         parts = urlsplit(path)

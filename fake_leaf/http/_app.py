@@ -14,7 +14,7 @@ from fake_leaf.engine._text import shorten
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
-from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
+from fake_leaf.http._faults import READ_TIMEOUT_SECONDS, Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import authenticate_owner
 from fake_leaf.http._journal import Journal
 from fake_leaf.http._limits import RateLimit, RateLimiter
@@ -105,10 +105,12 @@ class LeafApp:
                 and (template is None or e.route == template)
                 and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
+    def handle(self, request: HttpRequest, *, deliver: bool = True) -> HttpResponse:
+        """Answer one request; then send the webhook deliveries due, unless ``deliver`` is False (a server
+        that sends them itself once the answer is out: ``deliveries.run_due()``)."""
         response = self._handle(request)
-        # after the engine's lock is released: a receiver may call back into the fake
-        self.deliveries.run_due()
+        if deliver:  # after the engine's lock is released: a receiver may call back into the fake
+            self.deliveries.run_due()
         return response
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
@@ -116,8 +118,10 @@ class LeafApp:
         method = request.method  # case-sensitive (RFC 9110 9.1): "delete" is not DELETE
         template, params = self._match(path)
         control = is_control(template)  # the test's side: never faulted, not journaled
-        if control:  # what the control plane reads includes every delivery due by now
+        if control or (template or "").endswith("/failed-calls"):
+            # what the control plane and failed-calls read includes every delivery due by now, and those in flight
             self.deliveries.run_due()
+            self.deliveries.settle()
         size = max(len(request.body), request.declared_size or 0)
         too_large = size > MAX_BODY
         fault = None if control else self.faults.firing(method, template, after=False)
@@ -225,8 +229,10 @@ def _why_not(route: Route, method: str, segments: list[str]) -> str:
 def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> HttpResponse:
     if fault.kind == "http_error":
         return problems.injected_error(fault.status, path, fault.headers, fault.body)
-    if fault.kind in ("connection_error", "read_timeout"):
+    if fault.kind == "connection_error":
         return HttpResponse(0, fault=fault.kind)
+    if fault.kind == "read_timeout":  # a server holds the answer back this long, then hangs up
+        return HttpResponse(0, fault=fault.kind, hold=fault.seconds or READ_TIMEOUT_SECONDS)
     assert response is not None
     if fault.kind == "delay":
         response.delay += fault.seconds
