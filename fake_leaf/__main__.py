@@ -51,7 +51,8 @@ def demo() -> int:
 
 def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None,
           control_token: str | None = None, request_timeout: float = 10.0, max_connections: int = 64,
-          api_owners: Sequence[tuple[str, str]] = (), ready_json: bool = False, ready_file: str | None = None) -> int:
+          api_owners: Sequence[tuple[str, str]] = (), ready_json: bool = False, ready_file: str | None = None,
+          webhook_allow: Sequence[str] | None = None) -> int:
     """Serve until SIGTERM or SIGINT (Ctrl+C), in the foreground or the background; either stops it within 2 s."""
     from fake_leaf import RateLimit, ShiftedClock
     from fake_leaf.adapters._wsgi import CONTROL_TOKEN_HEADER
@@ -66,11 +67,15 @@ def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None =
     for username, password in api_owners[1:]:
         owners.append({"username": username, "token": leaf.add_api_owner(username, password)})
     server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
-                         request_timeout=request_timeout, max_connections=max_connections)
+                         request_timeout=request_timeout, max_connections=max_connections,
+                         webhook_allow=webhook_allow or None)
     stop = threading.Event()
     _on_signals(stop)  # before serving: a signal that comes at once still stops it cleanly
     if not _is_loopback(host):  # before the banner: whoever reads the banner has been warned
         print(_exposure_warning(host, server.url, bool(control_token)), file=sys.stderr, flush=True)
+        if not webhook_allow:
+            print(f"NOTE: fake-leaf listens on {host}, so it delivers webhooks nowhere until told where: start it "
+                  "with --webhook-allow HOST[:PORT] (repeatable) for each receiver.", file=sys.stderr, flush=True)
     ready = {"ready": True, "url": server.url, "user_management_url": server.user_management_url,
              "owners": owners, "control_token_required": bool(control_token)}
     server.start()
@@ -194,6 +199,10 @@ def _parser() -> argparse.ArgumentParser:
                               help="requests served at once; more wait their turn (default 64)")
     serve_parser.add_argument("--api-owner", type=_api_owner, action="append", default=[], metavar="EMAIL:PASSWORD",
                               help="an API owner who can log in (repeatable); the first replaces the default login")
+    serve_parser.add_argument("--webhook-allow", action="append", default=[], metavar="HOST[:PORT]",
+                              help="deliver webhooks to this receiver (repeatable); then only to those listed. "
+                                   "Default: loopback addresses only, and nowhere when --host is not loopback. "
+                                   "Never to fake-leaf's own address")
     serve_parser.add_argument("--ready-json", action="store_true",
                               help="print one JSON line when ready (url, user_management_url, owners with their "
                                    "tokens, control_token_required) instead of the banner")
@@ -249,7 +258,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
         return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, args.control_token,
                      args.request_timeout, int(args.max_connections), args.api_owner, args.ready_json,
-                     args.ready_file)
+                     args.ready_file, args.webhook_allow)
     if args.command == "openapi":
         return openapi(args.server_url)
     if args.command == "verify":
