@@ -69,6 +69,7 @@ def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None =
     server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
                          request_timeout=request_timeout, max_connections=max_connections,
                          webhook_allow=webhook_allow or None)
+    _raise_descriptor_limit()
     stop = threading.Event()
     _on_signals(stop)  # before serving: a signal that comes at once still stops it cleanly
     if not _is_loopback(host):  # before the banner: whoever reads the banner has been warned
@@ -100,6 +101,21 @@ def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None =
     finally:
         server.stop()
     return 0
+
+
+def _raise_descriptor_limit(wanted: int = 4096) -> None:
+    """Let the server keep its 2,048 connections open where the soft limit is lower (often 1,024)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def _on_signals(stop: threading.Event) -> None:

@@ -104,6 +104,7 @@ class FakeLeaf:
             raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
         self._webhook_timeout = float(webhook_timeout)
         self._delivery_policy = DeliveryPolicy()  # where this fake's servers may deliver webhooks; kept by reset()
+        self._delivery_policy.local = lambda path, body, headers: self._app.take_locally(path, body, headers)
         self._interceptor: ResponsesInterceptor | None = None
         self.reset()
 

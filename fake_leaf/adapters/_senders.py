@@ -6,7 +6,7 @@ import http.client
 import ipaddress
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -90,6 +90,8 @@ class DeliveryPolicy:
 
     def __init__(self) -> None:
         self.own: set[tuple[str, int]] = set()  # (host, port) of every server of this fake
+        # the fake's own receivers (/_fake-leaf/receivers/{name}): (path, body, headers) -> (status, answer) or None
+        self.local: Callable[[str, bytes, Mapping[str, str]], tuple[int, str] | None] | None = None
         self.allow: list[tuple[str, int | None]] | None = None
         self.exposed = False  # a server listens on a non-loopback address
 
@@ -123,6 +125,14 @@ class DeliveryPolicy:
             return None, (f"fake-leaf delivers to loopback addresses only by default, and {host} is not one: "
                           "fake-leaf serve --webhook-allow HOST[:PORT] allows another destination")
         return sorted(found)[0], None
+
+    def is_own(self, host: str, port: int) -> bool:
+        """Whether ``host:port`` is one of the fake's own servers."""
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        except OSError:
+            return False
+        return any(self._own(address, port) for address in found)
 
     def _own(self, address: str, port: int) -> bool:
         for host, own_port in self.own:
@@ -192,6 +202,10 @@ class HttpSender:
             port = url.port or (443 if https else 80)
         except ValueError as e:
             return _outcome(connection_error=f"ValueError: {e}")
+        if self.policy.local is not None and self.policy.is_own(url.hostname or "", port):
+            taken = self.policy.local(url.path, pending.body, {**pending.headers, "User-Agent": USER_AGENT})
+            if taken is not None:  # one of the fake's own receivers: handed over directly, no socket
+                return _outcome(taken[0], taken[1][:MAX_RESPONSE])
         address, refusal = self.policy.check(url.hostname or "", port)
         if refusal is not None or address is None:
             return _outcome(connection_error=refusal)

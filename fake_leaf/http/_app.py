@@ -6,20 +6,22 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import unquote
 
 from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
 from fake_leaf.engine._text import shorten
 from fake_leaf.http import _problems as problems
-from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
+from fake_leaf.http._context import CONTROL, USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
 from fake_leaf.http._faults import READ_TIMEOUT_SECONDS, Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import authenticate_owner
 from fake_leaf.http._journal import Journal
 from fake_leaf.http._limits import RateLimit, RateLimiter
+from fake_leaf.http._receivers import NAME, Receivers
 from fake_leaf.http._routes import build_routes
-from fake_leaf.http._serialize import alert_json
+from fake_leaf.http._serialize import alert_json, dumps
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 _SIMILAR_CHARS = 256  # enough of a path to tell which route it resembles
@@ -67,6 +69,7 @@ class LeafApp:
         self.faults = FaultRegistry()
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.journal = Journal()
+        self.receivers = Receivers()  # /_fake-leaf/receivers/{name}
         backend.alert_payload = alert_json
         if (webhooks := backend.webhooks_in_use()) is not None:
             webhooks.alert_payload = alert_json
@@ -104,6 +107,16 @@ class LeafApp:
                 if (method is None or e.method == method.upper())
                 and (template is None or e.route == template)
                 and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
+
+    def take_locally(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str] | None:
+        """A delivery to one of the fake's own receivers, without a socket: (status, answer), or None if the
+        path names none."""
+        prefix = f"{CONTROL}/receivers/"
+        name = path[len(prefix):] if path.startswith(prefix) else ""
+        if not NAME.fullmatch(name):
+            return None
+        status = self.receivers.take(name, body, headers, self.backend.now())
+        return status, dumps({"received": status == 200}).decode()
 
     def handle(self, request: HttpRequest, *, deliver: bool = True) -> HttpResponse:
         """Answer one request; then send the webhook deliveries due, unless ``deliver`` is False (a server

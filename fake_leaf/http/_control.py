@@ -23,6 +23,7 @@ from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import CONTROL, Call, Route, ok
 from fake_leaf.http._faults import Fault
 from fake_leaf.http._limits import RateLimit, RateLimiter
+from fake_leaf.http._receivers import NAME
 from fake_leaf.http._serialize import alert_json, credentials_json, event_json, fault_json, journal_json, leaf_timestamp
 from fake_leaf.http._types import HttpResponse
 
@@ -46,6 +47,37 @@ def reset(call: Call) -> HttpResponse:
     call.backend.clear()
     call.control().journal.clear()
     call.control().faults.clear()
+    call.control().receivers.clear()
+    return HttpResponse(204)
+
+
+def _receiver_name(call: Call) -> str:
+    name = call.params["name"]
+    if not NAME.fullmatch(name):
+        raise _invalid("name", "Pattern", "a receiver's name is 1 to 100 letters, digits, '.', '_', '~' or '-'")
+    return name
+
+
+def receive(call: Call) -> HttpResponse:
+    """A delivery to a receiver of the fake's own (over HTTP; the fake's server hands its own deliveries here)."""
+    status = call.control().receivers.take(_receiver_name(call), call.request.body, call.request.headers,
+                                           call.backend.now())
+    return ok(status, {"received": status == 200})
+
+
+def list_received(call: Call) -> HttpResponse:
+    return ok(200, call.control().receivers.received(_receiver_name(call)))
+
+
+def fail_next(call: Call) -> HttpResponse:
+    """``{"times": 1, "status": 500}``: the receiver answers that status to its next ``times`` deliveries."""
+    body = call.optional_json_body()
+    times, status = _field(body, "times", int, 1), _field(body, "status", int, 500)
+    if not 1 <= times <= 1000:
+        raise _invalid("times", "Range", f"must be from 1 to 1000, got {times}")
+    if not 400 <= status <= 599:
+        raise _invalid("status", "Range", f"must be a 4xx or 5xx status, got {status}")
+    call.control().receivers.fail_next(_receiver_name(call), times, status)
     return HttpResponse(204)
 
 
@@ -410,5 +442,11 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
         control("GET", "/journal", list_journal, "The requests Leaf's paths received, oldest first",
                 response="[JournalEntry]", errors={400: "an unknown filter, or a path that names no route"},
                 query_params={n: {"type": "string"} for n in ("method", "path", "leafUserId")}),
+        control("POST", "/receivers/{name}", receive, "A webhook receiver of the fake's own takes a delivery",
+                request="Any", body_optional=True, response="Any", errors={500: "fail-next asked for it"}),
+        control("GET", "/receivers/{name}", list_received, "What a receiver took, oldest first, raw bodies and headers",
+                response="[Received]"),
+        control("POST", "/receivers/{name}/fail-next", fail_next, "Fail a receiver's next deliveries",
+                success=204, request="FailNext", body_optional=True),
         control("GET", "/openapi.json", openapi, "This document", response="Any"),
     ]

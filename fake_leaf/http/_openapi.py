@@ -109,6 +109,12 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
         "Clock": {"type": "object", "required": ["now"], "properties": {"now": TIMESTAMP}},
         "Advance": {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number",
                                                                                           "minimum": 0}}},
+        "Received": {"type": "object", "required": ["body", "bodyBase64", "headers", "receivedAt", "status"],
+                     "properties": {"body": {"type": "string"}, "bodyBase64": {"type": "string"},
+                                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                    "receivedAt": {"type": "string"}, "status": {"type": "integer"}}},
+        "FailNext": {"type": "object", "properties": {"times": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                                      "status": {"type": "integer", "minimum": 400, "maximum": 599}}},
         "ApiOwner": {"type": "object", "required": ["username", "password"], "properties": {
             "username": {"type": "string", "minLength": 1}, "password": {"type": "string", "minLength": 1}}},
         "OwnerToken": {"type": "object", "required": ["username", "token"], "properties": {

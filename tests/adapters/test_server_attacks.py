@@ -53,6 +53,7 @@ def test_the_server_started_inside_freeze_time_answers_and_ticks_move_only_the_f
             assert requests.get(url, headers=leaf.headers, timeout=5).json()[0]["name"] == "Ada"
 
 
+@pytest.mark.filterwarnings("ignore::fake_leaf.ClockWentBackWarning")  # leaving the freeze moves the clock back
 def test_the_server_started_before_freeze_time_answers_inside_it_and_after() -> None:
     leaf = FakeLeaf()
     with leaf.server() as server, requests.Session() as session:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import requests
 
-from fake_leaf import FakeLeaf, JohnDeereControls, ShiftedClock
+from fake_leaf import FakeLeaf, JohnDeereControls, ShiftedClock, verify_signature
 from fake_leaf.engine._controls import UpstreamControls
 from fake_leaf.http._routes import build_routes
 
@@ -95,3 +98,26 @@ def test_reset_forgets_the_faults_too() -> None:
         assert requests.post(f"{server.url}{CONTROL}/reset").status_code == 204
         assert requests.get(f"{server.url}{CONTROL}/faults").json() == []
         assert requests.get(f"{server.user_management_url}/users", headers=leaf.headers).status_code == 200
+
+
+def test_the_fakes_own_receivers_take_deliveries_without_a_socket_and_fail_when_told() -> None:
+    leaf = FakeLeaf()
+    hooks = "/services/alerts/api/alerts/webhooks"
+    with leaf.server() as server:
+        receiver = f"{server.url}{CONTROL}/receivers/ci"
+
+        def register(event: str) -> int:
+            return requests.post(f"{server.url}{hooks}", headers=leaf.headers, json={
+                "name": event, "url": receiver, "secret": "s3cret", "events": [event]}).status_code
+
+        assert register("credentialsUnauthenticated") == 201
+        [taken] = requests.get(receiver).json()
+        assert json.loads(taken["body"]) == {"message": "confirmation of webhook upon registration"}
+        assert verify_signature(base64.b64decode(taken["bodyBase64"]), "s3cret", taken["headers"]["X-Leaf-Signature"])
+        assert requests.post(f"{receiver}/fail-next", json={"times": 1, "status": 503}).status_code == 204
+        assert register("credentialsLimitedPermission") == 201
+        failed = requests.get(f"{server.url}{hooks}/failed-calls", headers=leaf.headers).json()["items"]
+        assert [f["status"] for f in failed] == [503]
+        assert [t["status"] for t in requests.get(receiver).json()] == [200, 503]
+        assert requests.post(f"{server.url}{CONTROL}/reset").status_code == 204
+        assert requests.get(receiver).json() == []
