@@ -25,7 +25,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
-from waitress.task import ErrorTask, WSGITask
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
 from fake_leaf._realtime import monotonic
@@ -41,6 +41,7 @@ REQUEST_TIMEOUT = 10.0  # seconds for a whole request from its first byte (408),
 MAX_CONNECTIONS = 64  # requests served at once (worker threads); more wait their turn
 MAX_OPEN_CONNECTIONS = 2048  # connections open at once; more wait in the backlog
 STOP_GRACE_SECONDS = 2.0  # after stop(), how long an answer in the making or being sent has to finish
+_FIRST_WORKERS = 2  # worker threads started with the server; more start as requests wait, up to max_connections
 _LOOP_SECONDS = 0.5  # the loop wakes at least this often (a stop or a worker's answer wakes it at once)
 _SWEEP_SECONDS = 0.25  # how often connections are checked against their deadlines
 
@@ -228,6 +229,24 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
         return sent
 
 
+class _Workers(ThreadedTaskDispatcher):  # type: ignore[misc]
+    """waitress's worker threads, started as requests need them (up to ``limit``) rather than all at once:
+    a test server that answers a few requests starts a few threads."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.fl_limit = limit
+
+    def add_task(self, task: Any) -> None:
+        with self.lock:
+            running = len(self.threads) - self.stop_count
+            idle = running - self.active_count
+            grow = idle <= len(self.queue) and 0 < running < self.fl_limit
+        if grow:
+            self.set_thread_count(running + 1)
+        super().add_task(task)
+
+
 class _Server(TcpWSGIServer):  # type: ignore[misc]
     """waitress's TCP server, its deadlines on the real clock, and a loop that stops when told."""
 
@@ -242,7 +261,9 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
         self.fl_url = ""
         self.fl_quiet = True
         self.fl_next_sweep = 0.0
-        super().__init__(app, host=host, port=port, threads=max_connections, backlog=BACKLOG,
+        workers = _Workers(max_connections)
+        workers.set_thread_count(min(_FIRST_WORKERS, max_connections))
+        super().__init__(app, host=host, port=port, threads=max_connections, backlog=BACKLOG, dispatcher=workers,
                          connection_limit=MAX_OPEN_CONNECTIONS, asyncore_use_poll=True, ident="fake-leaf",
                          max_request_body_size=MAX_BODY + 1, clear_untrusted_proxy_headers=False,
                          expose_tracebacks=False, bind_socket=False, _start=False)
