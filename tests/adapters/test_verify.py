@@ -107,7 +107,7 @@ def test_the_cli_runs_verify_and_says_why_it_cannot_log_in(receiver: HttpReceive
 # -- a hostile or broken server: a clear report, in time, without a traceback or a memory blow-up --------
 
 def _hostile(kind: str) -> ThreadingHTTPServer:
-    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=6) if kind == "gzip-bomb" else b""
+    bomb = gzip.compress(b"0" * (32 * 1024 * 1024), compresslevel=6) if kind == "gzip-bomb" else b""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
