@@ -7,8 +7,11 @@ import ipaddress
 import json
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
 
 import requests
 
@@ -48,32 +51,98 @@ def demo() -> int:
 
 
 def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None = None,
-          control_token: str | None = None, request_timeout: float = 10.0, max_connections: int = 64) -> int:
+          control_token: str | None = None, request_timeout: float = 10.0, max_connections: int = 64,
+          api_owners: Sequence[tuple[str, str]] = (), ready_json: bool = False, ready_file: str | None = None,
+          webhook_allow: Sequence[str] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT (Ctrl+C), in the foreground or the background; either stops it within 2 s."""
     from fake_leaf import RateLimit, ShiftedClock
     from fake_leaf.adapters._wsgi import CONTROL_TOKEN_HEADER
 
     rate_limit = RateLimit(rate_limit_per_minute) if rate_limit_per_minute is not None else None
-    leaf = FakeLeaf(clock=ShiftedClock(), rate_limit=rate_limit)
+    if api_owners:
+        leaf = FakeLeaf(clock=ShiftedClock(), rate_limit=rate_limit, username=api_owners[0][0],
+                        password=api_owners[0][1])
+    else:
+        leaf = FakeLeaf(clock=ShiftedClock(), rate_limit=rate_limit)
+    owners = [{"username": leaf.username, "token": leaf.token}]
+    for username, password in api_owners[1:]:
+        owners.append({"username": username, "token": leaf.add_api_owner(username, password)})
     server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
-                         request_timeout=request_timeout, max_connections=max_connections)
-    token = leaf.token
-    needs = f" (send the header {CONTROL_TOKEN_HEADER})" if control_token else ""
+                         request_timeout=request_timeout, max_connections=max_connections,
+                         webhook_allow=webhook_allow or None)
+    _raise_descriptor_limit()
+    stop = threading.Event()
+    _on_signals(stop)  # before serving: a signal that comes at once still stops it cleanly
     if not _is_loopback(host):  # before the banner: whoever reads the banner has been warned
         print(_exposure_warning(host, server.url, bool(control_token)), file=sys.stderr, flush=True)
-    print(f"fake-leaf serving the Leaf API at {server.url}\n"
-          f"  login:  POST {server.url}/api/authenticate "
-          f'{{"username": "{leaf.username}", "password": "{leaf.password}"}}\n'
-          f"  token:  {token}\n"
-          f"  try:    curl -H 'Authorization: Bearer {token}' {server.user_management_url}/users\n"
-          f"  openapi: {server.url}/_fake-leaf/openapi.json   control plane: {server.url}/_fake-leaf/...{needs}\n"
-          f"Press Ctrl+C to stop.", flush=True)
+        if not webhook_allow:
+            print(f"NOTE: fake-leaf listens on {host}, so it delivers webhooks nowhere until told where: start it "
+                  "with --webhook-allow HOST[:PORT] (repeatable) for each receiver.", file=sys.stderr, flush=True)
+    ready = {"ready": True, "url": server.url, "user_management_url": server.user_management_url,
+             "owners": owners, "control_token_required": bool(control_token)}
+    server.start()
+    if ready_file:
+        _write_atomically(ready_file, json.dumps(ready) + "\n")
+    if ready_json:
+        print(json.dumps(ready), flush=True)
+    else:
+        token = owners[0]["token"]
+        needs = f" (send the header {CONTROL_TOKEN_HEADER})" if control_token else ""
+        login = (f'{{"username": "{leaf.username}", "password": "{leaf.password}"}}' if not api_owners
+                 else f"(the owners given with --api-owner: {', '.join(o['username'] for o in owners)})")
+        print(f"fake-leaf serving the Leaf API at {server.url}\n"
+              f"  login:  POST {server.url}/api/authenticate {login}\n"
+              f"  token:  {token}\n"
+              f"  try:    curl -H 'Authorization: Bearer {token}' {server.user_management_url}/users\n"
+              f"  openapi: {server.url}/_fake-leaf/openapi.json   control plane: {server.url}/_fake-leaf/...{needs}\n"
+              f"Press Ctrl+C (or send SIGTERM) to stop.", flush=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):  # a timed wait: the main thread stays responsive to signals everywhere
+            pass
     finally:
         server.stop()
     return 0
+
+
+def _raise_descriptor_limit(wanted: int = 4096) -> None:
+    """Let the server keep its 2,048 connections open where the soft limit is lower (often 1,024)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` (SIGINT even when a shell started ``serve`` in the background, ignoring it)."""
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    for name in ("SIGTERM", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write the whole file or nothing: a reader polling for it never sees half of it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".fake-leaf-ready-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def _api_owner(text: str) -> tuple[str, str]:
+    username, colon, password = text.partition(":")
+    if not colon or not username or not password:
+        raise argparse.ArgumentTypeError(f"expected EMAIL:PASSWORD, got {text!r}")
+    return username, password
 
 
 def _is_loopback(host: str) -> bool:
@@ -130,7 +199,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {fake_leaf.__version__}")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     serve_parser = commands.add_parser("serve", help="serve the fake over HTTP until interrupted",
-                                       description="Serve the fake over HTTP until interrupted (Ctrl+C).")
+                                       description="Serve the fake over HTTP until interrupted (Ctrl+C, SIGINT or "
+                                                   "SIGTERM, in the foreground or the background).")
     serve_parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)")
     serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                               help="port to listen on (default %(default)s; 0 picks a free one and prints it)")
@@ -144,6 +214,17 @@ def _parser() -> argparse.ArgumentParser:
                               help="seconds a client has to send a whole request, headers and body (default 10)")
     serve_parser.add_argument("--max-connections", type=_positive(int), default=64, metavar="N",
                               help="requests served at once; more wait their turn (default 64)")
+    serve_parser.add_argument("--api-owner", type=_api_owner, action="append", default=[], metavar="EMAIL:PASSWORD",
+                              help="an API owner who can log in (repeatable); the first replaces the default login")
+    serve_parser.add_argument("--webhook-allow", action="append", default=[], metavar="HOST[:PORT]",
+                              help="deliver webhooks to this receiver (repeatable); then only to those listed. "
+                                   "Default: loopback addresses only, and nowhere when --host is not loopback. "
+                                   "Never to fake-leaf's own address")
+    serve_parser.add_argument("--ready-json", action="store_true",
+                              help="print one JSON line when ready (url, user_management_url, owners with their "
+                                   "tokens, control_token_required) instead of the banner")
+    serve_parser.add_argument("--ready-file", default=None, metavar="PATH",
+                              help="write that JSON to PATH (whole, atomically) once the server accepts connections")
     openapi_parser = commands.add_parser("openapi", help="print the OpenAPI 3 document of what the fake serves",
                                          description="Print the OpenAPI 3 document of what the fake serves.")
     openapi_parser.add_argument("--server-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
@@ -193,7 +274,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
             parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
         return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, args.control_token,
-                     args.request_timeout, int(args.max_connections))
+                     args.request_timeout, int(args.max_connections), args.api_owner, args.ready_json,
+                     args.ready_file, args.webhook_allow)
     if args.command == "openapi":
         return openapi(args.server_url)
     if args.command == "verify":

@@ -15,7 +15,7 @@ import responses
 from fake_leaf._clock import Clock, recover, utc_now
 from fake_leaf._story import note_story_if_in_hypothesis
 from fake_leaf.adapters._responses import BearerAuth, ResponsesInterceptor
-from fake_leaf.adapters._senders import SENDERS
+from fake_leaf.adapters._senders import DeliveryPolicy, senders
 from fake_leaf.engine import (
     JOHN_DEERE,
     PROVIDERS,
@@ -111,6 +111,8 @@ class FakeLeaf:
         if not 0 < webhook_timeout <= 600:  # also refuses NaN
             raise ValueError(f"webhook_timeout must be seconds from 0 (excluded) to 600, got {webhook_timeout!r}")
         self._webhook_timeout = float(webhook_timeout)
+        self._delivery_policy = DeliveryPolicy()  # where this fake's servers may deliver webhooks; kept by reset()
+        self._delivery_policy.local = lambda path, body, headers: self._app.take_locally(path, body, headers)
         self._interceptor: ResponsesInterceptor | None = None
         self._others: OtherClients | None = None  # httpx and aiohttp, served when they are imported
         self.reset()
@@ -127,7 +129,7 @@ class FakeLeaf:
         self._app = LeafApp(self._backend, self.base_url, self._rate_limit)
         for fault in self._faults:
             self._app.inject(fault)
-        self._app.deliveries.senders.update(SENDERS)
+        self._app.deliveries.senders.update(senders(self._delivery_policy))
         self._app.deliveries.timeout = self._webhook_timeout
         self._interceptor = ResponsesInterceptor(self._app, self._requests_mock)
         if JOHN_DEERE.name in self._backend.providers:
@@ -373,6 +375,7 @@ class FakeLeaf:
         (freezegun, time-machine, ``leaf_clock``) and then reading this shows them.
         """
         self._app.deliveries.run_due()
+        self._app.deliveries.settle()  # and those a server is sending now, after its answer
         return self._backend.webhooks.deliveries()
 
     def _requests_mock_in_use(self) -> responses.RequestsMock:
@@ -400,18 +403,22 @@ class FakeLeaf:
 
     def server(self, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True,
                control_token: str | None = None, request_timeout: float = 10.0,
-               max_connections: int = 64) -> LeafServer:
+               max_connections: int = 64, webhook_allow: Sequence[str] | None = None) -> LeafServer:
         """This fake over real HTTP: ``with leaf.server() as server: ... server.url``.
 
         Port 0 picks a free port; entering waits until it accepts connections (or raises).
         ``control_token``: see ``wsgi_app``. ``request_timeout``: seconds a client has to send a whole
         request. ``max_connections``: requests served at once (more wait their turn).
+        ``webhook_allow``: ``HOST`` or ``HOST:PORT`` entries, the only places webhooks registered
+        through the server are delivered to (default: loopback addresses, when listening on one).
+        Deliveries never go to the server's own address.
         """
         from fake_leaf.adapters._server import LeafServer
 
-        # over real HTTP the clients are elsewhere: a webhook registered so gets real POSTs
-        return LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
-                          request_timeout=request_timeout, max_connections=max_connections)
+        server = LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
+                            request_timeout=request_timeout, max_connections=max_connections)
+        self._delivery_policy.listen(server.host, server.port, webhook_allow)
+        return server
 
     def httpx_transport(self) -> LeafTransport:
         """This fake as an ``httpx`` transport: ``httpx.Client(transport=leaf.httpx_transport(), base_url=...)``.

@@ -11,11 +11,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 import fake_leaf
 import fake_leaf.__main__ as cli
@@ -138,3 +140,62 @@ def test_openapis_default_server_is_where_serve_listens_by_default(monkeypatch: 
     [(host, port)] = listens
     assert json.loads(capsys.readouterr().out)["servers"] == [{"url": f"http://{host}:{port}"}]
     assert port != 0, "a fixed default port, so that a client can be configured once"
+
+
+def _serve_in_background(*options: str) -> subprocess.Popen[str]:
+    """``fake-leaf serve`` as a shell's ``&`` starts it: SIGINT ignored, as it inherits."""
+    return subprocess.Popen([SCRIPT, "serve", "--port", "0", "--quiet", *options], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+
+
+def _stopped_within(process: subprocess.Popen[str], signum: int, seconds: float) -> int:
+    started = time.monotonic()
+    process.send_signal(signum)
+    try:
+        status = process.wait(timeout=10)
+    finally:
+        process.kill()
+    assert time.monotonic() - started < seconds
+    return status
+
+
+def test_serve_in_the_background_says_when_it_is_ready_in_json_and_stops_on_sigint(tmp_path: Path) -> None:
+    ready_file = tmp_path / "ready.json"
+    process = _serve_in_background("--ready-json", "--ready-file", str(ready_file),
+                                   "--api-owner", "ci@example.com:s3cret", "--api-owner", "other@example.com:pw:2")
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        assert json.loads(ready_file.read_text()) == ready
+        assert [o["username"] for o in ready["owners"]] == ["ci@example.com", "other@example.com"]
+        assert ready["control_token_required"] is False
+        users = f"{ready['url']}/services/usermanagement/api/users"
+        for owner in ready["owners"]:
+            assert requests.get(users, headers={"Authorization": f"Bearer {owner['token']}"}).status_code == 200
+        login = requests.post(f"{ready['url']}/api/authenticate",
+                              json={"username": "other@example.com", "password": "pw:2"})
+        assert login.status_code == 200
+        refused = requests.post(f"{ready['url']}/api/authenticate",  # the published default login is gone
+                                json={"username": cli.FakeLeaf().username, "password": cli.FakeLeaf().password})
+        assert refused.status_code == 401
+    except BaseException:
+        process.kill()
+        raise
+    assert _stopped_within(process, signal.SIGINT, 2.5) == 0
+    assert process.stderr is not None and "Traceback" not in process.stderr.read()
+
+
+def test_serve_stops_on_sigterm_within_two_seconds_with_a_client_connected() -> None:
+    process = _serve_in_background("--ready-json")
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        session = requests.Session()  # its connection stays open, kept alive
+        assert session.get(ready["user_management_url"] + "/users",
+                           headers={"Authorization": f"Bearer {ready['owners'][0]['token']}"}).ok
+    except BaseException:
+        process.kill()
+        raise
+    assert _stopped_within(process, signal.SIGTERM, 2.5) == 0
+    session.close()

@@ -24,7 +24,23 @@ def _names(requirements: list[str]) -> set[str]:
 
 
 def test_a_plain_install_brings_no_test_tooling() -> None:
-    assert _names(PYPROJECT["project"]["dependencies"]) == {"requests", "responses"}
+    assert _names(PYPROJECT["project"]["dependencies"]) == {"requests", "responses", "waitress"}
+
+
+def test_a_plain_install_stays_lean_at_ten_packages_at_most() -> None:
+    """``pip install fake-leaf``: fake-leaf and everything its dependencies bring, as installed here."""
+    found: set[str] = set()
+    todo = ["fake-leaf"]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name.lower().replace("_", "-"))
+    assert len(found) <= 10, sorted(found)
 
 
 def test_dependencies_are_ranges_never_pins() -> None:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import http.client
+import ipaddress
+import socket
 import sys
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from fake_leaf.http._delivery import Sender
+from fake_leaf.http._delivery import Sender, in_delivery_thread
 
 if TYPE_CHECKING:  # the alerts service's module loads when it is first used, not with the fake
     from fake_leaf.engine._webhooks import Outcome, PendingAttempt
 
-MAX_RESPONSE = 10_000  # characters of the receiver's answer kept in a failed call
+MAX_RESPONSE = 1_000  # characters of the receiver's answer kept in a failed call (what it echoes back, capped)
 USER_AGENT = "fake-leaf (Leaf alerts)"
 _UNMOCKED = "no mock answered"  # responses, respx, pytest-httpx or aioresponses: none took it
 
@@ -53,8 +56,12 @@ def in_process_sender(pending: PendingAttempt, timeout: float) -> Outcome:
     failed call after ``timeout`` seconds, and the test goes on.
     """
     result: list[Outcome] = []
-    worker = threading.Thread(target=lambda: result.append(_post(pending, timeout)), daemon=True,
-                              name=f"fake-leaf delivery to {pending.url}")
+
+    def work() -> None:
+        in_delivery_thread()
+        result.append(_post(pending, timeout))
+
+    worker = threading.Thread(target=work, daemon=True, name=f"fake-leaf delivery to {pending.url}")
     worker.start()
     worker.join(timeout)
     return result[0] if result else _outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
@@ -184,31 +191,170 @@ def _post_with_aiohttp(pending: PendingAttempt, timeout: float) -> Outcome:
         return _outcome(connection_error=f"{type(e).__name__}: {_UNMOCKED + ': ' if unmocked else ''}{_first_line(e)}")
 
 
-def http_sender(pending: PendingAttempt, timeout: float) -> Outcome:
-    """A real HTTP POST to the URL the webhook registered, and nowhere else: redirects are not followed."""
-    url = urlsplit(pending.url)
-    connection_type = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+class DeliveryPolicy:
+    """Where real HTTP deliveries may go: never to the fake's own listening addresses; only to the allowed.
+
+    ``allow``: ``HOST`` or ``HOST:PORT`` entries; deliveries go to those and nowhere else. Without a
+    list, they go to loopback addresses only, or, once a server listens on another address,
+    nowhere (``fake-leaf serve --webhook-allow`` says where).
+    """
+
+    def __init__(self) -> None:
+        self.own: set[tuple[str, int]] = set()  # (host, port) of every server of this fake
+        # the fake's own receivers (/_fake-leaf/receivers/{name}): (path, body, headers) -> (status, answer) or None
+        self.local: Callable[[str, bytes, Mapping[str, str]], tuple[int, str] | None] | None = None
+        self.allow: list[tuple[str, int | None]] | None = None
+        self.exposed = False  # a server listens on a non-loopback address
+
+    def listen(self, host: str, port: int, allow: Iterable[str] | None) -> None:
+        self.own.add((host, port))
+        if allow is not None:
+            self.allow = [_host_port(entry) for entry in allow]
+        if not _loopback(host):
+            self.exposed = True
+
+    def check(self, host: str, port: int) -> tuple[str | None, str | None]:
+        """(the address to connect to, None), or (None, why the delivery is refused)."""
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        except OSError as e:
+            return None, f"cannot resolve {host}: {e}"
+        for address in sorted(found):
+            if self._own(address, port):
+                return None, (f"fake-leaf does not deliver to its own address ({host}:{port}): a webhook could "
+                              "otherwise drive its control plane")
+        if self.allow is not None:
+            if not any(_same_host(host, found, allowed) and (allowed_port in (None, port))
+                       for allowed, allowed_port in self.allow):
+                return None, (f"{host}:{port} is not in the allowed webhook destinations "
+                              f"({', '.join(h if p is None else f'{h}:{p}' for h, p in self.allow) or 'none'}); "
+                              "fake-leaf serve --webhook-allow HOST[:PORT] adds one")
+        elif self.exposed:
+            return None, ("fake-leaf listens on a non-loopback address and no webhook destination was allowed: "
+                          "start it with --webhook-allow HOST[:PORT] to deliver there")
+        elif not all(_loopback(address) for address in found):
+            return None, (f"fake-leaf delivers to loopback addresses only by default, and {host} is not one: "
+                          "fake-leaf serve --webhook-allow HOST[:PORT] allows another destination")
+        return sorted(found)[0], None
+
+    def is_own(self, host: str, port: int) -> bool:
+        """Whether ``host:port`` is one of the fake's own servers."""
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        except OSError:
+            return False
+        return any(self._own(address, port) for address in found)
+
+    def _own(self, address: str, port: int) -> bool:
+        for host, own_port in self.own:
+            if own_port != port:
+                continue
+            if address == host or _loopback(address) or host in ("0.0.0.0", "::", ""):
+                return True
+        return False
+
+
+def _host_port(entry: str) -> tuple[str, int | None]:
+    entry = entry.strip()
+    if entry.startswith("["):  # [::1]:8080
+        host, _, rest = entry[1:].partition("]")
+        return host.lower(), int(rest[1:]) if rest.startswith(":") else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host.lower(), int(port)
+    return entry.lower(), None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
     try:
-        connection = connection_type(url.hostname or "", url.port, timeout=timeout)
-    except (ValueError, OSError) as e:
-        return _outcome(connection_error=f"{type(e).__name__}: {e}")
-    try:
-        connection.request("POST", target, body=pending.body,
-                           headers={**pending.headers, "User-Agent": USER_AGENT})
-        answer = connection.getresponse()
-        text = answer.read(MAX_RESPONSE * 4).decode("utf-8", "replace")[:MAX_RESPONSE]
-        return _outcome(answer.status, text)
-    except TimeoutError:
-        return _outcome(connection_error=f"no answer from {pending.url} within {timeout} s")
-    except (OSError, http.client.HTTPException) as e:
-        return _outcome(connection_error=f"{type(e).__name__}: {e}")
-    finally:
-        connection.close()
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _same_host(host: str, addresses: set[str], allowed: str) -> bool:
+    return host.lower() == allowed or allowed in addresses
+
+
+class HttpSender:
+    """A real HTTP POST to the URL the webhook registered, and nowhere else: redirects are not followed.
+
+    The whole delivery (resolving, connecting, sending and the whole answer) gets ``timeout`` seconds,
+    on a clock test tools cannot move: a receiver that trickles its answer is a failed call.
+    """
+
+    def __init__(self, policy: DeliveryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, pending: PendingAttempt, timeout: float) -> Outcome:
+        result: list[Outcome] = []
+        connections: list[http.client.HTTPConnection] = []
+        def work() -> None:
+            in_delivery_thread()
+            result.append(self._post(pending, timeout, connections))
+
+        worker = threading.Thread(target=work, daemon=True, name=f"fake-leaf delivery to {pending.url}")
+        worker.start()
+        worker.join(timeout)
+        if result:
+            return result[0]
+        for connection in connections:  # the worker ends on its closed socket
+            _close(connection)
+        return _outcome(connection_error=f"no whole answer from {pending.url} within {timeout:g} s (timeout)")
+
+    def _post(self, pending: PendingAttempt, timeout: float,
+              connections: list[http.client.HTTPConnection]) -> Outcome:
+        url = urlsplit(pending.url)
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        https = url.scheme == "https"
+        try:
+            port = url.port or (443 if https else 80)
+        except ValueError as e:
+            return _outcome(connection_error=f"ValueError: {e}")
+        if self.policy.local is not None and self.policy.is_own(url.hostname or "", port):
+            taken = self.policy.local(url.path, pending.body, {**pending.headers, "User-Agent": USER_AGENT})
+            if taken is not None:  # one of the fake's own receivers: handed over directly, no socket
+                return _outcome(taken[0], taken[1][:MAX_RESPONSE])
+        address, refusal = self.policy.check(url.hostname or "", port)
+        if refusal is not None or address is None:
+            return _outcome(connection_error=refusal)
+        try:  # plain HTTP connects to the address checked, never to what a second lookup might say
+            connection: http.client.HTTPConnection = (
+                http.client.HTTPSConnection(url.hostname or "", port, timeout=timeout) if https
+                else http.client.HTTPConnection(address, port, timeout=timeout))
+        except (ValueError, OSError) as e:
+            return _outcome(connection_error=f"{type(e).__name__}: {e}")
+        connections.append(connection)
+        try:
+            host = url.netloc.rpartition("@")[2]
+            connection.request("POST", target, body=pending.body,
+                               headers={**pending.headers, "Host": host, "User-Agent": USER_AGENT})
+            answer = connection.getresponse()
+            text = answer.read(MAX_RESPONSE * 4).decode("utf-8", "replace")[:MAX_RESPONSE]
+            return _outcome(answer.status, text)
+        except TimeoutError:
+            return _outcome(connection_error=f"no answer from {pending.url} within {timeout:g} s (timeout)")
+        except (OSError, http.client.HTTPException) as e:
+            return _outcome(connection_error=f"{type(e).__name__}: {e}")
+        finally:
+            _close(connection)
+
+
+def _close(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    connection.close()
 
 
 def _first_line(e: Exception) -> str:
     return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
-SENDERS: dict[str, Sender] = {"in-process": in_process_sender, "http": http_sender}
+def senders(policy: DeliveryPolicy) -> dict[str, Sender]:
+    return {"in-process": in_process_sender, "http": HttpSender(policy)}

@@ -1,11 +1,11 @@
-"""An HTTP/1.1 server for a WSGI app: ``fake-leaf serve`` and the in-process test server.
+"""fake-leaf's HTTP server (``fake-leaf serve``, ``leaf.server()``, ``leaf_server``): waitress serving the WSGI app.
 
-It holds under load and against bad clients. One thread accepts connections and watches those kept
-alive between requests, so a waiting connection holds no thread; a bounded pool of workers serves
-the ones with a request (each request read, answered and framed by ``_http11.Connection``). A deep
-listen backlog and a bound on open connections; one deadline for a whole request (headers and
-body); nothing written to stderr on the request path: it logs through ``logging``
-("fake_leaf.server"), and when not quiet a bounded queue feeds stderr.
+waitress reads every connection in one asynchronous loop and hands a request to a worker thread
+only once it has arrived whole, so a slow or silent client holds a socket, never a thread
+(bench/README.md compares it with cheroot and with the server fake-leaf used to write itself).
+What is fake-leaf's own here: the deadlines, read from a clock freezegun and time-machine cannot
+move (``fake_leaf._realtime``); a connection a fault drops without an answer; a stop that lets the
+answers in the making go out; and a log that never writes to stderr on the request path.
 """
 
 from __future__ import annotations
@@ -14,336 +14,343 @@ import logging
 import math
 import os
 import queue
-import selectors
 import socket
 import threading
-import time
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
-from fake_leaf.adapters._http11 import Connection, WsgiCallable, log
-from fake_leaf.adapters._waiting import readable
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import RequestEntityTooLarge
+
+from fake_leaf._realtime import monotonic
+from fake_leaf.http import HttpResponse
+from fake_leaf.http import _problems as problems
+from fake_leaf.http._app import MAX_BODY
 from fake_leaf.http._context import USER_MANAGEMENT
 
-BACKLOG = 1024  # connections the kernel queues while every slot is busy (capped by net.core.somaxconn)
-REQUEST_TIMEOUT = 10.0  # seconds for a whole request, headers and body: a trickling client cannot hold a thread
-MAX_CONNECTIONS = 64  # requests served at once (threads); more wait for a thread
-MAX_OPEN_CONNECTIONS = 512  # connections open at once, most of them idle between requests; more wait in the backlog
-IDLE_WORKER_SECONDS = 30.0  # a pooled thread with no connection to serve for this long ends
-_SWEEP_SECONDS = 0.1  # how often parked connections are checked for their idle deadline
+WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+BACKLOG = 1024  # connections the kernel queues while the loop is busy (capped by net.core.somaxconn)
+REQUEST_TIMEOUT = 10.0  # seconds for a whole request from its first byte (408), and for an idle connection
+MAX_CONNECTIONS = 64  # requests served at once (worker threads); more wait their turn
+MAX_OPEN_CONNECTIONS = 2048  # connections open at once; more wait in the backlog
 STOP_GRACE_SECONDS = 2.0  # after stop(), how long an answer in the making or being sent has to finish
+_FIRST_WORKERS = 2  # worker threads started with the server; more start as requests wait, up to max_connections
+_LOOP_SECONDS = 0.5  # the loop wakes at least this often (a stop or a worker's answer wakes it at once)
+_SWEEP_SECONDS = 0.25  # how often connections are checked against their deadlines
+
+log = logging.getLogger("fake_leaf.server")
+log.addHandler(logging.NullHandler())  # never logging's last-resort stderr writer: quiet means quiet
+logging.getLogger("waitress").addHandler(logging.NullHandler())  # its queue-depth warnings: not on stderr either
+
+# what the WSGI app finds in the environ (fake_leaf/adapters/_wsgi.py reads them)
+DROP_KEY = "fake_leaf.drop_connection"  # call it to close the connection without an answer
+STOPPING_KEY = "fake_leaf.stopping"  # a threading.Event set when the server stops: waits end
+AFTER_ANSWER_KEY = "fake_leaf.after_answer"  # what to run once the answer is out (webhook deliveries)
+BASE_URL_KEY = "fake_leaf.base_url"
+BODY_SIZE_KEY = "fake_leaf.body_size"  # a body refused unread for its size: the size it announced, or reached
 
 
-def _hang_up_later(connections: list[Connection], seconds: float) -> None:
-    """After ``seconds``, cut the connections whose answer is still not out; done sooner if all are closed."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if all(c.closed for c in connections):
+def _origin_target(uri: str) -> str:
+    """The request target as the app reads it: origin form, raw bytes beyond ASCII percent-encoded (UTF-8)."""
+    if "://" in uri:  # absolute form: http://host/path?query
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            return uri
+        uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not uri.isascii():  # waitress hands the bytes over as latin-1 text
+        uri = "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("latin-1")) for c in uri)
+    return uri
+
+
+def _answer_now(channel: HTTPChannel, response: HttpResponse) -> None:
+    """From the loop's thread, to a connection no worker serves: an answer, then the connection closes."""
+    head = [f"HTTP/1.1 {response.status} {problems.reason_phrase(response.status)}",
+            *(f"{k}: {v}" for k, v in response.headers.items()), f"Content-Length: {len(response.body)}",
+            "Connection: close", "Server: fake-leaf"]
+    payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace") + response.body
+    with channel.outbuf_lock:
+        channel.outbufs[-1].append(payload)
+        channel.current_outbuf_count += len(payload)
+        channel.total_outbufs_len += len(payload)
+    channel.request = None
+    channel.close_when_flushed = True
+
+
+class _Parser(HTTPRequestParser):  # type: ignore[misc]
+    """waitress's parser; a request framed both by a length and chunked closes its connection (RFC 9112 6.3)."""
+
+    fl_close = False
+
+    def parse_header(self, header_plus: bytes) -> None:
+        lowered = header_plus.lower()
+        self.fl_close = b"\ncontent-length:" in lowered and b"\ntransfer-encoding:" in lowered
+        super().parse_header(header_plus)
+
+
+class _ErrorTask(ErrorTask):  # type: ignore[misc]
+    """A request waitress cannot read: its refusal as a problem body (status and reason are waitress's)."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        path = (getattr(self.request, "path", "") or "/").split("?", 1)[0]
+        response = problems.problem(error.code, f"{error.reason}: {error.body}", path)
+        self.status = f"{response.status} {problems.reason_phrase(response.status)}"
+        self.response_headers.extend(response.headers.items())
+        self.set_close_on_finish()
+        self.content_length = len(response.body)
+        self.write(response.body)
+
+
+class _Task(WSGITask):  # type: ignore[misc]
+    """One request: waitress's WSGI task, with the keys fake-leaf's app reads and a drop without an answer."""
+
+    dropped = False
+    fl_after: list[Callable[[], None]] | None = None
+
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        server: _Server = self.channel.server
+        environ["RAW_URI"] = _origin_target(environ.get("REQUEST_URI", "/"))
+        if getattr(self.request, "fl_close", False):  # what follows such a request is never run
+            self.set_close_on_finish()
+        if isinstance(self.request.error, RequestEntityTooLarge):  # unread: the app answers 413, as in-process
+            environ[BODY_SIZE_KEY] = max(self.request.content_length, self.request.body_bytes_received, MAX_BODY + 1)
+            self.set_close_on_finish()
+        environ[BASE_URL_KEY] = server.fl_url
+        environ[STOPPING_KEY] = server.fl_stopping
+        environ[DROP_KEY] = self._drop
+        self.fl_after = environ[AFTER_ANSWER_KEY] = []
+        environ["wsgi.errors"] = _LogStream()
+        return environ
+
+    def _drop(self) -> None:
+        self.dropped = True
+
+    def write(self, data: bytes) -> None:
+        if not self.dropped:
+            super().write(data)
+
+    def finish(self) -> None:
+        if self.dropped:  # nothing was written: the connection closes unanswered
+            self.close_on_finish = True
             return
-        time.sleep(0.02)
-    for connection in connections:
-        connection.hang_up()
+        super().finish()
 
-
-class _Workers:
-    """At most ``size`` threads serve the connections that have a request; the rest wait their turn.
-
-    Threads start when needed and are reused: a request costs a queue hand-off, not a thread start.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._jobs: queue.SimpleQueue[Connection | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._threads = 0
-        self._waiting = 0  # threads ready for a job
-        self._pending = 0  # connections queued and not taken yet
-        self._stopped = False
-
-    def submit(self, connection: Connection) -> None:
-        with self._lock:  # decided here once: queued (stop() returns it, or a worker owns it) or refused
-            refused = self._stopped
-            start = False
-            if not refused:
-                self._jobs.put(connection)
-                self._pending += 1
-                start = self._pending > self._waiting and self._threads < self._size
-                if start:
-                    self._threads += 1
-        if refused:
-            connection.close(drain=False)
-            return
-        if start:
-            try:
-                threading.Thread(target=self._work, name="fake-leaf connection", daemon=True).start()
-            except RuntimeError:  # the process cannot start a thread: the job waits for a running one, if any
-                with self._lock:
-                    self._threads -= 1
-                raise
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                if self._stopped:
-                    self._threads -= 1
-                    return
-                self._waiting += 1
-            try:
-                connection = self._jobs.get(timeout=IDLE_WORKER_SECONDS)
-            except queue.Empty:
-                connection = None
-            with self._lock:
-                self._waiting -= 1
-                if connection is None:
-                    if self._stopped or not self._pending:  # nothing queued for this thread: it ends
-                        self._threads -= 1
-                        return
-                    continue
-                self._pending -= 1
-            connection.serve()
-
-    def idle(self) -> bool:
-        """No connection is waiting for a thread."""
-        return not self._pending and not self._stopped
-
-    def stop(self) -> list[Connection]:
-        """No job is taken any more; the connections still queued are returned, for closing."""
-        with self._lock:
-            self._stopped = True
-            waiting, self._pending = self._waiting, 0
-            queued = []
-            while True:
+    def service(self) -> None:
+        try:
+            super().service()
+        finally:
+            server: _Server = self.channel.server
+            if not server.fl_quiet and not self.dropped:
+                line = bytes(getattr(self.request, "first_line", b"")).decode("latin-1", "replace")
+                log.info('%s "%s" %s %s', self.channel.addr[0], line, self.status.split(" ", 1)[0],
+                         self.content_bytes_written or "-")
+        if self.fl_after:
+            self._send_now()  # the answer goes out before anything it made due
+            for job in self.fl_after:
                 try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is not None:
-                    queued.append(job)
-        for _ in range(waiting):  # wake the threads waiting for a job; busy ones end after theirs
-            self._jobs.put(None)
-        return queued
+                    job()
+                except Exception:
+                    log.error("fake-leaf failed after an answer", exc_info=True)
 
-
-class _Server:
-    """The listening socket, the connections parked between requests, and the workers that serve requests.
-
-    One thread (``serve_until_closed``) accepts connections and watches those waiting for a request;
-    when one has a request to read, a worker takes it, answers, and hands it back. So a connection
-    kept alive holds no thread, and at most ``max_connections`` requests are served at once.
-    """
-
-    def __init__(self, address: tuple[str, int], app: WsgiCallable, *, request_timeout: float,
-                 max_connections: int) -> None:
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.socket = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.socket.bind(address)
-            self.socket.listen(BACKLOG)
-        except OSError:
-            self.socket.close()
-            raise
-        self.socket.setblocking(False)
-        self.server_address: tuple[Any, ...] = self.socket.getsockname()
-        self.app = app
-        self.request_timeout = request_timeout
-        self.url = ""
-        self.quiet = True
-        self.closing = threading.Event()
-        self._workers = _Workers(max_connections)
-        self._open: set[Connection] = set()
-        self._lock = threading.Lock()
-        self._returned: list[Connection] = []  # handed back by workers, for the loop to watch again
-        self._selector = selectors.DefaultSelector()
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)  # a full wake pipe already says "wake up": a worker never waits on it
-        # readable once the server stops, and never read: an app waiting on a client (a fault holding
-        # its answer back) waits on this too, so that stopping ends the wait
-        self.stop_signal, self._stop_writer = socket.socketpair()
-        self._closed = False
-        self._stop_lock = threading.Lock()
-        self._accepting = True
-
-    def serve_until_closed(self) -> None:
-        """Accept, watch parked connections, hand readable ones to workers, close those idle too long."""
-        self._selector.register(self.socket, selectors.EVENT_READ)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ)
-        next_sweep = time.monotonic() + _SWEEP_SECONDS
-        while not self.closing.is_set():
+    def _send_now(self) -> None:
+        channel = self.channel
+        with channel.outbuf_lock:  # what the loop's thread holds while it writes
             try:
-                for key, _ in self._selector.select(_SWEEP_SECONDS):
-                    self._on_ready(key)
-                if (now := time.monotonic()) >= next_sweep:
-                    self._expire(now)
-                    self._resume_accepting()
-                    next_sweep = now + _SWEEP_SECONDS
-            except Exception:  # a bug: logged, and the loop goes on serving everyone else
-                log.error("fake-leaf's server loop failed; it goes on", exc_info=True)
-                time.sleep(0.01)
-
-    def _on_ready(self, key: selectors.SelectorKey) -> None:
-        if key.fileobj is self.socket:
-            self._accept()
-        elif key.fileobj is self._wake_reader:
-            self._take_back()
-        else:
-            connection: Connection = key.data
-            if connection.closed:  # closed to make room earlier in this same batch
-                return
-            self._selector.unregister(connection.sock)
-            try:
-                self._workers.submit(connection)
-            except RuntimeError:  # no thread could be started: this connection ends, the rest are served
-                connection.close(drain=False)
-
-    def _parked(self) -> list[Connection]:
-        return [key.data for key in self._selector.get_map().values() if key.data is not None]
-
-    def _accept(self) -> None:
-        while True:
-            if len(self._open) >= MAX_OPEN_CONNECTIONS and not self._make_room():
-                return
-            try:
-                sock, address = self.socket.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as e:  # out of file descriptors: stop watching until some are freed
-                log.debug("accept failed, accepting paused: %r", e)
-                self._pause_accepting()
-                return
-            try:
-                connection = Connection(self, sock, address)
-            except BaseException:
-                sock.close()
-                raise
-            with self._lock:
-                self._open.add(connection)
-            self._park(connection)
-
-    def _make_room(self) -> bool:
-        """At the open-connection limit: close the connection kept alive the longest, if a client waits.
-
-        A connection that has not had its first request yet, or has one arriving, is never the one;
-        with none to close, accepting pauses and newcomers wait in the backlog.
-        """
-        if not readable([self.socket]):
-            return False  # nobody is waiting
-        candidates = [c for c in self._parked() if c.served and not readable([c.sock])]
-        if not candidates:
-            self._pause_accepting()
-            return False
-        oldest = min(candidates, key=lambda c: c.idle_until)
-        self._selector.unregister(oldest.sock)
-        oldest.close(drain=False)
-        return True
-
-    def _pause_accepting(self) -> None:
-        if self._accepting:
-            self._selector.unregister(self.socket)
-            self._accepting = False
-
-    def _resume_accepting(self) -> None:
-        """Watch for new connections again (at the next sweep, or when a connection ends)."""
-        if not self._accepting and not self.closing.is_set():
-            self._selector.register(self.socket, selectors.EVENT_READ)
-            self._accepting = True
-
-    def _park(self, connection: Connection) -> None:
-        connection.idle_until = time.monotonic() + self.request_timeout
-        self._selector.register(connection.sock, selectors.EVENT_READ, connection)
-
-    def workers_free(self) -> bool:
-        """No connection is waiting for a worker."""
-        return self._workers.idle()
-
-    def requeue(self, connection: Connection) -> None:
-        """A connection with more requests read ahead goes to the back of the queue: others have their turn."""
-        self._workers.submit(connection)
-
-    def hand_back(self, connection: Connection | None) -> None:
-        """A worker is done with a kept-alive connection: watch it for the next request (None: just wake)."""
-        with self._lock:
-            stopped = self._closed
-            if connection is not None and not stopped:
-                self._returned.append(connection)
-        if stopped:  # after stop(): nobody will watch it
-            if connection is not None:
-                connection.close(drain=False)
-            return
-        try:
-            self._wake_writer.send(b"r")
-        except OSError:  # a wake is pending already
-            pass
-
-    def _take_back(self) -> None:
-        try:
-            while self._wake_reader.recv(4096):
+                channel._flush_some()
+            except OSError:
                 pass
+
+
+def _error_task(channel: HTTPChannel, request: Any) -> ErrorTask | WSGITask:
+    """A body too large reaches the app unread (it answers 413 and journals it); other refusals are waitress's."""
+    if isinstance(request.error, RequestEntityTooLarge):
+        return _Task(channel, request)
+    return _ErrorTask(channel, request)
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    """One connection: waitress's, with its activity timed on the real clock."""
+
+    task_class = _Task
+    error_task_class = staticmethod(_error_task)
+    parser_class = _Parser
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.fl_activity = monotonic()
+        self.fl_request_started: float | None = None
+        self.fl_answering = False
+        super().__init__(*args, **kwargs)
+
+    def received(self, data: bytes) -> bool:
+        now = monotonic()
+        self.fl_activity = now
+        if self.request is None and data and self.fl_request_started is None:
+            self.fl_request_started = now
+        result: bool = super().received(data)
+        if self.request is None:  # every request begun has arrived whole
+            self.fl_request_started = None
+        return result
+
+    def recv(self, buffer_size: int) -> bytes:
+        if self.request is None or self.requests:
+            return bytes(super().recv(buffer_size))
+        try:  # mid-request: an end of input is answered, not just closed
+            data = self.socket.recv(buffer_size)
         except (BlockingIOError, InterruptedError):
-            pass
-        with self._lock:
-            returned, self._returned = self._returned, []
-        for connection in returned:
-            self._park(connection)
-        if len(self._open) < MAX_OPEN_CONNECTIONS:
-            self._resume_accepting()
+            return b""
+        except OSError:
+            self.handle_close()
+            return b""
+        if not data:  # the client closed its side: it may still read why nothing will happen
+            path = (getattr(self.request, "path", "") or "/").split("?", 1)[0]
+            _answer_now(self, problems.problem(400, "The request ended before all of it arrived: the client closed "
+                                                    "its side of the connection mid-request", path))
+            self.fl_answering = True
+        return bytes(data)
 
-    def _expire(self, now: float) -> None:
-        for connection in self._parked():
-            if connection.idle_until <= now:  # no request within the deadline: hung up on, unanswered
-                self._selector.unregister(connection.sock)
-                connection.close(drain=False)
+    def handle_read(self) -> None:
+        super().handle_read()
+        if self.fl_answering:
+            self.connected = True  # to write the answer; closed once it is out
 
-    def ended(self, connection: Connection) -> None:
-        with self._lock:
-            self._open.discard(connection)
-            paused = not self._accepting
-        if paused:  # the loop resumes accepting
-            self.hand_back(None)
-        if self._closed:
-            self._release_stop_signal()
+    def _flush_some(self, do_close: bool = True) -> bool:
+        sent: bool = super()._flush_some(do_close=do_close)
+        if sent:
+            self.fl_activity = monotonic()
+        return sent
 
-    def close(self) -> None:
-        self.closing.set()
+
+class _Workers(ThreadedTaskDispatcher):  # type: ignore[misc]
+    """waitress's worker threads, started as requests need them (up to ``limit``) rather than all at once:
+    a test server that answers a few requests starts a few threads."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.fl_limit = limit
+
+    def add_task(self, task: Any) -> None:
+        with self.lock:
+            running = len(self.threads) - self.stop_count
+            idle = running - self.active_count
+            grow = idle <= len(self.queue) and 0 < running < self.fl_limit
+        if grow:
+            self.set_thread_count(running + 1)
+        super().add_task(task)
+
+
+class _Server(TcpWSGIServer):  # type: ignore[misc]
+    """waitress's TCP server, its deadlines on the real clock, and a loop that stops when told."""
+
+    channel_class = _Channel
+
+    def __init__(self, app: WsgiCallable, *, host: str, port: int, request_timeout: float,
+                 max_connections: int) -> None:
+        self.fl_request_timeout = request_timeout
+        self.fl_stopping = threading.Event()
+        self.fl_serving = False
+        self.fl_done = threading.Event()
+        self.fl_url = ""
+        self.fl_quiet = True
+        self.fl_next_sweep = 0.0
+        workers = _Workers(max_connections)
+        workers.set_thread_count(min(_FIRST_WORKERS, max_connections))
+        super().__init__(app, host=host, port=port, threads=max_connections, backlog=BACKLOG, dispatcher=workers,
+                         connection_limit=MAX_OPEN_CONNECTIONS, asyncore_use_poll=True, ident="fake-leaf",
+                         max_request_body_size=MAX_BODY + 1, clear_untrusted_proxy_headers=False,
+                         expose_tracebacks=False, bind_socket=False, _start=False)
+
+    def bind_and_listen(self) -> None:
         try:
-            self._wake_writer.send(b"x")
+            self.bind_server_socket()
+            self.effective_host, self.effective_port = self.getsockname()
+            self.accept_connections()
+        except OSError:
+            self.fl_close_everything()
+            raise
+
+    def maintenance(self, now: float) -> None:
+        """waitress's own sweep reads ``time.time()``, which freezegun moves: the sweep below replaces it."""
+
+    def readable(self) -> bool:
+        now = monotonic()
+        if now >= self.fl_next_sweep:
+            self.fl_next_sweep = now + _SWEEP_SECONDS
+            self._sweep(now)
+        return bool(super().readable())
+
+    def _sweep(self, now: float) -> None:
+        """Close the connections past their deadline: a request not whole in time, or idle too long."""
+        timeout = self.fl_request_timeout
+        for channel in list(self.active_channels.values()):
+            if channel.requests or channel.will_close:
+                continue  # being served, or closing already
+            started = channel.fl_request_started
+            if started is not None and now - started > timeout and channel.request is not None:
+                log.debug("%s: request not whole after %s s", channel.addr[0], timeout)
+                path = (getattr(channel.request, "path", "") or "/").split("?", 1)[0]
+                _answer_now(channel, problems.request_timeout(timeout, path))
+            elif now - channel.fl_activity > timeout and not channel.total_outbufs_len:
+                channel.will_close = True  # nothing asked within the deadline: closed unanswered
+
+    def serve_until_stopped(self) -> None:
+        _loop_thread.server = self
+        try:
+            while not self.fl_stopping.is_set():
+                try:
+                    wasyncore.loop(timeout=_LOOP_SECONDS, map=self._map, use_poll=True, count=1)
+                except Exception:  # a bug: logged, and the loop goes on serving everyone else
+                    log.error("fake-leaf's server loop failed; it goes on", exc_info=True)
+            self._shut_down()
+        finally:
+            self.fl_done.set()
+
+    def _shut_down(self) -> None:
+        """In the loop's thread: stop listening, drop what no worker has, give answers in the making the grace."""
+        deadline = monotonic() + STOP_GRACE_SECONDS
+        if getattr(self, "accepting", False):  # (waitress's attribute: listening)
+            self.accepting = False
+            wasyncore.dispatcher.close(self)  # the listening socket
+        dispatcher = self.task_dispatcher
+        dispatcher.set_thread_count(0)  # each worker ends once its request is answered
+        with dispatcher.lock:  # connections queued for a worker: never served, closed below
+            queued, dispatcher.queue = list(dispatcher.queue), type(dispatcher.queue)()
+        for channel in queued:
+            channel.cancel()
+        while True:
+            busy = False
+            for channel in list(self.active_channels.values()):
+                if channel.requests or channel.total_outbufs_len:
+                    busy = True  # an answer in the making or being sent: it goes out, then the connection closes
+                else:
+                    channel.handle_close()  # reading a request, or idle: ended at once
+            if not busy or monotonic() >= deadline:
+                break
+            try:
+                wasyncore.loop(timeout=0.05, map=self._map, use_poll=True, count=1)
+            except Exception:
+                log.error("fake-leaf's server loop failed while stopping", exc_info=True)
+        self.fl_close_everything()
+
+    def fl_close_everything(self) -> None:
+        for channel in list(self.active_channels.values()):
+            channel.handle_close()
+        try:
+            self.trigger.close()
         except OSError:
             pass
-
-    def server_close(self) -> None:
-        """After the loop has ended: close the listening socket and every connection but the answers in the making."""
-        with self._stop_lock:  # two threads stopping at once: the second waits, then has nothing to do
-            if self._closed:
-                return
-            self.closing.set()
-            self.socket.close()
-            self._stop_writer.send(b"x")
-            with self._lock:
-                self._closed = True  # from here, a worker's hand_back closes the connection itself
-                returned, self._returned = self._returned, []
-            for connection in [*self._parked(), *returned, *self._workers.stop()]:
-                connection.close(drain=False)
-            with self._lock:
-                still_open = list(self._open)
-            # reading ones end now, not at their deadline; an answer the app is making or sending is given,
-            # with Connection: close, within a grace period, after which a client that does not read it is cut
-            answering = [c for c in still_open if not c.hang_up_unless_answering()]
-            if answering:
-                threading.Thread(target=_hang_up_later, args=(answering, STOP_GRACE_SECONDS),
-                                 name="fake-leaf stop", daemon=True).start()
-            self._selector.close()
-            self._wake_reader.close()
-            self._wake_writer.close()
-        self._release_stop_signal()
-
-    def _release_stop_signal(self) -> None:
-        """Close the stop signal once stopped and no connection can be waiting on it."""
-        with self._lock:
-            if not self._closed or self._open or self.stop_signal.fileno() < 0:
-                return
-            self.stop_signal.close()
-            self._stop_writer.close()
+        try:
+            wasyncore.dispatcher.close(self)
+        except OSError:
+            pass
 
 
 class _BoundedStderr(logging.Handler):
@@ -379,13 +386,38 @@ class _BoundedStderr(logging.Handler):
                 os.write(2, f"{line}\n".encode("utf-8", "replace"))
             except OSError:
                 return
+
+
+class _LogStream:
+    """``wsgi.errors``: what the app writes there goes to the log, never straight to stderr."""
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            log.warning("%s", text.rstrip())
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+
+def _serving_here(server: _Server) -> bool:
+    """Whether this thread runs the server's loop (a signal handler in the thread that called serve_forever())."""
+    return server.fl_serving and getattr(_loop_thread, "server", None) is server
+
+
+_loop_thread = threading.local()
+
+
 class LeafServer:
     """Serves a WSGI app on ``host:port`` (0: a free port) in a background thread.
 
-    ``request_timeout``: seconds a client has to send a whole request, headers and body (and an idle
-    keep-alive connection is closed after it). ``max_connections``: requests served at once; more wait
-    their turn (a connection kept alive between requests holds no thread). ``quiet``: no log line per
-    request on stderr.
+    ``request_timeout``: seconds a client has to send a whole request once it has begun (and an idle
+    keep-alive connection is closed after it). ``max_connections``: requests served at once; more
+    wait their turn (a connection that is sending, or waiting between requests, holds no thread).
+    ``quiet``: no log line per request on stderr.
     """
 
     def __init__(self, app: WsgiCallable, host: str = "127.0.0.1", port: int = 0, quiet: bool = True, *,
@@ -395,16 +427,17 @@ class LeafServer:
         if max_connections < 1:
             raise ValueError(f"max_connections must be 1 or more, got {max_connections}")
         try:
-            self._server = _Server((host, port), app, request_timeout=request_timeout,
+            self._server = _Server(app, host=host, port=port, request_timeout=request_timeout,
                                    max_connections=max_connections)
-        except OSError as e:
-            raise RuntimeError(f"fake-leaf cannot listen on {host}:{port}: {e.strerror or e} "
-                               "(port 0 picks a free port)") from e
-        address = self._server.server_address
+            self._server.bind_and_listen()
+        except (OSError, ValueError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise RuntimeError(f"fake-leaf cannot listen on {host}:{port}: {why} (port 0 picks a free port)") from e
+        address = self._server.socket.getsockname()
         self.host: str = str(address[0])
         self.port: int = int(address[1])
-        self._server.url = self.url
-        self._server.quiet = quiet
+        self._server.fl_url = self.url
+        self._server.fl_quiet = quiet
         self._log_handler: _BoundedStderr | None = None
         self._set_level = False
         if not quiet:
@@ -414,6 +447,7 @@ class LeafServer:
                 log.setLevel(logging.INFO)
                 self._set_level = True
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self._running = threading.Lock()  # start() and stop() from several threads at once take turns
 
     @property
@@ -426,36 +460,53 @@ class LeafServer:
         return f"{self.url}{USER_MANAGEMENT}"
 
     def serve_forever(self) -> None:
-        self._server.serve_until_closed()
+        """Serve in this thread until ``stop()`` is called from another (or a signal handler calls it)."""
+        with self._running:
+            if self._stopped or self._server.fl_serving:
+                raise RuntimeError(f"fake-leaf's server at {self.url} is stopped or serving already")
+            self._server.fl_serving = True
+        self._server.serve_until_stopped()
 
     def start(self, timeout: float = 5.0) -> LeafServer:
         """Serve in a thread; return once it accepts connections, or raise saying why not."""
         with self._running:
-            if self._server.closing.is_set():
+            if self._stopped:
                 raise RuntimeError(f"fake-leaf's server at {self.url} was stopped and cannot start again; "
                                    "make a new one (leaf.server())")
             if self._thread is not None:
                 return self  # started already
-            self._thread = threading.Thread(target=self.serve_forever, name=f"fake-leaf {self.url}", daemon=True)
+            self._server.fl_serving = True
+            self._thread = threading.Thread(target=self._server.serve_until_stopped, name=f"fake-leaf {self.url}",
+                                            daemon=True)
             self._thread.start()
-        deadline = time.monotonic() + timeout
+        deadline = monotonic() + timeout
         while True:
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return self
             except OSError as e:
-                if time.monotonic() > deadline:
+                if monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"fake-leaf's server at {self.url} did not start within {timeout} s: {e}") from e
-                time.sleep(0.01)
+                threading.Event().wait(0.01)
 
     def stop(self) -> None:
+        """Stop accepting, end idle and reading connections at once, give answers in the making 2 s."""
         with self._running:
-            self._server.close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
+            if self._stopped:
+                return
+            self._stopped = True
+            self._server.fl_stopping.set()
+            if self._server.fl_serving:  # the loop's thread shuts down; wait for it, unless it is this one
+                try:
+                    self._server.pull_trigger()
+                except OSError:
+                    pass
+                if self._thread is not threading.current_thread() and not _serving_here(self._server):
+                    self._server.fl_done.wait(STOP_GRACE_SECONDS + 3)
                 self._thread = None
-            self._server.server_close()
+            else:
+                self._server.fl_close_everything()
             if self._log_handler is not None:
                 log.removeHandler(self._log_handler)
                 self._log_handler.close()

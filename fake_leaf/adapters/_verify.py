@@ -12,20 +12,25 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-from fake_leaf.adapters._senders import SENDERS
+from fake_leaf.adapters._senders import DeliveryPolicy, senders
 from fake_leaf.engine import LeafBackend
 from fake_leaf.http import HttpRequest, LeafApp
 
 USERS = "/services/usermanagement/api/users"
 HOOKS = "/services/alerts/api/alerts/webhooks"
-TIMEOUT = 30.0
+TIMEOUT = 30.0  # seconds for one whole answer: connecting, sending, and reading all of it
+MAX_ANSWER = 8 * 1024 * 1024  # bytes of one answer, once decompressed: a gzip bomb stops here
+MAX_DEPTH = 64  # JSON nested deeper is compared as text
 # values the contract fixes: compared as values; everything else only by type and format
 CONTRACT_VALUES = frozenset({"status", "title", "message", "errorKey", "type", "clientEnvironment", "events",
                              "name", "email", "externalId", "phone", "address", "url", "statusCode"})
@@ -68,23 +73,80 @@ class Side:
         return self.send(method, target, raw, headers)
 
 
+class HostileAnswerError(requests.RequestException):
+    """An answer verify will not read: too large once decompressed, or not whole within the timeout."""
+
+
 def _parse(status: int, headers: Mapping[str, str], content: bytes) -> Answer:
     lowered = {k.lower(): v for k, v in headers.items()}
     content_type = lowered.get("content-type", "").split(";")[0].strip()
     body: Any = None
     if content:
-        try:
-            body = json.loads(content)
-        except ValueError:
-            body = content.decode("utf-8", "replace")
+        text = content.decode("utf-8", "replace")
+        body = text
+        if _depth(text) <= MAX_DEPTH:  # deeper: kept as text, never parsed or walked
+            try:
+                body = json.loads(content)
+            except (ValueError, RecursionError):
+                pass
     return Answer(status, content_type, lowered, body)
+
+
+def _depth(text: str) -> int:
+    """How deeply brackets nest in ``text`` (strings included: an over-estimate, never an under-estimate)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _read_whole(response: requests.Response, what: str) -> bytes:
+    """The answer's body, decompressed, within TIMEOUT seconds in all and MAX_ANSWER bytes."""
+    cut = threading.Event()
+
+    def cut_off() -> None:  # a trickling server: the read in progress ends on its shut connection
+        cut.set()
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        if sock is None:  # http.client handed the socket to the answer it reads (a closing connection)
+            sock = getattr(getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        response.close()
+
+    timer = threading.Timer(TIMEOUT, cut_off)
+    timer.daemon = True
+    timer.start()
+    chunks, size = [], 0
+    try:
+        for chunk in response.raw.stream(16384, decode_content=True):
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                raise HostileAnswerError(f"{what}: the answer is over {MAX_ANSWER // (1024 * 1024)} MiB once "
+                                         "decompressed; verify stopped reading it")
+            chunks.append(chunk)
+    except (OSError, ValueError, AttributeError, urllib3.exceptions.HTTPError) as e:
+        if cut.is_set():
+            raise HostileAnswerError(f"{what}: the answer did not arrive whole within {TIMEOUT:g} s") from None
+        raise requests.ConnectionError(f"{what}: {e}") from None
+    finally:
+        timer.cancel()
+    if cut.is_set():
+        raise HostileAnswerError(f"{what}: the answer did not arrive whole within {TIMEOUT:g} s")
+    return b"".join(chunks)
 
 
 def target_side(base_url: str, session: requests.Session) -> Side:
     def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
-        r = session.request(method, base_url + path, data=body or None, headers=headers, timeout=TIMEOUT,
-                            allow_redirects=False)
-        return _parse(r.status_code, r.headers, r.content)
+        with session.request(method, base_url + path, data=body or None, headers=headers, timeout=TIMEOUT,
+                             allow_redirects=False, stream=True) as r:
+            return _parse(r.status_code, r.headers, _read_whole(r, f"{method} {path}"))
     return Side("Leaf", send)
 
 
@@ -92,7 +154,8 @@ def fake_side(username: str, password: str) -> Side:
     backend = LeafBackend()
     backend.add_api_owner(username, password)
     app = LeafApp(backend, "https://api.withleaf.io")
-    app.deliveries.senders.update(SENDERS)  # in-process, unmocked: deliveries fail without any network call
+    # in-process, unmocked: deliveries fail without any network call
+    app.deliveries.senders.update(senders(DeliveryPolicy()))
 
     def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         parts = urlsplit(path)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from fake_leaf.adapters._waiting import readable
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY, for_method
@@ -20,6 +19,13 @@ StartResponse = Callable[..., Any]
 CONTROL_TOKEN_HEADER = "X-Fake-Leaf-Control-Token"
 # a WSGI server may put the URL it serves at here; fake-leaf's own server does
 BASE_URL_KEY = "fake_leaf.base_url"
+# fake-leaf's server puts here a callable that closes the connection without an answer (a fault's)
+DROP_KEY = "fake_leaf.drop_connection"
+# and a threading.Event set when it stops: a fault's wait ends then
+STOPPING_KEY = "fake_leaf.stopping"
+# and a list of what to run once the answer has gone out (the webhook deliveries due): a client never
+# waits for a delivery its request made due
+AFTER_ANSWER_KEY = "fake_leaf.after_answer"
 # fake-leaf's server puts here the size of a chunked body it left unread for being too large
 BODY_SIZE_KEY = "fake_leaf.body_size"
 
@@ -68,21 +74,22 @@ class WsgiApp:
             body = _read(environ["wsgi.input"], MAX_BODY + 1 if framed.chunked else framed.length or 0)
             refusal = framed.short(len(body), path)
         if refusal is not None:
-            if "fake_leaf.socket" not in environ:  # fake-leaf's server writes a Date of its own
-                refusal.headers.setdefault("Date", self._app_source().http_date())
+            refusal.headers.setdefault("Date", self._app_source().http_date())
             return _respond(start_response, for_method(method, refusal))
         request = HttpRequest(method, path, environ.get("QUERY_STRING", ""), headers, body,
                               base_url=self.base_url or environ.get(BASE_URL_KEY), transport=self.deliveries,
                               declared_size=declared)
-        response = self._app_source().handle(request)
+        app = self._app_source()
+        after: list[Callable[[], None]] | None = environ.get(AFTER_ANSWER_KEY)
+        response = app.handle(request, deliver=after is None)
+        if after is not None:
+            after.append(app.deliveries.run_due)
         if response.delay:  # a stopping server ends the wait: it answers, then closes
             _wait(environ, response.delay)
         if response.fault is not None:
-            _drop(environ, wait_for_client=response.fault == "read_timeout")
+            _drop(environ, response.hold)
             start_response("503 Service Unavailable", [])
             return []
-        if "fake_leaf.socket" in environ:  # fake-leaf's server writes a Date of its own: never two
-            response.headers.pop("Date", None)
         return _respond(start_response, response)
 
     def _refuse_control(self, path: str, headers: dict[str, str]) -> HttpResponse | None:
@@ -120,24 +127,19 @@ def _respond(start_response: StartResponse, response: HttpResponse) -> list[byte
     return [response.body]
 
 
-def _wait(environ: dict[str, Any], seconds: float, *also: socket.socket) -> None:
-    """Wait ``seconds``, or less: until one of ``also`` is readable, or the server stops (fake-leaf's says when)."""
-    stop: socket.socket | None = environ.get("fake_leaf.stop_signal")
-    watched = [*also, *([stop] if stop is not None else [])]
-    if watched:
-        readable(watched, seconds)
+def _wait(environ: dict[str, Any], seconds: float) -> None:
+    """Wait ``seconds``, or less: until the server stops (fake-leaf's says when)."""
+    stopping: threading.Event | None = environ.get(STOPPING_KEY)
+    if stopping is not None:
+        stopping.wait(seconds)
     else:
         time.sleep(seconds)
 
 
-def _drop(environ: dict[str, Any], wait_for_client: bool) -> None:
-    """Close the client's connection without an answer (the server puts its socket in the environ)."""
-    sock: socket.socket | None = environ.get("fake_leaf.socket")
-    if sock is None:
-        return
-    if wait_for_client:  # a read timeout: answer nothing until the client gives up (at most 60 s)
-        _wait(environ, 60, sock)
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+def _drop(environ: dict[str, Any], hold: float) -> None:
+    """Close the client's connection without an answer, after ``hold`` seconds (a read timeout's)."""
+    if hold:
+        _wait(environ, hold)
+    drop = environ.get(DROP_KEY)
+    if drop is not None:
+        drop()

@@ -7,20 +7,22 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import unquote
 
 from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
 from fake_leaf.engine._text import shorten
 from fake_leaf.http import _problems as problems
-from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, is_control
+from fake_leaf.http._context import CONTROL, USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
-from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
+from fake_leaf.http._faults import READ_TIMEOUT_SECONDS, Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import authenticate_owner
 from fake_leaf.http._journal import Journal
 from fake_leaf.http._limits import RateLimit, RateLimiter
+from fake_leaf.http._receivers import NAME, Receivers
 from fake_leaf.http._routes import build_routes
-from fake_leaf.http._serialize import alert_json
+from fake_leaf.http._serialize import alert_json, dumps
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
 _SIMILAR_CHARS = 256  # enough of a path to tell which route it resembles
@@ -71,6 +73,7 @@ class LeafApp:
         self.faults = FaultRegistry()
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.journal = Journal()
+        self.receivers = Receivers()  # /_fake-leaf/receivers/{name}
         backend.alert_payload = alert_json
         if (webhooks := backend.webhooks_in_use()) is not None:
             webhooks.alert_payload = alert_json
@@ -109,12 +112,24 @@ class LeafApp:
                 and (template is None or e.route == template)
                 and (leaf_user_id is None or e.leaf_user_id == leaf_user_id)]
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
+    def take_locally(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str] | None:
+        """A delivery to one of the fake's own receivers, without a socket: (status, answer), or None if the
+        path names none."""
+        prefix = f"{CONTROL}/receivers/"
+        name = path[len(prefix):] if path.startswith(prefix) else ""
+        if not NAME.fullmatch(name):
+            return None
+        status = self.receivers.take(name, body, headers, self.backend.now())
+        return status, dumps({"received": status == 200}).decode()
+
+    def handle(self, request: HttpRequest, *, deliver: bool = True) -> HttpResponse:
+        """Answer one request; then send the webhook deliveries due, unless ``deliver`` is False (a server
+        that sends them itself once the answer is out: ``deliveries.run_due()``)."""
         response = self._handle(request)
         # Leaf sends one; from the fake's clock, so an HTTP-date Retry-After is read against the fake's time
         response.headers.setdefault("Date", self.http_date())
-        # after the engine's lock is released: a receiver may call back into the fake
-        self.deliveries.run_due()
+        if deliver:  # after the engine's lock is released: a receiver may call back into the fake
+            self.deliveries.run_due()
         return response
 
     def http_date(self) -> str:
@@ -131,8 +146,10 @@ class LeafApp:
         method = request.method  # case-sensitive (RFC 9110 9.1): "delete" is not DELETE
         template, params = self._match(path)
         control = is_control(template)  # the test's side: never faulted, not journaled
-        if control:  # what the control plane reads includes every delivery due by now
+        if control or (template or "").endswith("/failed-calls"):
+            # what the control plane and failed-calls read includes every delivery due by now, and those in flight
             self.deliveries.run_due()
+            self.deliveries.settle()
         size = max(len(request.body), request.declared_size or 0)
         too_large = size > MAX_BODY
         fault = None if control else self.faults.firing(method, template, after=False)
@@ -240,8 +257,10 @@ def _why_not(route: Route, method: str, segments: list[str]) -> str:
 def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> HttpResponse:
     if fault.kind == "http_error":
         return problems.injected_error(fault.status, path, fault.headers, fault.body)
-    if fault.kind in ("connection_error", "read_timeout"):
+    if fault.kind == "connection_error":
         return HttpResponse(0, fault=fault.kind)
+    if fault.kind == "read_timeout":  # a server holds the answer back this long, then hangs up
+        return HttpResponse(0, fault=fault.kind, hold=fault.seconds or READ_TIMEOUT_SECONDS)
     assert response is not None
     if fault.kind == "delay":
         response.delay += fault.seconds

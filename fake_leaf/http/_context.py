@@ -16,6 +16,8 @@ from fake_leaf.engine import LeafBackend, Provider
 from fake_leaf.http._body import read_json_object
 from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._journal import Journal
+from fake_leaf.http._limits import RateLimiter
+from fake_leaf.http._receivers import Receivers
 from fake_leaf.http._serialize import dumps
 from fake_leaf.http._types import HttpRequest, HttpResponse, JournalEntry
 
@@ -34,6 +36,8 @@ class ControlTarget(Protocol):
 
     faults: FaultRegistry
     journal: Journal
+    limiter: RateLimiter | None
+    receivers: Receivers
 
     @property
     def routes(self) -> Sequence[Route]: ...

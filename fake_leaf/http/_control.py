@@ -18,10 +18,13 @@ from typing import Any
 from fake_leaf.engine import CredentialStatus, FieldError, InvalidInputError, Provider
 from fake_leaf.engine._controls import UpstreamControls
 from fake_leaf.engine._errors import bad_query
+from fake_leaf.engine._tokens import REMEMBER_ME_TOKEN_LIFETIME
 from fake_leaf.engine.providers._base import UpstreamOrganization
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import CONTROL, Call, Route, ok
 from fake_leaf.http._faults import Fault
+from fake_leaf.http._limits import RateLimit, RateLimiter
+from fake_leaf.http._receivers import NAME
 from fake_leaf.http._serialize import alert_json, credentials_json, event_json, fault_json, journal_json, leaf_timestamp
 from fake_leaf.http._types import HttpResponse
 
@@ -44,7 +47,97 @@ def _field(body: Mapping[str, Any], name: str, kind: type, default: Any = None) 
 def reset(call: Call) -> HttpResponse:
     call.backend.clear()
     call.control().journal.clear()
+    call.control().faults.clear()
+    call.control().receivers.clear()
     return HttpResponse(204)
+
+
+def _receiver_name(call: Call) -> str:
+    name = call.params["name"]
+    if not NAME.fullmatch(name):
+        raise _invalid("name", "Pattern", "a receiver's name is 1 to 100 letters, digits, '.', '_', '~' or '-'")
+    return name
+
+
+def receive(call: Call) -> HttpResponse:
+    """A delivery to a receiver of the fake's own (over HTTP; the fake's server hands its own deliveries here)."""
+    status = call.control().receivers.take(_receiver_name(call), call.request.body, call.request.headers,
+                                           call.backend.now())
+    return ok(status, {"received": status == 200})
+
+
+def list_received(call: Call) -> HttpResponse:
+    return ok(200, call.control().receivers.received(_receiver_name(call)))
+
+
+def fail_next(call: Call) -> HttpResponse:
+    """``{"times": 1, "status": 500}``: the receiver answers that status to its next ``times`` deliveries."""
+    body = call.optional_json_body()
+    times, status = _field(body, "times", int, 1), _field(body, "status", int, 500)
+    if not 1 <= times <= 1000:
+        raise _invalid("times", "Range", f"must be from 1 to 1000, got {times}")
+    if not 400 <= status <= 599:
+        raise _invalid("status", "Range", f"must be a 4xx or 5xx status, got {status}")
+    call.control().receivers.fail_next(_receiver_name(call), times, status)
+    return HttpResponse(204)
+
+
+def add_api_owner(call: Call) -> HttpResponse:
+    """``{"username", "password"}``: an API owner who can log in; answers a bearer token (30 days)."""
+    body = call.json_body()
+    username, password = _field(body, "username", str), _field(body, "password", str)
+    try:
+        call.backend.add_api_owner(username, password)
+    except ValueError as e:  # empty, or there already
+        raise _invalid("username", "Invalid", str(e)) from None
+    return ok(201, {"username": username, "token": call.backend.issue_token(username, REMEMBER_ME_TOKEN_LIFETIME)})
+
+
+def set_clock(call: Call) -> HttpResponse:
+    """``{"now": "2026-03-01T00:00:00Z"}``: put the fake's time at that instant."""
+    text = _field(call.json_body(), "now", str)
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid("now", "TypeMismatch", f"must be an ISO 8601 instant with a zone, got {text!r}") from None
+    if when.tzinfo is None:
+        raise _invalid("now", "TypeMismatch", "must name its zone (Z or +hh:mm)")
+    move = getattr(call.backend.clock, "move_to", None) or getattr(call.backend.clock, "set", None)
+    if move is None:
+        raise _invalid("now", "Unsupported", "this fake's clock cannot be set (serve it with a ShiftedClock)")
+    try:
+        move(when)
+    except (ValueError, OverflowError) as e:  # out of the usable range: the clock stays where it was
+        raise _invalid("now", "Range", str(e)) from None
+    return get_clock(call)
+
+
+def get_rate_limit(call: Call) -> HttpResponse:
+    limiter = call.control().limiter
+    if limiter is None:
+        return ok(200, {"requests": None, "window_seconds": None, "retry_after": False})
+    limit = limiter.limit
+    return ok(200, {"requests": limit.requests, "window_seconds": limit.window.total_seconds(),
+                    "retry_after": limit.retry_after})
+
+
+def set_rate_limit(call: Call) -> HttpResponse:
+    """``{"requests": 1000, "window_seconds": 60, "retry_after": false}``; ``{"requests": null}`` turns it off."""
+    body = call.json_body()
+    requests = body.get("requests")
+    if requests is None:
+        call.control().limiter = None
+        return get_rate_limit(call)
+    requests = _field(body, "requests", int)
+    seconds = body.get("window_seconds", 60)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_ADVANCE_SECONDS:
+        raise _invalid("window_seconds", "Range", f"must be a number of seconds above 0, got {seconds!r}")
+    try:
+        limit = RateLimit(requests, dt.timedelta(seconds=seconds), bool(_field(body, "retry_after", bool, False)))
+    except ValueError as e:
+        raise _invalid("requests", "Range", str(e)) from None
+    call.control().limiter = RateLimiter(limit)
+    return get_rate_limit(call)
 
 
 def get_clock(call: Call) -> HttpResponse:
@@ -363,6 +456,12 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
         control("POST", "/reset", reset, "Forget all state", success=204),
         control("GET", "/clock", get_clock, "The fake's time", response="Clock"),
         control("POST", "/clock/advance", advance_clock, "Move the fake's time", request="Advance", response="Clock"),
+        control("PUT", "/clock", set_clock, "Put the fake's time at an instant", request="Clock", response="Clock"),
+        control("POST", "/api-owners", add_api_owner, "Add an API owner who can log in", success=201,
+                request="ApiOwner", response="OwnerToken"),
+        control("GET", "/rate-limit", get_rate_limit, "Leaf's rate limit in force", response="RateLimit"),
+        control("PUT", "/rate-limit", set_rate_limit, "Turn Leaf's rate limit on, change it, or off (requests null)",
+                request="RateLimit", response="RateLimit"),
         control("GET", "/providers", list_providers, "The providers the fake serves", response="[ProviderInfo]"),
         control("POST", f"{upstream}/outage", start_outage, "Start an outage of the upstream",
                 success=204, request="Outage", body_optional=True),
@@ -406,5 +505,11 @@ def routes(providers: Iterable[Provider]) -> list[Route]:
         control("GET", "/journal", list_journal, "The requests Leaf's paths received, oldest first",
                 response="[JournalEntry]", errors={400: "an unknown filter, or a path that names no route"},
                 query_params={n: {"type": "string"} for n in ("method", "path", "leafUserId")}),
+        control("POST", "/receivers/{name}", receive, "A webhook receiver of the fake's own takes a delivery",
+                request="Any", body_optional=True, response="Any", errors={500: "fail-next asked for it"}),
+        control("GET", "/receivers/{name}", list_received, "What a receiver took, oldest first, raw bodies and headers",
+                response="[Received]"),
+        control("POST", "/receivers/{name}/fail-next", fail_next, "Fail a receiver's next deliveries",
+                success=204, request="FailNext", body_optional=True),
         control("GET", "/openapi.json", openapi, "This document", response="Any"),
     ]

@@ -14,6 +14,13 @@ if TYPE_CHECKING:  # the alerts service's module loads when it is first used, no
 # sends one attempt (URL, body bytes, headers) within the timeout in seconds; never raises
 Sender = Callable[["PendingAttempt", float], "Outcome"]
 DEFAULT_TIMEOUT = 5.0
+_delivery_thread = threading.local()
+
+
+def in_delivery_thread() -> None:
+    """Mark this thread as one a sender runs a delivery in: a receiver reading the fake from it never waits
+    for the deliveries in flight, its own among them."""
+    _delivery_thread.active = True
 
 
 class Deliverer:
@@ -24,6 +31,8 @@ class Deliverer:
         self.senders: dict[str, Sender] = {}  # by transport: "in-process", "http"
         self.timeout = DEFAULT_TIMEOUT
         self._running = threading.local()
+        self._in_flight = 0  # threads sending deliveries now (a server sends them after its answer)
+        self._settled = threading.Condition()
 
     def run_due(self) -> None:
         """Send every attempt due now, and those that fall due meanwhile (retries, new alerts)."""
@@ -33,6 +42,8 @@ class Deliverer:
             # one frame up, picks up whatever that call makes due
             return
         self._running.active = True
+        with self._settled:
+            self._in_flight += 1
         try:
             while True:
                 due = webhooks.take_due()
@@ -42,6 +53,16 @@ class Deliverer:
                     webhooks.record(pending, self._send(pending))
         finally:
             self._running.active = False
+            with self._settled:
+                self._in_flight -= 1
+                self._settled.notify_all()
+
+    def settle(self) -> None:
+        """Wait until the deliveries other threads are sending are recorded (at most a delivery's timeout)."""
+        if getattr(self._running, "active", False) or getattr(_delivery_thread, "active", False):
+            return  # called from inside a delivery (a receiver reading the fake): never wait for oneself
+        with self._settled:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=self.timeout + 1)
 
     def _send(self, pending: PendingAttempt) -> Outcome:
         from fake_leaf.engine._webhooks import Outcome  # loaded already: a delivery is due

@@ -15,6 +15,7 @@ FaultKind = Literal["http_error", "connection_error", "read_timeout", "delay", "
 KINDS: tuple[str, ...] = ("http_error", "connection_error", "read_timeout", "delay", "malformed_body")
 HTTP_ERROR_STATUSES = range(400, 600)  # any 4xx or 5xx, 429 included
 MAX_DELAY_SECONDS = 3600
+READ_TIMEOUT_SECONDS = 2.0  # how long a server holds a read_timeout's answer back before it hangs up
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 # headers the transports set themselves (a WSGI server refuses hop-by-hop ones outright)
 _RESERVED_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -28,7 +29,8 @@ class Fault:
     ``kind``: ``http_error`` (any 4xx or 5xx ``status`` with Leaf's problem body; 429 with Leaf's
     rate-limit body and no ``Retry-After``; ``headers`` are added to the answer's and ``body``
     replaces it, e.g. ``headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}``),
-    ``connection_error``, ``read_timeout`` (the exceptions ``requests`` raises), ``delay``
+    ``connection_error``, ``read_timeout`` (the exceptions ``requests`` raises; over a server the
+    answer is held ``seconds``, 2 by default, then the connection closes unanswered), ``delay``
     (``seconds``, then the normal answer) or ``malformed_body`` (the normal status, a truncated body).
     ``method`` and ``path`` (a route as the fake lists it, e.g. ``"/users/{leafUserId}"``, or its
     full template) narrow it; ``None`` is every one. ``times``: for the next N matching requests,

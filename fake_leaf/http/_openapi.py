@@ -142,6 +142,20 @@ def _schemas(providers: list[Provider]) -> dict[str, Any]:
         "Clock": {"type": "object", "required": ["now"], "properties": {"now": TIMESTAMP}},
         "Advance": {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number",
                                                                                           "minimum": 0}}},
+        "Received": {"type": "object", "required": ["body", "bodyBase64", "headers", "receivedAt", "status"],
+                     "properties": {"body": {"type": "string"}, "bodyBase64": {"type": "string"},
+                                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                    "receivedAt": {"type": "string"}, "status": {"type": "integer"}}},
+        "FailNext": {"type": "object", "properties": {"times": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                                      "status": {"type": "integer", "minimum": 400, "maximum": 599}}},
+        "ApiOwner": {"type": "object", "required": ["username", "password"], "properties": {
+            "username": {"type": "string", "minLength": 1}, "password": {"type": "string", "minLength": 1}}},
+        "OwnerToken": {"type": "object", "required": ["username", "token"], "properties": {
+            "username": {"type": "string"}, "token": {"type": "string"}}},
+        "RateLimit": {"type": "object", "properties": {
+            "requests": {"type": ["integer", "null"], "minimum": 1},
+            "window_seconds": {"type": ["number", "null"], "exclusiveMinimum": 0},
+            "retry_after": {"type": "boolean"}}},
         "Outage": {"type": "object", "properties": {"status_code": {"type": "integer"},
                                                     "environment": NULLABLE_STRING}},
         "Scope": {"type": "object", "properties": {"scope": {"type": "string"}}},

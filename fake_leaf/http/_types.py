@@ -35,6 +35,7 @@ class HttpResponse:
     # set by an injected fault, for the transport to act out: "connection_error" or "read_timeout"
     fault: str | None = None
     delay: float = 0.0  # seconds the transport waits before answering
+    hold: float = 0.0  # a read_timeout over a server: seconds it holds the answer back before hanging up
 
 
 @dataclass(frozen=True)

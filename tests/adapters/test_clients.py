@@ -228,6 +228,10 @@ def _dates(leaf: FakeLeaf) -> dict[str, str]:
         dates["wsgi"] = client.get(url).headers["Date"]
     with httpx.Client(transport=leaf.httpx_transport(), headers=leaf.headers) as client:
         dates["httpx-transport"] = client.get(url).headers["Date"]
+    with leaf.server() as server:  # over real HTTP too: the server keeps the app's Date
+        answer = requests.get(f"{server.user_management_url}/users", headers=leaf.headers)
+        dates["server"] = answer.headers["Date"]
+        assert answer.raw.headers.getlist("Date") == [dates["server"]]  # one Date, never two
     return dates
 
 
@@ -236,7 +240,7 @@ def test_every_transport_answers_with_a_date_from_the_fakes_clock() -> None:
     leaf = FakeLeaf(clock=clock)
     clock.advance(dt.timedelta(days=3, seconds=7))
     dates = _dates(leaf)
-    assert len(dates) == 7
+    assert len(dates) == 8
     assert set(dates.values()) == {"Wed, 04 Mar 2026 00:00:07 GMT"}
 
 

@@ -49,15 +49,14 @@ def test_a_client_trickling_its_request_is_cut_off_at_the_request_deadline() -> 
     assert problem["status"] == 408 and "within 0.5 s" in problem["detail"]
 
 
-def test_a_body_that_stops_short_and_goes_silent_gets_a_400_problem_at_the_deadline() -> None:
+def test_a_body_that_stops_short_and_goes_silent_gets_a_408_problem_at_the_deadline() -> None:
     leaf = FakeLeaf()
     with leaf.server(request_timeout=0.5) as server, _connect(server.url) as sock:
         sock.sendall(f"POST {USERS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {leaf.token}\r\n"
                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":".encode())
         answer = _read_all(sock)  # the client keeps its side open: only the deadline ends the wait
-    assert answer.startswith(b"HTTP/1.1 400 ")
-    assert "declared a Content-Length of 100 bytes but its body had 8" in json.loads(answer.split(b"\r\n\r\n")[1])[
-        "detail"]
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert "did not arrive whole within 0.5 s" in json.loads(answer.split(b"\r\n\r\n")[1])["detail"]
     assert leaf.list_users() == []
 
 
@@ -145,7 +144,7 @@ def test_a_server_whose_stderr_nobody_reads_keeps_answering() -> None:
         assert statuses == {200}
         threads = Path(f"/proc/{process.pid}/task")
         if threads.exists():  # Linux: no thread is left hanging on a write to the full pipe
-            assert len(list(threads.iterdir())) < 20
+            assert len(list(threads.iterdir())) < 64 + 10  # the 64 workers, the loop, the log writer
     finally:
         process.kill()
         process.wait(timeout=5)

@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,38 +52,6 @@ def _ask(server: LeafServer, request: bytes) -> tuple[str, dict[str, str], bytes
         return _read_answer(sock)
 
 
-@pytest.mark.parametrize(("request_head", "status", "detail"), [
-    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", "414", "Request-URI Too Long"),
-    (b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", "431", "Line too long"),
-    (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n", "431",
-     "Too many headers"),
-    (b"GET / HTTP/2.0\r\n\r\n", "505", "Invalid HTTP version (2.0)"),
-    (b"GET / HTTP/one\r\n\r\n", "400", "Bad request version ('HTTP/one')"),
-    (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", "400", "Bad header line ('no colon here')"),
-    (b"GET / HTTP/1.1\r\nX-Bad : 1\r\n\r\n", "400", "Bad header line"),
-], ids=["long-request-line", "long-header-line", "101-headers", "http2", "bad-version", "no-colon",
-        "space-before-colon"])
-def test_a_request_the_server_cannot_read_gets_a_problem_that_says_why_and_a_closed_connection(
-        served: tuple[FakeLeaf, LeafServer], request_head: bytes, status: str, detail: str) -> None:
-    _, server = served
-    line, headers, body = _ask(server, request_head)
-    assert line.split(" ")[1] == status
-    assert headers["connection"] == "close"
-    problem = json.loads(body)
-    assert problem["status"] == int(status) and detail in problem["detail"]
-
-
-def test_a_head_cut_off_by_the_client_closing_its_side_gets_a_400_that_says_so(
-        served: tuple[FakeLeaf, LeafServer]) -> None:
-    _, server = served
-    with _connect(server) as sock:
-        sock.sendall(f"GET {USERS} HTTP/1.1\r\nHost: x".encode())
-        sock.shutdown(socket.SHUT_WR)  # no blank line will ever come
-        status, _, body = _read_answer(sock)
-    assert status.startswith("HTTP/1.1 400 ")
-    assert "ended before the blank line" in json.loads(body)["detail"]
-
-
 def test_curls_expect_100_continue_is_answered_before_the_body_is_sent(served: tuple[FakeLeaf, LeafServer]) -> None:
     leaf, server = served
     body = json.dumps({"name": "Ada " + "x" * 2000}).encode()  # curl asks first for bodies over 1 KB
@@ -96,28 +64,6 @@ def test_curls_expect_100_continue_is_answered_before_the_body_is_sent(served: t
         status, _, answer = _read_answer(sock)
     assert status.startswith("HTTP/1.1 201 ")
     assert json.loads(answer)["name"].startswith("Ada x")
-
-
-def test_a_folded_header_line_continues_the_field_before_it(served: tuple[FakeLeaf, LeafServer]) -> None:
-    leaf, server = served
-    token_a, token_b = leaf.token[:20], leaf.token[20:]
-    status, _, _ = _ask(server, f"GET {USERS} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n {token_a}{token_b}\r\n"
-                                "Connection: close\r\n\r\n".encode())
-    assert status.startswith("HTTP/1.1 200 ")
-
-
-def test_http_1_0_closes_after_the_answer_unless_it_asks_to_keep_alive(served: tuple[FakeLeaf, LeafServer]) -> None:
-    leaf, server = served
-    request = f"GET {USERS} HTTP/1.0\r\nAuthorization: Bearer {leaf.token}\r\n"
-    with _connect(server) as sock:
-        sock.sendall(f"{request}\r\n".encode())
-        _, headers, _ = _read_answer(sock)
-        assert headers["connection"] == "close" and sock.recv(1) == b""
-    with _connect(server) as sock:
-        for _ in range(2):  # the same connection carries a second request
-            sock.sendall(f"{request}Connection: keep-alive\r\n\r\n".encode())
-            status, headers, _ = _read_answer(sock)
-            assert status.startswith("HTTP/1.1 200 ") and headers["connection"] == "keep-alive"  # RFC 9112 9.3
 
 
 def test_stopping_the_server_ends_its_idle_keep_alive_connections_at_once() -> None:
@@ -133,32 +79,38 @@ def test_stopping_the_server_ends_its_idle_keep_alive_connections_at_once() -> N
     assert time.monotonic() - started < 5
 
 
-
 AUTH = "Host: x\r\nAuthorization: Bearer {token}\r\n"
 
 
-@pytest.mark.parametrize(("request_head", "status", "detail"), [
-    (b"GET\xa0/ HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request syntax"),  # NBSP is not a separator
-    (b"GET /us\x00ers HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request target"),
-    (b"G\x00T / HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request method"),
-    (b"GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n", "400", "Bad request target"),
-    (b"GET / HTTP/01.1\r\nHost: x\r\n\r\n", "400", "Bad request version"),
-    (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", "400", "control character"),
-    (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", "400", "control character"),
-    (b"GET / HTTP/1.1\r\nHost: x\r\nX/Y: 1\r\n\r\n", "400", "Bad header line"),
-    (b"GET / HTTP/1.1\r\n\r\n", "400", "exactly one Host header"),
-    (b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400", "exactly one Host header"),
-    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 40_000 + b"\r\nX-Big2: " + b"a" * 40_000 + b"\r\n\r\n",
-     "431", "header lines total over"),
-    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "HTTP/1.0 request cannot be sent"),
-], ids=["nbsp-separator", "nul-in-target", "nul-in-method", "bad-absolute-form", "two-digit-version",
-        "nul-in-value", "cr-in-value", "slash-in-name", "no-host", "two-hosts", "head-over-64k", "http10-chunked"])
-def test_a_malformed_request_is_refused_before_the_app_sees_it(
-        served: tuple[FakeLeaf, LeafServer], request_head: bytes, status: str, detail: str) -> None:
-    _, server = served
-    line, _, body = _ask(server, request_head)
-    assert line.split(" ")[1] == status
-    assert detail in json.loads(body)["detail"]
+# What waitress answers itself (its status and reason, in a problem body): the request never reaches the app.
+MALFORMED = {
+    "long-header-line": b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 300_000 + b"\r\n\r\n",
+    "no-colon": b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+    "nul-in-method": b"G\x00T / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "lowercase-method": b"delete / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "cr-in-value": b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+    "gzip-coding": b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    "bad-length": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1_0\r\n\r\n0123456789",
+}
+
+
+@pytest.mark.parametrize("request_head", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_request_the_server_cannot_read_gets_a_problem_body_and_a_closed_connection(request_head: bytes) -> None:
+    calls: list[str] = []
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        calls.append(str(environ["PATH_INFO"]))
+        start_response("200 OK", [])
+        return [b""]
+
+    with LeafServer(app) as server, _connect(server) as sock:
+        sock.sendall(request_head)
+        status, headers, body = _read_answer(sock)
+        assert status.split(" ")[1][0] in "45", status
+        assert headers["content-type"] == "application/problem+json"
+        assert json.loads(body)["detail"]
+        assert headers["connection"] == "close"
+    assert calls == []
 
 
 @pytest.fixture
@@ -167,37 +119,6 @@ def fresh() -> Iterator[tuple[FakeLeaf, LeafServer, str]]:
     user = leaf.create_user()
     with leaf.server() as server:
         yield leaf, server, user.id
-
-
-def test_a_chunk_larger_than_any_body_is_refused_even_when_little_of_it_arrives(
-        fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
-    leaf, server, _ = fresh
-    with _connect(server) as sock:
-        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Type: application/json\r\n"
-                      "Transfer-Encoding: chunked\r\n\r\nffffffffffff\r\n{\"name\": \"Ada\"}\r\n0\r\n\r\n").encode())
-        sock.shutdown(socket.SHUT_WR)
-        status, headers, _ = _read_answer(sock)
-    assert status.startswith("HTTP/1.1 413 ") and headers["connection"] == "close"
-    assert [u.name for u in leaf.list_users()] == [None]  # only the fixture's user
-
-
-@pytest.mark.parametrize("encoding", ["chunked, gzip", "gzip", "chunked\r\nTransfer-Encoding: gzip"])
-def test_a_body_whose_end_cannot_be_known_is_refused_and_nothing_runs(
-        fresh: tuple[FakeLeaf, LeafServer, str], encoding: str) -> None:
-    leaf, server, user_id = fresh
-    status, headers, body = _ask(server, (f"DELETE {USERS}/{user_id} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}"
-                                          f"Transfer-Encoding: {encoding}\r\n\r\n0\r\n\r\n").encode())
-    assert status.startswith("HTTP/1.1 400 ") and headers["connection"] == "close"
-    assert "chunked is not its last coding" in json.loads(body)["detail"]
-    assert [u.id for u in leaf.list_users()] == [user_id]
-
-
-def test_a_transfer_coding_fake_leaf_does_not_decode_is_a_501(fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
-    leaf, server, _ = fresh
-    status, _, body = _ask(server, (f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}"
-                                    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n").encode())
-    assert status.startswith("HTTP/1.1 501 ") and "'gzip'" in json.loads(body)["detail"]
-    assert len(leaf.list_users()) == 1
 
 
 def test_a_request_smuggled_behind_a_length_and_chunked_body_is_never_run(
@@ -210,13 +131,7 @@ def test_a_request_smuggled_behind_a_length_and_chunked_body_is_never_run(
                       f"Transfer-Encoding: chunked\r\n\r\n{body}").encode())
         status, headers, _ = _read_answer(sock)
         assert status.startswith("HTTP/1.1 200 ") and headers["connection"] == "close"  # RFC 9112 6.3
-    assert [u.id for u in leaf.list_users()] == [user_id]
-
-
-def test_a_lowercase_method_is_not_its_uppercase_namesake(fresh: tuple[FakeLeaf, LeafServer, str]) -> None:
-    leaf, server, user_id = fresh
-    status, _, body = _ask(server, f"delete {USERS}/{user_id} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
-    assert status.startswith("HTTP/1.1 405 ") and "'delete'" in json.loads(body)["detail"]
+        assert sock.recv(65536) == b""
     assert [u.id for u in leaf.list_users()] == [user_id]
 
 
@@ -228,8 +143,9 @@ def test_an_answer_in_the_making_when_the_server_stops_is_given_and_closes_the_c
         sock.sendall(f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
         time.sleep(0.2)  # the app holds the request
         server.stop()
-        status, headers, _ = _read_answer(sock)
-        assert status.startswith("HTTP/1.1 200 ") and headers["connection"] == "close"
+        status, _, _ = _read_answer(sock)
+        assert status.startswith("HTTP/1.1 200 ")
+        assert sock.recv(65536) == b""  # then the connection closes
 
 
 def test_stopped_servers_leave_no_thread_behind() -> None:
@@ -286,76 +202,6 @@ def test_stopping_ends_an_upload_half_sent_at_once(fresh: tuple[FakeLeaf, LeafSe
         except ConnectionResetError:
             pass
     assert len(leaf.list_users()) == 1
-
-
-@pytest.mark.parametrize("lengths", ["Content-Length:", "Content-Length: \t"])
-def test_an_empty_content_length_is_a_400_and_what_follows_never_runs(
-        fresh: tuple[FakeLeaf, LeafServer, str], lengths: str) -> None:
-    leaf, server, _ = fresh
-    smuggled = (f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Type: application/json\r\n"
-                "Content-Length: 17\r\n\r\n{\"name\": \"smug\"}")
-    with _connect(server) as sock:
-        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}{lengths}\r\n\r\n{smuggled}").encode())
-        status, headers, body = _read_answer(sock)
-        assert status.startswith("HTTP/1.1 400 ") and headers["connection"] == "close"
-        assert "Content-Length" in json.loads(body)["detail"]
-    assert len(leaf.list_users()) == 1
-
-
-def test_a_request_begun_behind_a_pipelined_one_gets_its_408(served: tuple[FakeLeaf, LeafServer]) -> None:
-    leaf = FakeLeaf()
-    with leaf.server(request_timeout=0.5) as server, _connect(server) as sock:
-        first = f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n"
-        sock.sendall(f"{first}GET {USERS} HTTP/1.1\r\nHo".encode())  # the second's start in the same packet
-        assert _read_answer(sock)[0].startswith("HTTP/1.1 200 ")
-        assert _read_answer(sock)[0].startswith("HTTP/1.1 408 ")
-
-
-def test_close_in_any_connection_field_closes(served: tuple[FakeLeaf, LeafServer]) -> None:
-    leaf, server = served
-    _, headers, _ = _ask(server, (f"GET {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Connection: close\r\n"
-                                  "Connection: keep-alive\r\n\r\n").encode())
-    assert headers["connection"] == "close"
-
-
-def test_an_answer_is_not_lost_to_a_reset_when_the_client_sent_more_than_it_said(
-        served: tuple[FakeLeaf, LeafServer]) -> None:
-    leaf, server = served
-    with _connect(server) as sock:
-        sock.sendall((f"POST {USERS} HTTP/1.1\r\n{AUTH.format(token=leaf.token)}Content-Type: application/json\r\n"
-                      "Connection: close\r\nContent-Length: 8\r\n\r\n{\"a\": 1}").encode() + b"x" * 200_000)
-        time.sleep(0.2)  # the answer is written while the extra bytes are still arriving
-        status, _, _ = _read_answer(sock)
-        assert sock.recv(65536) == b""  # the end of the answer, not a reset
-    assert status.startswith("HTTP/1.1 201 ")
-
-
-def test_raw_utf8_in_a_path_reads_as_its_percent_encoding(served: tuple[FakeLeaf, LeafServer]) -> None:
-    leaf, server = served
-    raw = _ask(server, f"GET {USERS}/é HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
-    encoded = _ask(server, f"GET {USERS}/%C3%A9 HTTP/1.1\r\n{AUTH.format(token=leaf.token)}\r\n".encode())
-    assert raw[0] == encoded[0] and json.loads(raw[2])["detail"] == json.loads(encoded[2])["detail"]
-    assert "'é'" in json.loads(raw[2])["detail"]
-
-
-def test_a_failure_inside_the_accept_loop_is_logged_and_the_server_goes_on(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from fake_leaf.adapters import _http11, _server
-
-    real = _http11.Connection
-    failures = [RuntimeError("planted")]
-
-    def flaky(*args: object) -> object:
-        if failures:
-            raise failures.pop()
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_server, "Connection", flaky)
-    leaf = FakeLeaf()
-    with leaf.server() as server:  # its readiness probe meets the planted failure
-        r = requests.get(f"{server.user_management_url}/users", headers=leaf.headers, timeout=5)
-    assert r.status_code == 200
-    assert "server loop failed" in caplog.text
 
 
 def test_a_client_pipelining_many_requests_lets_another_client_have_its_turn() -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import threading
+import time
+import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
 
 from fake_leaf import FakeLeaf
 from fake_leaf.__main__ import main
+from fake_leaf.adapters import _verify
 from fake_leaf.adapters._receiver import HttpReceiver
 from fake_leaf.adapters._server import LeafServer
 from fake_leaf.adapters._verify import verify
@@ -130,3 +136,73 @@ def test_verify_compares_answer_fields_and_paging_headers(receiver: HttpReceiver
     assert "X-Total-Count header: fake-leaf sent one, Leaf did not" in output
     assert "PATCH /services/usermanagement/api/users/{user} (update the user partially)" in output
     assert leaf.list_users() == []
+
+
+# -- a hostile or broken server: a clear report, in time, without a traceback or a memory blow-up --------
+
+def _hostile(kind: str) -> ThreadingHTTPServer:
+    bomb = gzip.compress(b"0" * (32 * 1024 * 1024), compresslevel=6) if kind == "gzip-bomb" else b""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if kind == "nested":
+                body = b"[" * 50_000 + b"]" * 50_000  # far past any recursion limit
+                self._answer(200, body)
+            elif kind == "trickle":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                for _ in range(1000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            elif kind == "gzip-bomb":
+                self._answer(200, bomb, {"Content-Encoding": "gzip"})
+            else:  # a redirect to itself
+                self._answer(302, b"", {"Location": self.path})
+
+        def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("nested", "cannot log in"),
+    ("trickle", "did not arrive whole within 0.3 s"),
+    ("gzip-bomb", "over 8 MiB once decompressed"),
+    ("redirect-loop", "cannot log in"),
+])
+def test_verify_against_a_hostile_server_reports_clearly_in_time_and_in_bounded_memory(
+        kind: str, says: str, monkeypatch: pytest.MonkeyPatch, receiver: HttpReceiver) -> None:
+    monkeypatch.setattr(_verify, "TIMEOUT", 0.3)
+    server = _hostile(kind)
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        code, output = run(f"http://127.0.0.1:{server.server_address[1]}", receiver)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+    assert code == 2 and says in output, output
+    assert "Traceback" not in output
+    assert time.monotonic() - started < 10
+    assert peak < 50 * 1024 * 1024

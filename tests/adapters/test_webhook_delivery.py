@@ -6,7 +6,8 @@ import datetime as dt
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -65,7 +66,7 @@ def test_a_receiver_that_hangs_is_a_connection_error_after_the_timeout() -> None
     finally:
         hanging.close()
     assert delivery.status is None
-    assert delivery.connection_error == f"no answer from {delivery.url} within 0.3 s"
+    assert delivery.connection_error is not None and f"from {delivery.url} within 0.3 s" in delivery.connection_error
 
 
 def test_a_refused_connection_is_a_failed_call_with_connection_error() -> None:
@@ -100,6 +101,7 @@ def test_a_receiver_calling_back_into_the_server_does_not_deadlock() -> None:
         thread.start()
         try:
             r = register(server.url, leaf, f"http://127.0.0.1:{callback_server.server_address[1]}/")
+            leaf.webhook_deliveries()  # the delivery goes out after the answer: wait for it
         finally:
             callback_server.shutdown()
             callback_server.server_close()
@@ -107,3 +109,101 @@ def test_a_receiver_calling_back_into_the_server_does_not_deadlock() -> None:
     assert answers == [200]
     assert [d.status for d in leaf.webhook_deliveries()] == [204]
     assert json.loads(leaf.webhook_deliveries()[0].body) == {"message": "confirmation of webhook upon registration"}
+
+
+def _receiver(handler: Callable[[BaseHTTPRequestHandler], None]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            handler(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def test_a_webhook_to_the_fakes_own_address_is_refused_and_resets_nothing() -> None:
+    leaf = FakeLeaf()
+    with leaf.server() as server:
+        user = requests.post(f"{server.user_management_url}/users", json={"name": "Ada"}, headers=leaf.headers)
+        for host in ("127.0.0.1", "localhost"):
+            r = requests.post(f"{server.url}{HOOKS}", headers=leaf.headers, timeout=30, json={
+                "name": "n", "url": f"http://{host}:{server.port}/_fake-leaf/reset", "secret": "s",
+                "events": ["credentialsUnauthenticated" if host == "localhost" else "credentialsLimitedPermission"]})
+            assert r.status_code == 201
+        failed = requests.get(f"{server.url}{HOOKS}/failed-calls", headers=leaf.headers).json()["items"]
+        assert requests.get(f"{server.user_management_url}/users/{user.json()['id']}", headers=leaf.headers).ok
+    assert len(failed) == 2 and all("its own address" in f["connectionError"] for f in failed)
+
+
+def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_exposed() -> None:
+    seen: list[str] = []
+    receiver = _receiver(lambda h: (seen.append(h.path), h.send_response(204), h.end_headers()))
+    port = receiver.server_address[1]
+    try:
+        leaf = FakeLeaf()
+        with leaf.server() as server:  # loopback: loopback receivers get deliveries by default
+            register(server.url, leaf, f"http://127.0.0.1:{port}/a")
+            assert [d.status for d in leaf.webhook_deliveries()] == [204]
+            requests.delete(f"{server.url}{HOOKS}/{leaf.webhook_deliveries()[0].webhook_id}", headers=leaf.headers)
+        other = FakeLeaf()
+        with other.server(webhook_allow=[f"127.0.0.1:{port + 1}"]) as server:  # a list: only what it names
+            register(server.url, other, f"http://127.0.0.1:{port}/b")
+            [refused] = other.webhook_deliveries()
+        assert refused.connection_error is not None and "not in the allowed webhook destinations" in (
+            refused.connection_error)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert seen == ["/a"]
+
+
+def test_a_trickling_receiver_is_a_failed_call_at_the_timeout_and_the_client_is_answered_first() -> None:
+    def trickle(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        for _ in range(100):  # a byte every 0.05 s: 5 s in all, past the 0.5 s timeout
+            h.wfile.write(b"x")
+            h.wfile.flush()
+            time.sleep(0.05)
+
+    receiver = _receiver(trickle)
+    leaf = FakeLeaf(webhook_timeout=0.5)
+    try:
+        with leaf.server() as server:
+            started = time.monotonic()
+            assert register(server.url, leaf, f"http://127.0.0.1:{receiver.server_address[1]}/").status_code == 201
+            answered = time.monotonic() - started
+            [delivery] = leaf.webhook_deliveries()
+            settled = time.monotonic() - started
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert answered < 0.4  # the client's answer did not wait for the delivery
+    assert settled < 2
+    assert not delivery.ok and "within 0.5 s (timeout)" in (delivery.connection_error or "")
+
+
+def test_what_failed_calls_echo_of_a_receivers_answer_is_capped() -> None:
+    def talkative(h: BaseHTTPRequestHandler) -> None:
+        body = b"secret-ish error page " * 10_000
+        h.send_response(500)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    receiver = _receiver(talkative)
+    leaf = FakeLeaf()
+    try:
+        with leaf.server() as server:
+            register(server.url, leaf, f"http://127.0.0.1:{receiver.server_address[1]}/")
+            failed = requests.get(f"{server.url}{HOOKS}/failed-calls", headers=leaf.headers).json()["items"]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert failed[0]["status"] == 500 and 0 < len(failed[0]["response"]) <= 1_000
