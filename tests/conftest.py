@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from hypothesis import settings
 
 from fake_leaf import FakeLeaf, NotFoundError
+
+# Hypothesis budgets by named profile: "quick" is what the README's test command runs (under a minute on two
+# cores); "thorough" (`python -m pytest --hypothesis-profile=thorough`) runs ten times as many examples.
+settings.register_profile("quick", max_examples=100, deadline=None)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile("quick")  # pytest's --hypothesis-profile, applied after this, wins
+
+
+# modules of the deep tier alone, left out of the quick run's collection (building schemathesis's tests takes
+# seconds in each worker): run them with python -m pytest -m slow
+SLOW_MODULES = frozenset({"test_schemathesis.py", "test_fuzz.py", "test_examples.py"})
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name in SLOW_MODULES and config.getoption("markexpr") == "not slow":
+        return True
+    return None
+
+
+def examples(quick: int) -> int:
+    """A test's number of examples: ``quick`` under the quick profile, scaled with the profile in force."""
+    return max(1, round(quick * settings.default.max_examples / 100))
 
 CREDENTIALS_BODY = {
     "clientKey": "johndeere-0f3a8c1d2e4b5a6978",

@@ -199,6 +199,7 @@ def test_bad_clients_get_a_clean_4xx_or_are_dropped_and_others_are_served() -> N
         assert leaf.list_users() == []
 
 
+@pytest.mark.slow
 def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
     leaf = _fresh()
     errors: list[str] = []
@@ -211,7 +212,7 @@ def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
         def worker(n: int) -> None:
             with requests.Session() as s:
                 s.headers.update(leaf.headers)
-                for i in range(250):
+                for i in range(100):
                     try:
                         if i % 5 == 0:
                             r = s.post(f"{base}/users", json={"name": f"t{n}-{i}"})
@@ -244,7 +245,7 @@ def test_eight_threads_of_mixed_requests_lose_nothing() -> None:
         for t in threads:
             t.join()
     assert errors == []
-    assert len(created) == 8 * 50
+    assert len(created) == 8 * 20  # every fifth of 100 requests a thread made
     assert deleted
     assert sorted(u.id for u in leaf.list_users()) == sorted(set(created) - set(deleted))  # no lost write
     for user in leaf.list_users():  # at most one credential each, and its log in order

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fake_leaf import CredentialStatus, FakeLeaf, ManualClock
+from tests.conftest import examples
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 RETENTION = dt.timedelta(days=30)
@@ -53,7 +55,8 @@ def _check_invariants(leaf: FakeLeaf, user_id: str) -> None:
         assert status is STATUS_OF_NEWEST.get(events[0].status_code, CredentialStatus.TEMPORARILY_UNAVAILABLE)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps)
 def test_walking_or_jumping_through_time_gives_the_same_log_and_status(steps: list[object]) -> None:
     clocks = [ManualClock(START), ManualClock(START)]

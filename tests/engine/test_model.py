@@ -13,6 +13,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 
 from fake_leaf import BusinessRuleError, FakeLeaf, ManualClock, NotFoundError
 from fake_leaf.testing.strategies import credentials_bodies, john_deere_events, time_moves
+from tests.conftest import examples
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 RETENTION = dt.timedelta(days=30)
@@ -118,5 +119,5 @@ class EngineAgainstModel(RuleBasedStateMachine):
 
 
 TestEngineAgainstModel = EngineAgainstModel.TestCase
-TestEngineAgainstModel.settings = settings(max_examples=50, stateful_step_count=30, deadline=None,
+TestEngineAgainstModel.settings = settings(max_examples=examples(35), stateful_step_count=30, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])

@@ -114,6 +114,7 @@ def test_a_fault_on_a_route_that_does_not_exist_is_refused(leaf: FakeLeaf) -> No
         leaf.inject("explode")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_the_rate_limit_answers_429_then_the_next_minute_is_served() -> None:
     with freeze_time("2026-03-01T00:00:00Z") as frozen, FakeLeaf(rate_limit=RateLimit(retry_after=True)) as leaf:
         session = requests.Session()

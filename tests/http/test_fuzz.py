@@ -13,6 +13,7 @@ import os
 import random
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,9 +23,11 @@ from fake_leaf.http import HttpRequest, HttpResponse
 from fake_leaf.http._context import is_control
 from fake_leaf.http._serialize import fault_json
 from fake_leaf.testing.strategies import credentials_bodies
-from tests.conftest import state_of
+from tests.conftest import examples, state_of
 
-EXAMPLES = int(os.environ.get("FAKE_LEAF_FUZZ_EXAMPLES", "2000"))
+pytestmark = pytest.mark.slow  # the deep tier: python -m pytest -m slow
+
+EXAMPLES = int(os.environ.get("FAKE_LEAF_FUZZ_EXAMPLES", str(examples(1000))))
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 USER_ID = "user-id-placeholder"
 TOKEN = "token-placeholder"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 
 from fake_leaf import FakeLeaf
@@ -45,6 +46,7 @@ def test_a_body_refused_as_too_large_is_not_kept(leaf: FakeLeaf) -> None:
     assert str(MAX_BODY + 1) in (entry.reason or "")
 
 
+@pytest.mark.slow
 def test_refused_bodies_of_2_mib_keep_the_journal_under_its_byte_bound(leaf: FakeLeaf) -> None:
     body = b"{" + b" " * (MAX_BODY - 2) + b"!"  # 2 MiB exactly, not JSON: each is a 400
     for _ in range(300):

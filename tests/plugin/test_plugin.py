@@ -26,6 +26,7 @@ def _plugin_module() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_a_fresh_project_can_use_every_fixture_and_startup_imports_nothing_heavy(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyfile(test_client="""
@@ -100,6 +101,7 @@ STATE_TESTS = """
 @pytest.mark.parametrize("args", [("-p", "randomly", "-p", "no:cacheprovider", "--randomly-seed=1"),
                                   ("-p", "randomly", "--randomly-seed=2"),
                                   ("-p", "xdist", "-p", "fake_leaf", "-n", "2")])
+@pytest.mark.slow
 def test_state_never_leaks_between_tests(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                          args: tuple[str, ...]) -> None:
     if "-n" in args:  # each worker is a fresh interpreter: load only the plugins under test, not every one installed

@@ -200,6 +200,7 @@ def test_client_expects_one_user_per_call(n):
 '''
 
 
+@pytest.mark.slow
 def test_failures_show_the_shrunk_steps_with_the_fakes_story(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_no_events=FAILING_MACHINE, test_given=FAILING_GIVEN)  # one session: one start-up
     result = pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider")

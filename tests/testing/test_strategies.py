@@ -127,6 +127,7 @@ def test_every_public_strategy_is_listed_here() -> None:
     assert functions == {key.split("(")[0] for key in PUBLIC_STRATEGIES}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PUBLIC_STRATEGIES))
 def test_a_public_strategy_passes_hypothesis_health_checks_at_default_settings(name: str) -> None:
     drawn: list[object] = []
