@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fake_leaf import FakeLeaf, ManualClock
@@ -99,6 +99,12 @@ def _everything(leaf: FakeLeaf, users: list[str]) -> object:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# two credentials due at the same instant, one of them deferred: their alerts keep the schedule's order
+@example(steps=[("disconnect", 1), dt.timedelta(days=26), ("post_again", 1), ("rotate", 2), ("run_check", 2),
+                dt.timedelta(days=61)], interval_hours=24, rotation=False)
+# checks every 5 hours, a long jump: the refreshes the skipped checks made keep their times
+@example(steps=[dt.timedelta(days=32), dt.timedelta(days=57), ("add_organization", 1), dt.timedelta(days=5),
+                ("set_ok", 1), ("read", 2), ("disconnect", 1), dt.timedelta(days=1)], interval_hours=5, rotation=True)
 @given(steps=steps, interval_hours=st.sampled_from([24, 24, 5, 13]), rotation=st.booleans())
 def test_a_lazy_fake_shows_what_an_eager_one_does(steps: list[object], interval_hours: int, rotation: bool) -> None:
     interval = dt.timedelta(hours=interval_hours)
