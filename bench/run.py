@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import (
     bench_clients,
     bench_core,
+    bench_jump,
     bench_lifecycle,
     bench_load,
     bench_memory,
@@ -34,6 +35,7 @@ def main() -> int:
     ok = bench_webhooks.main(args.rounds) and ok
     ok = bench_load.main(args.rounds) and ok
     ok = bench_memory.main(args.rounds) and ok
+    ok = bench_jump.main(args.rounds) and ok
     return 0 if ok else 1
 
 

@@ -103,7 +103,7 @@ class CredentialsPart(Lifecycle):
             values[name] = make(self.random, values)
         posted_token = values.get("accessToken") if oauth2 else None
         record = _CredentialRecord(
-            id=new_id(), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
+            id=new_id(self._id_random), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
             created_time=now, fields=values,
             # a posted access token is used until it expires; else the fake mints one, which the check at
             # creation replaces with the refresh's
@@ -114,13 +114,17 @@ class CredentialsPart(Lifecycle):
         old = user.credentials.get(provider.name)
         if old is not None:
             self._forget(old)
+        upstream = self.upstreams[provider.name]
+        shared = upstream.grant_of(values)
+        if shared is not None:  # another credential carries the grant: its deferred checks run first
+            self._bring_up_all(provider.name, shared)
         user.credentials[provider.name] = record
         self._live[record.id] = record
         self._written(now)
-        self.upstreams[provider.name].accept(values, granted, now)
+        record.grant = upstream.accept(values, granted, now, record.id)
         self._check(record, now)
         if record.status is not CredentialStatus.UNAUTHENTICATED:
-            self._schedule_check(record, now + self.options.check_interval)
+            self._reschedule(record, now + self.options.check_interval)
         return record.snapshot()
 
     def get_credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> Credentials:
@@ -133,6 +137,8 @@ class CredentialsPart(Lifecycle):
         with self._lock:
             self._begin()
             user = self._user(owner, leaf_user_id)
+            for c in user.credentials.values():
+                self._bring_up(c)
             return {name: c.snapshot() for name, c in user.credentials.items()}
 
     def delete_credentials(self, owner: str, leaf_user_id: str, provider_name: str) -> None:
@@ -192,6 +198,6 @@ class CredentialsPart(Lifecycle):
                 why = why_not_text(text)
                 if why is not None:
                     raise ValueError(f"the event's {name} {why}")
-            event = _append_event(record, when, status_code, headers, body)
+            event = _append_event(record, self._event_id(record, when), when, status_code, headers, body)
             _prune_events(record, now)
             return event

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import hashlib
 import heapq
 import json
+import random
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from fake_leaf.engine import _errors as err
-from fake_leaf.engine._ids import new_id
+from fake_leaf.engine._ids import id_from
 from fake_leaf.engine._models import (
     Alert,
     CredentialEvent,
@@ -25,10 +27,17 @@ from fake_leaf.engine._models import (
 )
 from fake_leaf.engine._settings import SETTINGS_BY_NAME
 from fake_leaf.engine._state import EngineState
-from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_IDLE_LIMIT, Answer, SimulatedUpstream
+from fake_leaf.engine._upstream import (
+    ACCESS_TOKEN_LIFETIME,
+    REFRESH_TOKEN_IDLE_LIMIT,
+    Answer,
+    SimulatedUpstream,
+    _Grant,
+)
 from fake_leaf.engine.providers import Provider
 
 EVENT_RETENTION = _dt.timedelta(days=30)
+MAX_ALERTS = 10_000  # the alert log keeps the newest, like the request journal; the oldest go first
 CLOCK_SLACK = _dt.timedelta(seconds=1)  # clocks read in different threads may disagree by this much
 T = TypeVar("T")
 
@@ -59,6 +68,9 @@ class Lifecycle(EngineState):
         if self._held_since is None or now > self._held_since:
             self._held_since = now
 
+    # False: every check runs in the catch-up that finds it due (the eager reference the tests compare with)
+    _lazy = True
+
     def _catch_up(self, now: _dt.datetime) -> None:
         """Run, in time order and each at its own due time, every background check due by ``now``.
 
@@ -66,41 +78,134 @@ class Lifecycle(EngineState):
         credential's first check here the following ones repeat its outcome: those whose events
         would already be past the 30-day window are skipped, and only the last skipped refresh is
         replayed (without its event), so a jump of years costs what a jump of 30 days does.
+
+        A settled credential (see ``_may_defer``) is not checked here at all: its checks can only
+        repeat the last one, raise no alert and touch nothing another credential sees, so they are
+        run when it is next read (``_bring_up``), exactly as they would have run here. A jump costs
+        a heap entry per settled credential, and the checks of those that change.
         """
+        if self._caught_up_to is None or now > self._caught_up_to:
+            self._caught_up_to = now
         interval = self.options.check_interval
         horizon = now - EVENT_RETENTION - interval
         checked_once: set[str] = set()
+        lazy = self._lazy and interval < REFRESH_TOKEN_IDLE_LIMIT
         while self._schedule and self._schedule[0][0] <= now:
             due, _, credential_id = heapq.heappop(self._schedule)
             record = self._live.get(credential_id)
             if record is None or record.next_check_at != due:
+                if self._stale_entries:
+                    self._stale_entries -= 1
                 continue  # deleted or rescheduled since
+            if lazy and self._may_defer(record):
+                self._deferred[credential_id] = record  # next_check_at stays: the first check it owes
+                continue
             self._check(record, due)
             _prune_events(record, now)
             if record.status is CredentialStatus.UNAUTHENTICATED:
                 continue  # final until deleted: no more checks
             following = due + interval
             if credential_id in checked_once and following < horizon and interval < REFRESH_TOKEN_IDLE_LIMIT:
-                skipped = (horizon - following) // interval
-                last_skipped = following + (skipped - 1) * interval
-                self._replay_refresh(record, last_skipped)
-                following += skipped * interval
+                following = self._skip(record, following, horizon)
             checked_once.add(credential_id)
-            self._schedule_check(record, following)
+            self._reschedule(record, following)
+
+    def _reschedule(self, record: _CredentialRecord, due: _dt.datetime) -> None:
+        """The next check after a regular one; a settled credential's wait for its next read, off the schedule."""
+        if self._lazy and self.options.check_interval < REFRESH_TOKEN_IDLE_LIMIT and self._may_defer(record):
+            record.next_check_at = due
+            if record.rank < 0:
+                record.rank = next(self._sequence)
+            self._deferred[record.id] = record
+        else:
+            self._schedule_check(record, due)
+
+    def _may_defer(self, record: _CredentialRecord) -> bool:
+        """Whether the credential's checks may wait until it is read: its last check made every call a check
+        makes, nothing changed its provider or its grant since, and no other live credential carries the grant."""
+        grant: _Grant | None = record.grant
+        return (record.settled is not None and grant is not None and len(grant.holders) == 1
+                and record.settled == (self._upstream(record).version, grant.version))
+
+    def _bring_up(self, record: _CredentialRecord) -> None:
+        """Run the checks a deferred credential owes, as the catch-ups that found them due would have."""
+        if self._deferred.pop(record.id, None) is None:
+            return
+        now = self._caught_up_to
+        assert now is not None
+        interval = self.options.check_interval
+        horizon = now - EVENT_RETENTION - interval
+        first = True
+        due = record.next_check_at
+        while due is not None and due <= now:
+            self._check(record, due)
+            _prune_events(record, now)
+            if record.status is CredentialStatus.UNAUTHENTICATED:
+                return  # not settled after all? _check made it final: no more checks
+            following = due + interval
+            if not first and following < horizon:
+                following = self._skip(record, following, horizon)
+            first = False
+            due = record.next_check_at = following
+        if due is not None:
+            self._schedule_check(record, due)
+
+    def _bring_up_all(self, provider_name: str, grant: _Grant | None) -> None:
+        """Before a control changes a provider (``grant`` None) or a grant: deferred checks run first."""
+        if grant is not None:
+            for holder in list(grant.holders):
+                found = self._deferred.get(holder)
+                if found is not None:
+                    self._bring_up(found)
+            return
+        for found in [r for r in self._deferred.values() if r.provider.name == provider_name]:
+            self._bring_up(found)
+
+    def _forget(self, record: _CredentialRecord) -> None:
+        """A credential is gone (deleted, replaced, its user deleted): no more checks, no events; its grant
+        is released (the provider keeps it, bounded, for a credential that posts it again)."""
+        self._bring_up(record)  # the checks it owes did happen, as far as the provider can tell
+        self._live.pop(record.id, None)
+        if record.next_check_at is not None:
+            record.next_check_at = None
+            self._drop_schedule_entry()
+        if record.grant is not None:
+            self._upstream(record).release(record.grant, record.id)
+            record.grant = None
 
     def _upstream(self, record: _CredentialRecord) -> SimulatedUpstream:
         return self.upstreams[record.provider.name]
 
+    def _derived(self, record: _CredentialRecord, at: _dt.datetime, position: int, what: bytes) -> bytes:
+        """Bytes that the fake's seed, the credential, the instant (from the credential's creation) and the place
+        among the credential's events at that instant determine: the same check makes the same values, however
+        late it runs, and the same calls at the same times make the same values with the same seed."""
+        age = at - record.created_time
+        text = f"{record.id}|{age.days}|{age.seconds}|{age.microseconds}|{position}|".encode() + what
+        return hashlib.blake2b(text, key=self._seed_bytes, digest_size=32).digest()
+
+    def _event_id(self, record: _CredentialRecord, at: _dt.datetime) -> str:
+        return id_from(self._derived(record, at, _events_at(record, at), b"event"))
+
     def _check(self, record: _CredentialRecord, at: _dt.datetime) -> None:
         """One background check: the upstream calls it makes, each an event; the last sets the status."""
         valid = record.access_token_expires_at is not None and record.access_token_expires_at > at
-        answers = self._upstream(record).check(record.fields, valid, at)
-        for answer in answers:
-            _append_event(record, at, answer.status_code, answer.headers, answer.body)
+        upstream = self._upstream(record)
+        base = _events_at(record, at)
+        rng = random.Random(int.from_bytes(self._derived(record, at, base, b"tokens")))
+        answers = upstream.check(record.fields, valid, at, rng)
+        for i, answer in enumerate(answers):
+            _append_event(record, id_from(self._derived(record, at, base + i, b"event")), at,
+                          answer.status_code, answer.headers, answer.body)
             if answer.access_token is not None:
                 self._take_tokens(record, answer, at)
         last = answers[-1]
         self._set_status(record, _status_for(last.status_code), at, last)
+        grant: _Grant | None = record.grant
+        # settled: a check that made every call a check makes (a refresh, for OAuth2) repeats while nothing changes
+        complete = not record.provider.oauth2 or not valid
+        record.settled = (upstream.version, grant.version) \
+            if complete and grant is not None and record.status is not CredentialStatus.UNAUTHENTICATED else None
         if record.status is CredentialStatus.UNAUTHENTICATED:
             record.next_check_at = None  # final until the credential is deleted
         elif last.status_code in (200, 403) and record.provider.organizations is not None:
@@ -151,21 +256,44 @@ class Lifecycle(EngineState):
 
     def _organization_alert(self, record: _CredentialRecord, kind: str, org: ProviderOrganization,
                             at: _dt.datetime) -> None:
-        self._alerts.append(OrganizationAlert(
+        self._add_alert(OrganizationAlert(
             type=kind, leaf_user_id=record.leaf_user_id, provider=record.provider.name,
             provider_org_id=org.provider_org_id, provider_org_name=org.provider_org_name, status=org.status,
             timestamp=at, api_owner=self._users[record.leaf_user_id].owner))
 
-    def _replay_refresh(self, record: _CredentialRecord, at: _dt.datetime) -> None:
-        # OK or MISSING_PERMISSION: the refreshes of the skipped checks succeeded, each using the token
+    def _add_alert(self, alert: Alert | OrganizationAlert) -> None:
+        self._alerts.append(alert)
+        if len(self._alerts) > MAX_ALERTS + MAX_ALERTS // 10:  # dropped in batches: appending stays O(1)
+            excess = len(self._alerts) - MAX_ALERTS
+            del self._alerts[:excess]
+            self._alerts_dropped += excess
+
+    def _skip(self, record: _CredentialRecord, following: _dt.datetime, horizon: _dt.datetime) -> _dt.datetime:
+        """Skip the checks from ``following`` on whose events would be past the window at once; the first
+        check not skipped is returned. Their outcome repeats, so only the last refresh among them is replayed
+        (without its event), at the check where running every one of them would have made it."""
+        interval = self.options.check_interval
+        skipped = (horizon - following) // interval
         refreshing = record.status in (CredentialStatus.OK, CredentialStatus.MISSING_PERMISSION)
-        if refreshing and record.provider.oauth2 and record.access_token_expires_at is not None \
-                and record.access_token_expires_at <= at:
-            upstream = self._upstream(record)
-            upstream.mark_used(record.fields, at - self.options.check_interval)
-            answer = upstream.refresh(record.fields, at)
-            if answer.status_code == 200:
-                self._take_tokens(record, answer, at)
+        expires = record.access_token_expires_at
+        if refreshing and record.provider.oauth2 and expires is not None:
+            # every check refreshes once the token has expired: the first at or after ``expires``, then
+            # one every ``every`` checks (the token lasts ACCESS_TOKEN_LIFETIME)
+            first = max(-((following - expires) // interval), 0)
+            every = -(-ACCESS_TOKEN_LIFETIME // interval)
+            if first < skipped:
+                self._replay_refresh(record, following + (first + (skipped - 1 - first) // every * every) * interval,
+                                     every)
+        return following + skipped * interval
+
+    def _replay_refresh(self, record: _CredentialRecord, at: _dt.datetime, every: int) -> None:
+        # OK or MISSING_PERMISSION: the refreshes of the skipped checks succeeded, each using the token
+        upstream = self._upstream(record)
+        upstream.mark_used(record.fields, at - every * self.options.check_interval)
+        rng = random.Random(int.from_bytes(self._derived(record, at, _events_at(record, at), b"tokens")))
+        answer = upstream.refresh(record.fields, at, rng)
+        if answer.status_code == 200:
+            self._take_tokens(record, answer, at)
 
     def _take_tokens(self, record: _CredentialRecord, answer: Answer, at: _dt.datetime) -> None:
         assert answer.access_token is not None and answer.refresh_token is not None
@@ -183,7 +311,7 @@ class Lifecycle(EngineState):
             provider = record.provider
             cause = (f"{provider.label} answered {answer.status_code}: {answer.body}"
                      if answer is not None else "the status was set by the test")
-            self._alerts.append(Alert(
+            self._add_alert(Alert(
                 type=_ALERT_TYPES[status], credential=record.fields[provider.identifying_field],
                 provider=provider.name, credential_id=record.id, leaf_user_id=record.leaf_user_id, status=status,
                 api_owner=self._users[record.leaf_user_id].owner,
@@ -212,6 +340,7 @@ class Lifecycle(EngineState):
         record = self._user(owner, leaf_user_id).credentials.get(provider.name)
         if record is None:
             raise err.credentials_not_found(leaf_user_id, provider.label)
+        self._bring_up(record)
         return record
 
     # -- direct controls ----------------------------------------------------------------------
@@ -233,10 +362,13 @@ class Lifecycle(EngineState):
             record = self._credentials(owner, leaf_user_id, provider_name)
             was_final = record.status is CredentialStatus.UNAUTHENTICATED
             self._set_status(record, status, now, None)
+            record.settled = None  # the next check may answer otherwise than the status set here
             if status is CredentialStatus.UNAUTHENTICATED:
-                record.next_check_at = None
+                if record.next_check_at is not None:
+                    record.next_check_at = None
+                    self._drop_schedule_entry()
             elif was_final:
-                self._schedule_check(record, now + self.options.check_interval)
+                self._schedule_check(record, now + self.options.check_interval, fresh=True)
             return record.snapshot()
 
     def control_credential_upstream(self, owner: str, leaf_user_id: str, provider_name: str,
@@ -265,10 +397,18 @@ class Lifecycle(EngineState):
         return [a for a in self.alert_log() if isinstance(a, OrganizationAlert)]
 
     def alert_log(self) -> list[Alert | OrganizationAlert]:
-        """Every alert of either kind, oldest first: what the webhooks deliver."""
+        """The alerts of either kind, oldest first: the newest ``MAX_ALERTS`` (10,000) are kept."""
         with self._lock:
             self._begin()
             return list(self._alerts)
+
+    def alerts_since(self, cursor: int) -> tuple[list[Alert | OrganizationAlert], int]:
+        """The alerts raised since ``cursor`` (a count of alerts ever raised) that are still kept, and the
+        new cursor: what the webhooks read."""
+        with self._lock:
+            self._begin()
+            start = max(cursor - self._alerts_dropped, 0)
+            return self._alerts[start:], self._alerts_dropped + len(self._alerts)
 
 
 def _status_for(status_code: int) -> CredentialStatus:
@@ -303,9 +443,18 @@ def _headers_text(headers: Mapping[str, str] | str) -> str:
     return text
 
 
-def _append_event(record: _CredentialRecord, when: _dt.datetime, status_code: int,
+def _events_at(record: _CredentialRecord, at: _dt.datetime) -> int:
+    """How many of the credential's events are dated ``at``."""
+    events = record.events
+    if not events or events[-1].created_date < at:
+        return 0
+    key = lambda e: e.created_date  # noqa: E731
+    return bisect.bisect_right(events, at, key=key) - bisect.bisect_left(events, at, key=key)
+
+
+def _append_event(record: _CredentialRecord, event_id: str, when: _dt.datetime, status_code: int,
                   headers: Mapping[str, str] | str, body: str) -> CredentialEvent:
-    event = CredentialEvent(new_id(), when.astimezone(_dt.timezone.utc), status_code, _headers_text(headers), body)
+    event = CredentialEvent(event_id, when.astimezone(_dt.timezone.utc), status_code, _headers_text(headers), body)
     # keep arrival order among equal timestamps: insert after every event not newer
     if not record.events or record.events[-1].created_date <= event.created_date:
         record.events.append(event)

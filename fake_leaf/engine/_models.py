@@ -7,6 +7,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from fake_leaf.engine.providers import Provider
 
@@ -104,7 +105,7 @@ class Credentials:
         return self.fields.get("clientEnvironment")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CredentialEvent:
     """One call Leaf made to the provider for a credential: the provider's answer."""
 
@@ -136,7 +137,7 @@ class _Owner:
     password: str
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class _UserRecord:
     id: str
     owner: str
@@ -152,7 +153,7 @@ class _UserRecord:
         return self._snapshot
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class _CredentialRecord:
     id: str
     provider: Provider
@@ -168,6 +169,11 @@ class _CredentialRecord:
     next_check_at: _dt.datetime | None = None
     # Leaf's list of the account's organizations, by id in the order found (a provider with organizations)
     organizations: dict[str, ProviderOrganization] = field(default_factory=dict)
+    grant: Any = None  # the upstream's grant the credential carries (engine._upstream._Grant)
+    # (the provider's version, the grant's version) when a check last made every call a check makes and
+    # left the credential not final: until either changes, every check repeats that one's outcome
+    settled: tuple[int, int] | None = None
+    rank: int = -1  # its place among checks due at the same instant (EngineState._schedule_check)
 
     def snapshot(self) -> Credentials:
         return Credentials(self.id, self.provider.name, self.leaf_user_id, self.status, self.created_time,

@@ -23,6 +23,7 @@ class OrganizationsPart(Lifecycle):
         record = user.credentials.get(provider.name)
         if record is None:
             raise err.organizations_without_credentials(leaf_user_id, provider.label)
+        self._bring_up(record)
         return record
 
     def list_organizations(self, owner: str, leaf_user_id: str, provider_name: str) -> list[ProviderOrganization]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import hashlib
 import heapq
 import itertools
 import random
@@ -16,7 +18,7 @@ from typing import Literal
 from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
 from fake_leaf.engine._errors import clock_out_of_range
 from fake_leaf.engine._models import Alert, OrganizationAlert, _CredentialRecord, _Owner, _UserRecord
-from fake_leaf.engine._upstream import SimulatedUpstream
+from fake_leaf.engine._upstream import SimulatedUpstream, _Grant
 from fake_leaf.engine.providers import PROVIDERS, Provider
 
 OnDuplicate = Literal["reject", "replace"]
@@ -77,6 +79,12 @@ class EngineState:
         self._users.clear()
         self._users_by_owner = {owner: {} for owner in self._owners}
         self.random = random.Random(self.options.seed)  # reseeded with the world: a reset fake makes the same values
+        seed = self.options.seed
+        # what checks mint (tokens, event ids) and credential ids derive from this, per credential and instant,
+        # so that a credential's checks make the same values whenever (and however lazily) they are run
+        self._seed_bytes = (hashlib.blake2b(repr(seed).encode(), digest_size=16).digest() if seed is not None
+                            else secrets.token_bytes(16))
+        self._id_random = random.Random(self._seed_bytes)
         self._user_index: dict[str, dict[str, dict[str | None, dict[str, _UserRecord]]]] = {}
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
                                  tuple[int, list[_UserRecord]]] = {}
@@ -84,8 +92,15 @@ class EngineState:
         self.upstreams: dict[str, SimulatedUpstream] = {
             name: SimulatedUpstream(p, self.options.refresh_token_rotation, self.random)
             for name, p in self.providers.items()}
+        for name, upstream in self.upstreams.items():
+            upstream.before_change = functools.partial(self._bring_up_all, name)
         self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
+        self._stale_entries = 0  # entries of the schedule whose credential was deleted or rescheduled
+        # credentials whose due checks are left to be run when they are read (see Lifecycle._catch_up)
+        self._deferred: dict[str, _CredentialRecord] = {}
+        self._caught_up_to: _dt.datetime | None = None
+        self._alerts_dropped = 0  # alerts dropped from the front of the log (it keeps MAX_ALERTS)
         self._sequence = itertools.count()
         self._alerts: list[Alert | OrganizationAlert] = []  # one log, oldest first: what webhooks deliver
         self._owner_configs: dict[str, dict[str, str]] = {}  # the settings an API owner changed
@@ -110,11 +125,23 @@ class EngineState:
             now = None
         raise clock_out_of_range(now, USABLE_RANGE)
 
-    def _schedule_check(self, record: _CredentialRecord, due: _dt.datetime) -> None:
+    def _schedule_check(self, record: _CredentialRecord, due: _dt.datetime, fresh: bool = False) -> None:
+        """Schedule the credential's next check. Checks due at the same instant run in the order their
+        credentials joined the schedule (``fresh``: at creation, or back from UNAUTHENTICATED), however
+        late each was run: so a check deferred and run later keeps its place."""
+        if fresh or record.rank < 0:
+            record.rank = next(self._sequence)
         record.next_check_at = due
-        heapq.heappush(self._schedule, (due, next(self._sequence), record.id))
+        heapq.heappush(self._schedule, (due, record.rank, record.id))
 
-    def _forget(self, record: _CredentialRecord) -> None:
-        """A credential is gone (deleted, replaced, its user deleted): no more checks, no events."""
-        self._live.pop(record.id, None)
-        record.next_check_at = None
+    def _bring_up_all(self, provider_name: str, grant: _Grant | None) -> None:
+        """Before a control changes a provider or a grant (the lifecycle runs the checks it deferred)."""
+
+    def _drop_schedule_entry(self) -> None:
+        """A credential left the schedule: its entry stays in the heap until popped, or until a compaction."""
+        self._stale_entries += 1
+        if self._stale_entries > 64 and self._stale_entries > len(self._schedule) // 2:
+            self._schedule = [e for e in self._schedule
+                              if (r := self._live.get(e[2])) is not None and r.next_check_at == e[0]]
+            heapq.heapify(self._schedule)
+            self._stale_entries = 0

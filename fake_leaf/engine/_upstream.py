@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from fake_leaf.engine._errors import UnsupportedControlError
@@ -29,6 +29,10 @@ INVALID_CLIENT = {"error": "invalid_client", "error_description": "Client authen
 INVALID_KEY = {"error": "invalid_api_key", "message": "The API key is invalid or has been revoked."}
 INVALID_SECRET = {"error": "invalid_credentials", "message": "The secret or password sent with the key is wrong."}
 INVALID_LOGIN = {"error": "invalid_credentials", "message": "The username or password is incorrect."}
+# grants no credential holds any more (the credential was deleted or replaced) that the provider keeps, so
+# that the grant posted again finds the account as it was; the oldest forgotten first beyond either bound
+MAX_ORPHAN_GRANTS = 1_000
+MAX_ORPHAN_TEXT = 4_000_000  # characters of their tokens and client ids
 ACCOUNT_DISABLED = {"error": "account_disabled", "message": "This account has been disabled."}
 
 
@@ -56,10 +60,13 @@ class _Grant:
     scopes: tuple[str, ...]
     last_used: _dt.datetime
     revoked: bool = False
-    withdrawn: set[str] = field(default_factory=set)  # scopes or permissions; WHOLE_ACCESS for all
+    withdrawn: frozenset[str] = frozenset()  # scopes or permissions; WHOLE_ACCESS for all
     # the account's organizations, by id in the order they came (a provider with organizations only)
     organizations: dict[str, UpstreamOrganization] = field(default_factory=dict)
     withdrawn_organizations: set[str] = field(default_factory=set)  # what a withdrawal of the whole access blocked
+    key: tuple[str, str] = ("", "")  # (environment, token): where the upstream keeps it
+    holders: list[str] = field(default_factory=list)  # the ids of the live credentials that carry it
+    version: int = 0  # changed by every control of it: a check's outcome may differ after
 
     def no_organization_reachable(self) -> bool:
         return not any(not o.blocked for o in self.organizations.values())
@@ -71,11 +78,29 @@ class SimulatedUpstream:
     def __init__(self, provider: Provider, refresh_token_rotation: bool = False,
                  rng: random.Random | None = None) -> None:
         self.provider = provider
-        self.refresh_token_rotation = refresh_token_rotation
+        self._rotation = refresh_token_rotation
         self.random = rng if rng is not None else random.Random()  # the fake's: tokens repeat with its seed
         self._secrets: dict[tuple[str, str], str | None] = {}  # (environment, client) -> secret or password
         self._grants: dict[tuple[str, str], _Grant] = {}  # (environment, token, key or username) -> grant
         self._outages: dict[str, int] = {}  # environment -> status code
+        self._clients: dict[tuple[str, str], int] = {}  # (environment, client) -> grants kept that name it
+        self._orphans: dict[tuple[str, str], int] = {}  # grants no credential holds, oldest first -> text size
+        self._orphan_text = 0
+        self.version = 0  # changed by every control of the provider as a whole (outages, secrets)
+        # called before a control changes the provider as a whole, or a grant (with it): the engine
+        # brings the checks it left for later up to date first, as they ran before the change
+        self.before_change: Callable[[_Grant | None], None] | None = None
+
+    @property
+    def refresh_token_rotation(self) -> bool:
+        """Whether each refresh hands out a new refresh token."""
+        return self._rotation
+
+    @refresh_token_rotation.setter
+    def refresh_token_rotation(self, on: bool) -> None:
+        if on != self._rotation:
+            self._changing(None)
+            self._rotation = on
 
     # -- the roles the provider module gives its fields -------------------------------------
 
@@ -101,19 +126,65 @@ class SimulatedUpstream:
 
     # -- what Leaf does ------------------------------------------------------------------------
 
-    def accept(self, fields: Mapping[str, str], scopes: tuple[str, ...], now: _dt.datetime) -> None:
+    def grant_of(self, fields: Mapping[str, str]) -> _Grant | None:
+        """The grant a credential's fields name, if the provider knows it."""
+        return self._grant_of(fields)
+
+    def accept(self, fields: Mapping[str, str], scopes: tuple[str, ...], now: _dt.datetime,
+               holder: str = "") -> _Grant:
         """A credential was posted to Leaf: unknown clients and grants become known as they are."""
         env = self.environment(fields)
-        self._secrets.setdefault((env, self._client(fields)), self._secret(fields))
+        client = self._client(fields)
+        self._secrets.setdefault((env, client), self._secret(fields))
         key = (env, fields[self.token_field()])
-        if key not in self._grants:
-            grant = self._grants[key] = _Grant(self._client(fields), scopes, now)
+        grant = self._grants.get(key)
+        if grant is None:
+            grant = self._grants[key] = _Grant(client, scopes, now, key=key)
+            self._clients[(env, client)] = self._clients.get((env, client), 0) + 1
             orgs = self.provider.organizations
             if orgs is not None:  # a new account holds one organization, connected
                 first = UpstreamOrganization(orgs.new_id(self.random), orgs.first_name)
                 grant.organizations[first.id] = first
+        elif key in self._orphans:
+            self._orphan_text -= self._orphans.pop(key)
+        if holder and holder not in grant.holders:
+            grant.holders.append(holder)
+        return grant
 
-    def check(self, fields: Mapping[str, str], access_token_valid: bool, now: _dt.datetime) -> list[Answer]:
+    def release(self, grant: _Grant, holder: str) -> None:
+        """A credential that carried the grant is gone: kept while bounded, the oldest forgotten first."""
+        if holder in grant.holders:
+            grant.holders.remove(holder)
+        if grant.holders or self._grants.get(grant.key) is not grant or grant.key in self._orphans:
+            return
+        size = len(grant.key[1]) + len(grant.client)
+        self._orphans[grant.key] = size
+        self._orphan_text += size
+        while self._orphans and (len(self._orphans) > MAX_ORPHAN_GRANTS or self._orphan_text > MAX_ORPHAN_TEXT):
+            key = next(iter(self._orphans))
+            self._orphan_text -= self._orphans.pop(key)
+            self._drop_grant(key)
+
+    def _drop_grant(self, key: tuple[str, str]) -> None:
+        grant = self._grants.pop(key)
+        client = (key[0], grant.client)
+        left = self._clients.get(client, 1) - 1
+        if left > 0:
+            self._clients[client] = left
+        else:  # no grant names the client any more: the provider forgets it, and its secret
+            self._clients.pop(client, None)
+            self._secrets.pop(client, None)
+
+    def _changing(self, grant: _Grant | None) -> None:
+        if self.before_change is not None:
+            self.before_change(grant)
+        if grant is None:
+            self.version += 1
+        else:
+            grant.version += 1
+
+    def check(self, fields: Mapping[str, str], access_token_valid: bool, now: _dt.datetime,
+              rng: random.Random | None = None) -> list[Answer]:
         """The calls one background check makes, in order; it stops at the first that fails.
 
         OAuth2: a refresh when the access token has expired, then a platform call. Otherwise one
@@ -124,7 +195,7 @@ class SimulatedUpstream:
         answers: list[Answer] = []
         token = fields[self.token_field()]
         if not access_token_valid:
-            refresh = self.refresh(fields, now)
+            refresh = self.refresh(fields, now, rng)
             answers.append(refresh)
             if refresh.status_code != 200:
                 return answers
@@ -132,8 +203,9 @@ class SimulatedUpstream:
         answers.append(self._platform_call(self.environment(fields), token))
         return answers
 
-    def refresh(self, fields: Mapping[str, str], now: _dt.datetime) -> Answer:
-        """POST to the token endpoint with grant_type=refresh_token."""
+    def refresh(self, fields: Mapping[str, str], now: _dt.datetime, rng: random.Random | None = None) -> Answer:
+        """POST to the token endpoint with grant_type=refresh_token; new tokens drawn from ``rng``."""
+        rng = rng if rng is not None else self.random
         env = self.environment(fields)
         if env in self._outages:
             return _outage_answer(self._outages[env])
@@ -146,12 +218,13 @@ class SimulatedUpstream:
             return Answer(400, dict(JSON_HEADERS), _compact(INVALID_GRANT))
         grant.last_used = now
         new_token = token
-        if self.refresh_token_rotation:
-            new_token = opaque_token(self.random)
+        if self._rotation:
+            new_token = opaque_token(rng)
             del self._grants[(env, token)]
-            self._grants[(env, new_token)] = grant
+            grant.key = (env, new_token)
+            self._grants[grant.key] = grant
         scopes = tuple(s for s in grant.scopes if s not in grant.withdrawn)
-        access = access_token(self.random)
+        access = access_token(rng)
         body = {"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
                 "access_token": access, "scope": " ".join(scopes), "refresh_token": new_token}
         return Answer(200, dict(JSON_HEADERS), _compact(body), access, new_token, scopes)
@@ -208,7 +281,9 @@ class SimulatedUpstream:
 
     def revoke(self, fields: Mapping[str, str]) -> None:
         """The grower withdrew the grant, or the key or account was revoked."""
-        self._grant(fields).revoked = True
+        grant = self._grant(fields)
+        self._changing(grant)
+        grant.revoked = True
 
     def rotate_secret(self, fields: Mapping[str, str]) -> str:
         """The client secret, shared secret or password changed upstream; returns the new one."""
@@ -218,6 +293,7 @@ class SimulatedUpstream:
         key = (self.environment(fields), self._client(fields))
         if key not in self._secrets:
             raise UnsupportedControlError(f"{self.provider.label} knows no client {key[1]!r}")
+        self._changing(None)
         secret = self.random.randbytes(24).hex()
         self._secrets[key] = secret
         return secret
@@ -228,25 +304,27 @@ class SimulatedUpstream:
         Where the account has organizations, the whole access is its organizations: each is blocked.
         """
         grant = self._grant(fields)
+        self._changing(grant)
         if permission is None and self.provider.organizations is not None:
             for org in list(grant.organizations.values()):
                 if not org.blocked:
                     self._set_blocked(grant, org.id, True)
                     grant.withdrawn_organizations.add(org.id)
         else:
-            grant.withdrawn.add(permission or WHOLE_ACCESS)
+            grant.withdrawn = grant.withdrawn | {permission or WHOLE_ACCESS}
 
     def restore(self, fields: Mapping[str, str], permission: str | None) -> None:
         """Give back what ``withdraw`` took: a scope, or the organizations the withdrawal blocked (not
         those a test blocked one by one)."""
         grant = self._grant(fields)
+        self._changing(grant)
         if permission is None and self.provider.organizations is not None:
             for org_id in grant.withdrawn_organizations:
                 if org_id in grant.organizations:
                     self._set_blocked(grant, org_id, False)
             grant.withdrawn_organizations.clear()
         else:
-            grant.withdrawn.discard(permission or WHOLE_ACCESS)
+            grant.withdrawn = grant.withdrawn - {permission or WHOLE_ACCESS}
 
     # -- the account's organizations (a provider with organizations) ------------------------------------
 
@@ -268,6 +346,7 @@ class SimulatedUpstream:
     def add_organization(self, fields: Mapping[str, str], name: str, org_id: str | None = None) -> str:
         """The grower's account gained an organization, connected to the application; returns its id."""
         grant = self._with_organizations(fields)
+        self._changing(grant)
         orgs = self.provider.organizations
         assert orgs is not None
         if not isinstance(name, str) or not name.strip() or why_not_text(name) is not None:
@@ -287,6 +366,7 @@ class SimulatedUpstream:
     def remove_organization(self, fields: Mapping[str, str], org_id: str) -> None:
         grant = self._with_organizations(fields)
         self._organization(grant, org_id)
+        self._changing(grant)
         del grant.organizations[org_id]
 
     def block_organization(self, fields: Mapping[str, str], org_id: str) -> None:
@@ -306,16 +386,19 @@ class SimulatedUpstream:
         return found
 
     def _set_blocked(self, grant: _Grant, org_id: str, blocked: bool) -> None:
+        self._changing(grant)
         grant.organizations[org_id] = replace(self._organization(grant, org_id), blocked=blocked)
 
     def start_outage(self, environment: str, status_code: int) -> None:
         if not (status_code == 429 or 500 <= status_code <= 599):
             raise UnsupportedControlError(f"an outage answers 5xx or 429, not {status_code}")
         self._check_environment(environment)
+        self._changing(None)
         self._outages[environment] = status_code
 
     def end_outage(self, environment: str) -> None:
         self._check_environment(environment)
+        self._changing(None)
         self._outages.pop(environment, None)
 
     def _check_environment(self, environment: str) -> None:

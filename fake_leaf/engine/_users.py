@@ -74,7 +74,7 @@ class Users(Lifecycle):
             users = self._owner_users(owner)
             if body.get("id") is not None:
                 raise err.id_exists()
-            user = _UserRecord(new_id(), owner, _user_fields(body))
+            user = _UserRecord(new_id(self._id_random), owner, _user_fields(body))
             self._users[user.id] = user
             users[user.id] = user
             self._index(user, add=True)

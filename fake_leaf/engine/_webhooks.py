@@ -187,6 +187,8 @@ class AlertLog(Protocol):
 
     def alert_log(self) -> list[Alert | OrganizationAlert]: ...
 
+    def alerts_since(self, cursor: int) -> tuple[list[Alert | OrganizationAlert], int]: ...
+
     @property
     def alert_payload(self) -> Callable[[Alert | OrganizationAlert], Mapping[str, object]] | None: ...
 
@@ -320,11 +322,11 @@ class Webhooks:
         """Read the alert log from the cursor: each new alert goes to its owner's webhook for its event."""
         if self.alert_payload is None:
             return  # nobody said yet how an alert reads on the wire: the alerts wait in the log
-        alerts = self._backend.alert_log()  # catches the state up to now, so due checks raise theirs first
-        if self._alert_cursor > len(alerts):  # the log was cleared behind our back
-            self._alert_cursor = 0
-        new = alerts[self._alert_cursor:]
-        self._alert_cursor = len(alerts)
+        # catches the state up to now, so due checks raise theirs first; the cursor counts every alert ever raised
+        new, cursor = self._backend.alerts_since(self._alert_cursor)
+        if cursor < self._alert_cursor:  # the log was cleared behind our back
+            new, cursor = self._backend.alerts_since(0)
+        self._alert_cursor = cursor
         for alert in new:
             owner = self._owners.get(alert.api_owner)
             if owner is None:
