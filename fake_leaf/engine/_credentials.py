@@ -105,9 +105,8 @@ class CredentialsPart(Lifecycle):
         record = _CredentialRecord(
             id=new_id(self._id_random), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
             created_time=now, fields=values,
-            # a posted access token is used until it expires; else the fake mints one, which the check at
-            # creation replaces with the refresh's
-            access_token=(posted_token or access_token(self.random)) if oauth2 else None,
+            # a posted access token is used until it expires; else the check at creation refreshes one
+            access_token=posted_token,
             scopes=granted,
             access_token_expires_at=now + ACCESS_TOKEN_LIFETIME if posted_token else None,
         )
@@ -123,6 +122,8 @@ class CredentialsPart(Lifecycle):
         self._written(now)
         record.grant = upstream.accept(values, granted, now, record.id)
         self._check(record, now)
+        if oauth2 and record.access_token is None:  # the refresh at creation failed: the token Leaf minted stays
+            record.access_token = access_token(self.random)
         if record.status is not CredentialStatus.UNAUTHENTICATED:
             self._reschedule(record, now + self.options.check_interval)
         return record.snapshot()

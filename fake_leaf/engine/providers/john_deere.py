@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ def _denied(provider_label: str, reason: str) -> str:
     return json.dumps(errors, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=256)  # every check lists the organizations: an account's list rarely changes
 def _organization_list(organizations: tuple[UpstreamOrganization, ...]) -> str:
     # John Deere's /organizations: every organization of the grower's account; one the application may not
     # reach carries a "connections" link, where the grower grants the access

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from fake_leaf.engine.providers._base import (
 )
 
 
+@functools.lru_cache(maxsize=256)  # every check lists the organizations: an account's list rarely changes
 def _organization_list(organizations: tuple[UpstreamOrganization, ...]) -> str:
     return json.dumps({"organizations": [{"id": o.id, "name": o.name} for o in organizations]},
                       separators=(",", ":"))
