@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine._text import why_not_text
@@ -387,7 +387,7 @@ class SimulatedUpstream:
 
     def _set_blocked(self, grant: _Grant, org_id: str, blocked: bool) -> None:
         self._changing(grant)
-        grant.organizations[org_id] = replace(self._organization(grant, org_id), blocked=blocked)
+        grant.organizations[org_id] = self._organization(grant, org_id)._replace(blocked=blocked)
 
     def start_outage(self, environment: str, status_code: int) -> None:
         if not (status_code == 429 or 500 <= status_code <= 599):

@@ -36,6 +36,9 @@ def test_a_webhook_registered_over_the_server_gets_real_signed_posts(receiver: H
     leaf = FakeLeaf(clock=clock)
     with leaf.server() as server:
         assert register(server.url, leaf, receiver.url).status_code == 201
+        # the confirmation goes out after the registration's answer: reading the deliveries waits for it, so
+        # the failure asked for below meets the alert, not the confirmation
+        assert len(requests.get(f"{server.url}/_fake-leaf/webhook-deliveries").json()) == 1
         user = requests.post(f"{server.user_management_url}/users", json={}, headers=leaf.headers).json()
         requests.post(f"{server.user_management_url}/users/{user['id']}/john-deere-credentials", headers=leaf.headers,
                       json={"clientKey": "k", "clientSecret": "s", "refreshToken": "r", "clientEnvironment": "STAGE"})
