@@ -51,6 +51,8 @@ def _plain(value: Any) -> Any:
     """A value-comparable copy (the upstream's records are dataclasses compared by identity)."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple takes its fields one by one
+        return type(value)(*(_plain(v) for v in value))
     if isinstance(value, (list, tuple, set, frozenset)):
         return type(value)(_plain(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
