@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import json
 import math
 import re
@@ -60,6 +61,12 @@ def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     table = _RouteTable(routes, by_template, patterns)
     _tables[key] = (providers, table)
     return table
+
+
+@functools.lru_cache(maxsize=64)  # every answer carries one: written once per second of the fake's clock
+def _http_date(now: _dt.datetime) -> str:
+    return (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
+            f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} GMT")
 
 
 class LeafApp:
@@ -138,8 +145,7 @@ class LeafApp:
             now = self.backend.now().astimezone(_UTC)
         except FakeLeafError:  # a clock out of Leaf's range: the request's own answer says so
             now = _dt.datetime.now(_UTC)
-        return (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
-                f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} GMT")
+        return _http_date(now.replace(microsecond=0))
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
