@@ -195,6 +195,11 @@ def _operation(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {"description": route.summary or "success"}
     if route.response:
         success["content"] = _content(route.response)
+    if "page" in route.query_params:  # a paged list, as JHipster answers one
+        success["headers"] = {
+            "X-Total-Count": {"description": "how many there are in all", "schema": {"type": "integer"}},
+            "Link": {"description": 'the next, prev, last and first pages (rel="next", ...)',
+                     "schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(route.success): success, "404": _problem("not found, or not implemented")}
     if route.no_content_too:
         responses["204"] = {"description": "done, nothing to answer"}

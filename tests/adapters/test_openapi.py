@@ -71,3 +71,11 @@ def test_a_real_429_and_an_injected_503_match_what_the_document_says() -> None:
     assert limited.status_code == 429
     schema = answers["429"]["content"]["application/json"]["schema"]
     assert set(limited.json()) == set(schema["required"]) == set(schema["properties"])
+
+
+def test_paged_answers_document_their_total_and_links() -> None:
+    document = openapi_document(build_routes(), list(PROVIDERS), LEAF.base_url)
+    base = "/services/usermanagement/api/users"
+    for path in (base, f"{base}/{{leafUserId}}/john-deere-credentials/events",
+                 f"{base}/{{leafUserId}}/{{provider}}/organizations"):
+        assert set(document["paths"][path]["get"]["responses"]["200"]["headers"]) == {"X-Total-Count", "Link"}, path
