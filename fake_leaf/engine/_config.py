@@ -42,12 +42,16 @@ class ConfigsPart(Lifecycle):
             self._owner_configs.setdefault(owner, {}).update(values)
             return self.owner_config(owner)
 
+    def _own(self, owner: str, leaf_user_id: str) -> dict[str, str] | None:
+        """A Leaf user's own settings, or None; the state caught up and the user checked first (lock held)."""
+        self._begin()
+        self._user(owner, leaf_user_id)
+        return self._user_configs.get(leaf_user_id)
+
     def user_config(self, owner: str, leaf_user_id: str) -> dict[str, str]:
         """The settings a Leaf user has of its own (the rest it inherits from its API owner)."""
         with self._lock:
-            self._begin()
-            self._user(owner, leaf_user_id)
-            own = self._user_configs.get(leaf_user_id)
+            own = self._own(owner, leaf_user_id)
             if own is None:
                 raise err.config_not_found(leaf_user_id)
             return dict(own)
@@ -55,9 +59,7 @@ class ConfigsPart(Lifecycle):
     def create_user_config(self, owner: str, leaf_user_id: str, body: Mapping[str, object]) -> dict[str, str]:
         values = _settings(body)
         with self._lock:
-            self._begin()
-            self._user(owner, leaf_user_id)
-            if leaf_user_id in self._user_configs:
+            if self._own(owner, leaf_user_id) is not None:
                 raise err.config_exists(leaf_user_id)
             self._user_configs[leaf_user_id] = values
             return dict(values)
@@ -65,9 +67,7 @@ class ConfigsPart(Lifecycle):
     def update_user_config(self, owner: str, leaf_user_id: str, body: Mapping[str, object]) -> dict[str, str]:
         values = _settings(body)
         with self._lock:
-            self._begin()
-            self._user(owner, leaf_user_id)
-            own = self._user_configs.get(leaf_user_id)
+            own = self._own(owner, leaf_user_id)
             if own is None:
                 raise err.config_not_found(leaf_user_id)
             own.update(values)
@@ -75,7 +75,6 @@ class ConfigsPart(Lifecycle):
 
     def delete_user_config(self, owner: str, leaf_user_id: str) -> None:
         with self._lock:
-            self._begin()
-            self._user(owner, leaf_user_id)
-            if self._user_configs.pop(leaf_user_id, None) is None:
+            if self._own(owner, leaf_user_id) is None:
                 raise err.config_not_found(leaf_user_id)
+            del self._user_configs[leaf_user_id]
