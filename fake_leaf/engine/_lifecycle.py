@@ -7,7 +7,6 @@ import datetime as _dt
 import hashlib
 import heapq
 import json
-import random
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -16,6 +15,7 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import id_from
 from fake_leaf.engine._models import (
     Alert,
+    BodyInParts,
     CredentialEvent,
     Credentials,
     CredentialStatus,
@@ -192,8 +192,8 @@ class Lifecycle(EngineState):
         valid = record.access_token_expires_at is not None and record.access_token_expires_at > at
         upstream = self._upstream(record)
         base = _events_at(record, at)
-        rng = random.Random(int.from_bytes(self._derived(record, at, base, b"tokens")))
-        answers = upstream.check(record.fields, valid, at, rng)
+        seed = int.from_bytes(self._derived(record, at, base, b"tokens"))
+        answers = upstream.check(record.fields, valid, at, seed)
         for i, answer in enumerate(answers):
             _append_event(record, id_from(self._derived(record, at, base + i, b"event")), at,
                           answer.status_code, answer.headers, answer.body)
@@ -290,8 +290,8 @@ class Lifecycle(EngineState):
         # OK or MISSING_PERMISSION: the refreshes of the skipped checks succeeded, each using the token
         upstream = self._upstream(record)
         upstream.mark_used(record.fields, at - every * self.options.check_interval)
-        rng = random.Random(int.from_bytes(self._derived(record, at, _events_at(record, at), b"tokens")))
-        answer = upstream.refresh(record.fields, at, rng)
+        seed = int.from_bytes(self._derived(record, at, _events_at(record, at), b"tokens"))
+        answer = upstream.refresh(record.fields, at, seed)
         if answer.status_code == 200:
             self._take_tokens(record, answer, at)
 
@@ -309,7 +309,7 @@ class Lifecycle(EngineState):
         record.status = status
         if changed and status in _ALERT_TYPES:
             provider = record.provider
-            cause = (f"{provider.label} answered {answer.status_code}: {answer.body}"
+            cause = (f"{provider.label} answered {answer.status_code}: {answer.text()}"
                      if answer is not None else "the status was set by the test")
             self._add_alert(Alert(
                 type=_ALERT_TYPES[status], credential=record.fields[provider.identifying_field],
@@ -453,8 +453,10 @@ def _events_at(record: _CredentialRecord, at: _dt.datetime) -> int:
 
 
 def _append_event(record: _CredentialRecord, event_id: str, when: _dt.datetime, status_code: int,
-                  headers: Mapping[str, str] | str, body: str) -> CredentialEvent:
-    event = CredentialEvent(event_id, when.astimezone(_dt.timezone.utc), status_code, _headers_text(headers), body)
+                  headers: Mapping[str, str] | str, body: str | BodyInParts) -> CredentialEvent:
+    if when.tzinfo is not _dt.timezone.utc or type(when) is not _dt.datetime:
+        when = when.astimezone(_dt.timezone.utc)  # else the check's own instant: one object for all its events
+    event = CredentialEvent(event_id, when, status_code, _headers_text(headers), body)
     # keep arrival order among equal timestamps: insert after every event not newer
     if not record.events or record.events[-1].created_date <= event.created_date:
         record.events.append(event)
