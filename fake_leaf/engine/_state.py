@@ -85,7 +85,8 @@ class EngineState:
         self._seed_bytes = (hashlib.blake2b(repr(seed).encode(), digest_size=16).digest() if seed is not None
                             else secrets.token_bytes(16))
         self._id_random = random.Random(self._seed_bytes)
-        self._user_index: dict[str, dict[str, dict[str | None, dict[str, _UserRecord]]]] = {}
+        # owner -> field -> value -> the one user with it, or the users with it by id (Users._index)
+        self._user_index: dict[str, dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]]] = {}
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
                                  tuple[int, list[_UserRecord]]] = {}
         self._user_versions: dict[str, int] = {}
