@@ -37,7 +37,10 @@ from fake_leaf.engine._upstream import (
 from fake_leaf.engine.providers import Provider
 
 EVENT_RETENTION = _dt.timedelta(days=30)
-MAX_ALERTS = 10_000  # the alert log keeps the newest, like the request journal; the oldest go first
+# the alert log keeps the newest, like the request journal: 10,000, fewer past 8 MiB of their texts (a
+# credential's identifying value can be long, and a deleted credential's stays in its alerts); the oldest go first
+MAX_ALERTS = 10_000
+MAX_ALERT_TEXT = 8 * 1024 * 1024
 CLOCK_SLACK = _dt.timedelta(seconds=1)  # clocks read in different threads may disagree by this much
 T = TypeVar("T")
 
@@ -262,11 +265,19 @@ class Lifecycle(EngineState):
             timestamp=at, api_owner=self._users[record.leaf_user_id].owner))
 
     def _add_alert(self, alert: Alert | OrganizationAlert) -> None:
-        self._alerts.append(alert)
-        if len(self._alerts) > MAX_ALERTS + MAX_ALERTS // 10:  # dropped in batches: appending stays O(1)
-            excess = len(self._alerts) - MAX_ALERTS
-            del self._alerts[:excess]
-            self._alerts_dropped += excess
+        alerts = self._alerts
+        alerts.append(alert)
+        self._alert_text += _alert_text(alert)
+        # dropped in batches, to 10,000 and to 90% of the text bound: appending stays O(1)
+        if len(alerts) > MAX_ALERTS + MAX_ALERTS // 10 or self._alert_text > MAX_ALERT_TEXT:
+            cut, text = 0, self._alert_text
+            while cut < len(alerts) - 1 and (len(alerts) - cut > MAX_ALERTS
+                                             or text > MAX_ALERT_TEXT - MAX_ALERT_TEXT // 10):
+                text -= _alert_text(alerts[cut])
+                cut += 1
+            del alerts[:cut]
+            self._alerts_dropped += cut
+            self._alert_text = text
 
     def _skip(self, record: _CredentialRecord, following: _dt.datetime, horizon: _dt.datetime) -> _dt.datetime:
         """Skip the checks from ``following`` on whose events would be past the window at once; the first
@@ -409,6 +420,13 @@ class Lifecycle(EngineState):
             self._begin()
             start = max(cursor - self._alerts_dropped, 0)
             return self._alerts[start:], self._alerts_dropped + len(self._alerts)
+
+
+def _alert_text(alert: Alert | OrganizationAlert) -> int:
+    """The characters of an alert whose size a client chose."""
+    if isinstance(alert, Alert):
+        return len(alert.credential) + len(alert.message)
+    return len(alert.provider_org_id) + len(alert.provider_org_name)
 
 
 def _status_for(status_code: int) -> CredentialStatus:

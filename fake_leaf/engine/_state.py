@@ -102,6 +102,7 @@ class EngineState:
         self._deferred: dict[str, _CredentialRecord] = {}
         self._caught_up_to: _dt.datetime | None = None
         self._alerts_dropped = 0  # alerts dropped from the front of the log (it keeps MAX_ALERTS)
+        self._alert_text = 0  # the characters of the kept alerts' client-sized texts (it keeps MAX_ALERT_TEXT)
         self._sequence = itertools.count()
         self._alerts: list[Alert | OrganizationAlert] = []  # one log, oldest first: what webhooks deliver
         self._owner_configs: dict[str, dict[str, str]] = {}  # the settings an API owner changed

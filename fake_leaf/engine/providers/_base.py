@@ -58,7 +58,7 @@ class DrawnAccessToken:
         return _draw_access_token(self.seed, self.after_refresh_token)
 
 
-@functools.lru_cache(maxsize=1024)  # a pure function of its arguments: the tokens a test reads again cost nothing
+@functools.lru_cache(maxsize=4096)  # a pure function of its arguments: the tokens a test reads again cost nothing
 def _draw_access_token(seed: int, after_refresh_token: bool) -> str:
     rng = random.Random(seed)
     if after_refresh_token:
