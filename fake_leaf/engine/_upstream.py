@@ -8,6 +8,7 @@ John Deere's is the model: a token endpoint (refresh) and a platform API, STAGE 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -56,6 +57,9 @@ class RefreshBody:
         self.access_token, self.scopes, self.refresh_token = access_token, scopes, refresh_token
 
     def text(self) -> str:
+        return _written(self)
+
+    def write(self) -> str:
         return _compact({"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
                          "access_token": token_text(self.access_token), "scope": " ".join(self.scopes),
                          "refresh_token": self.refresh_token})
@@ -65,14 +69,23 @@ class ListBody:
     """An answer that lists the account's organizations, held as the organizations (immutable tuples the
     grant holds too) and written out by the provider's ``list_body`` when read."""
 
-    __slots__ = ("organizations", "write")
+    __slots__ = ("list_body", "organizations")
 
-    def __init__(self, write: Callable[[tuple[UpstreamOrganization, ...]], str],
+    def __init__(self, list_body: Callable[[tuple[UpstreamOrganization, ...]], str],
                  organizations: tuple[UpstreamOrganization, ...]) -> None:
-        self.write, self.organizations = write, organizations
+        self.list_body, self.organizations = list_body, organizations
 
     def text(self) -> str:
-        return self.write(self.organizations)
+        return _written(self)
+
+    def write(self) -> str:
+        return self.list_body(self.organizations)
+
+
+# the bodies read last, written out: a client that reads the same events page again pays a lookup
+@functools.lru_cache(maxsize=4096)
+def _written(body: RefreshBody | ListBody) -> str:
+    return body.write()
 
 
 @dataclass(eq=False, repr=False)

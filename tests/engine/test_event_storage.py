@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from fake_leaf import CredentialEvent, FakeLeaf, ManualClock
+from fake_leaf.engine import _upstream
 from fake_leaf.engine.providers import _base
 
 START = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
@@ -75,6 +76,7 @@ def test_a_token_drawn_again_is_the_same_token() -> None:
     first = leaf.get_john_deere_credentials(user).access_token
     bodies = [e.body for e in leaf.john_deere_credential_events(user)]
     _base._draw_access_token.cache_clear()  # drawn again from the seed, not read back from a cache
+    _upstream._written.cache_clear()  # and the bodies written out again
     assert leaf.get_john_deere_credentials(user).access_token == first
     assert [e.body for e in leaf.john_deere_credential_events(user)] == bodies
     assert first is not None and first.count(".") == 2  # a JWT: header.claims.signature
