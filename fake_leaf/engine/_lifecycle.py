@@ -207,7 +207,7 @@ class Lifecycle(EngineState):
         grant: _Grant | None = record.grant
         # settled: a check that made every call a check makes (a refresh, for OAuth2) repeats while nothing changes
         complete = not record.provider.oauth2 or not valid
-        record.settled = (upstream.version, grant.version) \
+        record.settled = _versions(upstream.version, grant.version) \
             if complete and grant is not None and record.status is not CredentialStatus.UNAUTHENTICATED else None
         if record.status is CredentialStatus.UNAUTHENTICATED:
             record.next_check_at = None  # final until the credential is deleted
@@ -420,6 +420,14 @@ class Lifecycle(EngineState):
             self._begin()
             start = max(cursor - self._alerts_dropped, 0)
             return self._alerts[start:], self._alerts_dropped + len(self._alerts)
+
+
+_UNCHANGED = (0, 0)  # the versions of a provider and a grant no control has touched: most credentials'
+
+
+def _versions(provider: int, grant: int) -> tuple[int, int]:
+    """The pair a settled credential keeps; the common one shared (100,000 credentials: 5.6 MB less)."""
+    return _UNCHANGED if provider == 0 and grant == 0 else (provider, grant)
 
 
 def _alert_text(alert: Alert | OrganizationAlert) -> int:
