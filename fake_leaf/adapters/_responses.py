@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ _TAKES_PRECEDENCE = "a response the test registered for this URL takes precedenc
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=64)  # a fixture makes a fake, and so an interceptor, per test
 def host_pattern(base_url: str) -> re.Pattern[str]:
     """Every URL on the host of ``base_url``, whatever its scheme, port, user info or path.
 
@@ -114,6 +116,7 @@ class ResponsesInterceptor:
         self._port = base.port or _DEFAULT_PORTS.get(self._scheme)
         self._base_path = base.path.rstrip("/")
         self._pattern = host_pattern(app.base_url)
+        self._served = f"{app.base_url}/"
         self._own_mock: responses.RequestsMock | None = None
         self._routes: list[_LeafRoute] = []
 
@@ -199,6 +202,8 @@ class ResponsesInterceptor:
 
     def _refuse_other_origins(self, prepared: requests.PreparedRequest, url: SplitResult) -> None:
         """The fake's host under another scheme, port or path prefix: refused here, never sent to the network."""
+        if str(prepared.url).startswith(self._served):
+            return  # the base URL itself, as the fake spells it: its scheme, host, default port and prefix
         scheme = url.scheme.lower()
         try:
             port = url.port or _DEFAULT_PORTS.get(scheme)

@@ -116,10 +116,12 @@ def _link_header(call: Call, query: dict[str, list[str]], page: int, size: int, 
     """JHipster's PaginationUtil: next, prev, last, first."""
     last = max((total + size - 1) // size - 1, 0)
 
+    # the request's other parameters, encoded once; then page and size, as urlencode would append them
+    rest = urlencode({k: v for k, v in query.items() if k not in ("page", "size")}, doseq=True)
+    start = f"{call.base_url}{call.path}?{rest}{'&' if rest else ''}page="
+
     def link(target: int, rel: str) -> str:
-        q = {k: v for k, v in query.items() if k not in ("page", "size")}
-        q["page"], q["size"] = [str(target)], [str(size)]
-        return f'<{call.base_url}{call.path}?{urlencode(q, doseq=True)}>; rel="{rel}"'
+        return f'<{start}{target}&size={size}>; rel="{rel}"'
 
     links = []
     if page < last:
