@@ -64,8 +64,8 @@ _SEED_KEY = pytest.StashKey[int]()
 _LEAF_KEY = pytest.StashKey["FakeLeaf"]()
 # each fake's sample data, seeded for its test by the fake_leaf fixture
 _SAMPLES: weakref.WeakKeyDictionary[FakeLeaf, SampleData] = weakref.WeakKeyDictionary()
-_FAKER_KEY = pytest.StashKey["Faker"]()
-_INI_KEY = pytest.StashKey["dict[str, Any] | str"]()  # one per session, reseeded for each test
+_FAKER_KEY = pytest.StashKey["Faker"]()  # one per session, reseeded for each test
+_INI_KEY = pytest.StashKey["dict[str, Any] | str"]()  # the ini defaults, read once per session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -63,8 +63,8 @@ class _Upstreams(Mapping[str, SimulatedUpstream]):
         except KeyError:
             if name not in self._names:
                 raise
-            upstream = self._made[name] = self._make(name)
-            return upstream
+            # setdefault: two threads that make it at once get the same one
+            return self._made.setdefault(name, self._make(name))
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
