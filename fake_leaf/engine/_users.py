@@ -170,12 +170,14 @@ class Users(Lifecycle):
         with self._lock:
             self._begin()
             user = self._user(owner, leaf_user_id)
-            del self._users[user.id]
-            del self._users_by_owner[owner][user.id]
-            self._index(user, add=False)
+            # first: a credential's deferred checks run as they would have, while its user (and its
+            # settings, which an organization sync reads) still exists
             for record in user.credentials.values():
                 self._forget(record)
             user.credentials.clear()
+            del self._users[user.id]
+            del self._users_by_owner[owner][user.id]
+            self._index(user, add=False)
             self._user_configs.pop(user.id, None)
 
     def all_users(self, owner: str) -> list[LeafUser]:
