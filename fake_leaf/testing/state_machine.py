@@ -51,7 +51,7 @@ class LeafRules:
     not handle yet: ``leaf_rules = LeafRules(leaf_faults=False)`` in your subclass."""
 
     provider_transitions: bool = True  # revoked grants, rotated secrets, withdrawn scopes, outages
-    time_moves: bool = True  # to just before/after checks, token expiries and the 30-day event cut
+    time_moves: bool = True  # to just before/after checks, token expiries and the events window's cut
     leaf_faults: bool = True  # 5xx, connection errors, read timeouts, 429 with and without Retry-After
     rate_limit: bool = True  # Leaf's rate limit switched on (2 requests a minute) and off
     users_elsewhere: bool = True  # users made outside your client (1, 21 or 101: past a page)
@@ -151,6 +151,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = ManualClock(START)
         self.leaf = self.make_fake()
+        self._timing = self.leaf.timing  # where the landmarks lie: this fake's own interval and lifetimes
         self.leaf.start()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy lookups in the environment: they cost more than the fake
@@ -650,7 +651,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         now = self.leaf.now()
         dates = [e.created_date for e in events]
         assert dates == sorted(dates, reverse=True), f"fake-leaf lists the events of {user!r} out of order"
-        assert now - dates[-1] < dt.timedelta(days=30), "fake-leaf lists an event 30 days old"
+        assert now - dates[-1] < self._timing.events_window, "fake-leaf lists an event past its events window"
         assert dates[0] <= now, "fake-leaf lists an event dated in the future"
 
     def connected_users(self) -> list[UserRef]:
@@ -713,17 +714,17 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             live = [c for c in held if c.status is not CredentialStatus.UNAUTHENTICATED]
             if not live:
                 return None
-            interval = dt.timedelta(hours=24)
+            interval = self._timing.check_interval
             due = min(c.created_time + ((now - c.created_time) // interval + 1) * interval for c in live)
             return due - (_SECOND if "before" in name else dt.timedelta(0))
         if "access token" in name:
             refreshed = [e.created_date for u in self.connected_users() for e in (self.truth_events(u) or [])
                          if e.status_code == 200 and "access_token" in e.body]
-            return max(refreshed) + dt.timedelta(hours=12) + _SECOND if refreshed else None
+            return max(refreshed) + self._timing.access_token_lifetime + _SECOND if refreshed else None
         dates = [events[-1].created_date for u in self.connected_users() if (events := self.truth_events(u))]
         if not dates:
             return None
-        return min(dates) + dt.timedelta(days=30) - (_SECOND if "before" in name else dt.timedelta(0))
+        return min(dates) + self._timing.events_window - (_SECOND if "before" in name else dt.timedelta(0))
 
     def _leaf_token_expiry(self) -> dt.datetime | None:
         """When the last token the fake handed out expires (read from the logins in its journal)."""
