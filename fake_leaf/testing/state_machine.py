@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import difflib
 import email.utils
+import functools
 import itertools
 import json
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -24,9 +27,26 @@ from typing import Any, ClassVar, Literal
 import requests
 from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+from hypothesis.errors import InvalidDefinition
+from hypothesis.stateful import (
+    INITIALIZE_RULE_MARKER,
+    INVARIANT_MARKER,
+    RULE_MARKER,
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+)
 
-from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
+from fake_leaf import (
+    CredentialEvent,
+    Credentials,
+    CredentialStatus,
+    FakeLeaf,
+    ManualClock,
+    NotFoundError,
+    RateLimit,
+)
 from fake_leaf.engine import JOHN_DEERE, Provider
 from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
@@ -136,6 +156,10 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     Override ``provider`` (a ``fake_leaf.engine`` provider) and ``leaf_rules`` as class attributes.
     Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
+
+    A subclass is checked when it is defined, as hypothesis checks its own machines: a method named
+    ``client_*`` that is not one of the hooks raises ``hypothesis.errors.InvalidDefinition`` naming the
+    closest hook.
     """
 
     provider: ClassVar[Provider] = JOHN_DEERE
@@ -145,6 +169,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _refuse_unknown_hooks(cls)
         cls.TestCase.settings = DEFAULT_SETTINGS
 
     def __init__(self) -> None:
@@ -783,6 +808,50 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         if self._loop is not None:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
+
+
+# -- the checks of a subclass, when it is defined ------------------------------------------------
+
+# hypothesis calls these itself: a rule, an initializer or an invariant named client_* is not a misspelt hook
+_HYPOTHESIS_MARKERS = (RULE_MARKER, INITIALIZE_RULE_MARKER, INVARIANT_MARKER)
+
+
+def _hooks() -> list[str]:
+    """The machine's hooks: every ``client_*`` method of ``LeafClientStateMachine`` (its own or inherited)."""
+    return sorted(name for name in dir(LeafClientStateMachine)
+                  if name.startswith("client_") and callable(getattr(LeafClientStateMachine, name)))
+
+
+def _refuse_unknown_hooks(cls: type[LeafClientStateMachine]) -> None:
+    """A ``client_*`` method the machine does not know would never be called: the test would pass while
+    testing nothing (a misspelt hook, or one renamed since the subclass was written)."""
+    hooks = _hooks()
+    for klass in cls.__mro__:
+        if klass in LeafClientStateMachine.__mro__:
+            continue
+        for name, value in vars(klass).items():
+            if not name.startswith("client_") or name in hooks or not _is_method(value):
+                continue
+            if any(hasattr(value, marker) for marker in _HYPOTHESIS_MARKERS):
+                continue
+            raise InvalidDefinition(
+                f"{klass.__name__}.{name} is not a hook of LeafClientStateMachine, so the machine would never call "
+                f"it ({_closest_hook(name, hooks)}); the hooks are {', '.join(hooks)}. A helper of your own needs a "
+                "name that does not start with client_.")
+
+
+def _closest_hook(name: str, hooks: list[str]) -> str:
+    # compared without the prefix they share, which would make every pair look alike
+    words = {hook.removeprefix("client_"): hook for hook in hooks}
+    wanted = name.removeprefix("client_")
+    if close := difflib.get_close_matches(wanted, list(words), n=1, cutoff=0.6):
+        return f"did you mean {words[close[0]]}?"
+    nearest = difflib.get_close_matches(wanted, list(words), n=1, cutoff=0.0)
+    return f"no hook is named alike (the closest is {words[nearest[0]]})" if nearest else "no hook is named alike"
+
+
+def _is_method(value: object) -> bool:
+    return isinstance(value, (types.FunctionType, staticmethod, classmethod, functools.partialmethod))
 
 
 def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:

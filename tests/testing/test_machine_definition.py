@@ -1,16 +1,99 @@
-"""The machine aims its time moves at the instants its own fake acts on."""
+"""A subclass of the machine is checked when it is defined, and the machine aims its time moves at the
+instants its own fake acts on."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from typing import Any, cast
 
 import pytest
+import requests
+from hypothesis.errors import InvalidDefinition
+from hypothesis.stateful import invariant, rule
 
-from fake_leaf import FakeLeaf
+from fake_leaf import PROVIDERS, FakeLeaf
 from fake_leaf.testing.state_machine import START, LeafClientStateMachine
 
+BY_NAME = {p.name: p for p in PROVIDERS}
 SECOND = dt.timedelta(seconds=1)
+
+
+def _subclass(name: str, namespace: dict[str, object],
+              bases: tuple[type, ...] = (LeafClientStateMachine,)) -> type[LeafClientStateMachine]:
+    """A subclass defined as a user's module would define it (the checks run at its definition)."""
+    return cast("type[LeafClientStateMachine]", type(name, bases, namespace))
+
+
+# -- hooks -------------------------------------------------------------------------------------
+
+def test_a_hook_renamed_since_the_subclass_was_written_is_refused_naming_the_new_name() -> None:
+    with pytest.raises(InvalidDefinition, match=re.escape(
+            "OldClient.client_credential_status is not a hook of LeafClientStateMachine, so the machine would "
+            "never call it (did you mean client_get_credential?)")):
+        class OldClient(LeafClientStateMachine):
+            def client_credential_status(self, leaf_user_id: str) -> str | None:
+                return None
+
+
+async def _read_event(self: Any, leaf_user_id: str) -> list[str] | None:
+    return None
+
+
+@pytest.mark.parametrize("name, method, closest", [
+    ("client_get_credentials", lambda self, leaf_user_id: None, "client_get_credential"),
+    ("client_read_event", _read_event, "client_read_events"),  # an async hook is checked too
+    ("client_list_user", staticmethod(lambda: []), "client_list_users"),
+    ("client_renew", classmethod(lambda cls: None), "client_renew_token"),
+])
+def test_a_misspelt_hook_is_refused_at_class_definition(name: str, method: object, closest: str) -> None:
+    with pytest.raises(InvalidDefinition, match=re.escape(f"(did you mean {closest}?)")):
+        _subclass("Misspelt", {name: method})
+
+
+def test_a_method_like_no_hook_is_refused_and_the_message_lists_every_hook() -> None:
+    with pytest.raises(InvalidDefinition) as raised:
+        _subclass("Helper", {"client_factory": lambda self: None})
+    message = str(raised.value)
+    assert "no hook is named alike" in message
+    for hook in ("client_login", "client_get_credential", "client_decide", "client_select_organizations"):
+        assert hook in message
+    assert "needs a name that does not start with client_" in message
+
+
+def test_a_misspelt_hook_in_a_mixin_of_the_subclass_is_refused() -> None:
+    class Mixin:
+        def client_disconect(self, leaf_user_id: str) -> None:
+            pass
+
+    with pytest.raises(InvalidDefinition, match=re.escape("Mixin.client_disconect is not a hook")):
+        _subclass("Mixed", {}, (Mixin, LeafClientStateMachine))
+
+
+def test_a_hook_added_to_the_machine_is_known_without_being_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the machine grows hooks (webhook receivers, ...): the check reads them from the class itself
+    monkeypatch.setattr(LeafClientStateMachine, "client_receive_alert", lambda self, body: 200, raising=False)
+    made: Any = _subclass("Receiver", {"client_receive_alert": lambda self, body: 204})
+    assert made.client_receive_alert(None, b"") == 204
+
+
+def test_attributes_and_hypothesis_rules_named_client_are_left_alone() -> None:
+    class Machine(LeafClientStateMachine):
+        client_class = requests.Session  # a class, not a method the machine would call
+
+        @rule()
+        def client_side_refresh(self) -> None:  # hypothesis calls it
+            pass
+
+        @invariant()
+        def client_view_holds(self) -> None:
+            pass
+
+        def client_get_credential(self, leaf_user_id: str) -> str | None:
+            return super().client_get_credential(leaf_user_id)
+
+    assert Machine.client_class is requests.Session
 
 
 # -- landmarks from the fake's own timing ---------------------------------------------------------
@@ -66,3 +149,26 @@ def test_the_oldest_event_goes_exactly_at_the_events_landmark() -> None:
     assert before[-1] in after
     _, before, after = _moved(machine_class, "the oldest event goes")
     assert before[-1] not in after
+
+
+# -- a user's test module ---------------------------------------------------------------------------
+
+OUTDATED_MACHINE = '''
+from fake_leaf.testing.state_machine import LeafClientStateMachine
+
+class MyClientMachine(LeafClientStateMachine):
+    def client_credential_status(self, leaf_user_id):  # the hook's name before it was renamed
+        return None
+
+TestMyClient = MyClientMachine.TestCase
+'''
+
+
+@pytest.mark.slow
+def test_a_users_module_with_an_outdated_hook_fails_to_collect_instead_of_passing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_my_client=OUTDATED_MACHINE)
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*InvalidDefinition: MyClientMachine.client_credential_status is not a hook of "
+                                 "LeafClientStateMachine, so the machine would never call it (did you mean "
+                                 "client_get_credential?)*"])
