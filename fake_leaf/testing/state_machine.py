@@ -19,6 +19,7 @@ import email.utils
 import functools
 import itertools
 import json
+import re
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from hypothesis.stateful import (
 )
 
 from fake_leaf import (
+    PROVIDERS,
     CredentialEvent,
     Credentials,
     CredentialStatus,
@@ -154,12 +156,12 @@ class _Story:
 class LeafClientStateMachine(RuleBasedStateMachine):
     """Drives a fresh ``FakeLeaf`` (on a ``ManualClock``, ``self.clock``) for each example.
 
-    Override ``provider`` (a ``fake_leaf.engine`` provider) and ``leaf_rules`` as class attributes.
-    Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
+    Override ``provider`` (a ``Provider``, or a provider's name such as ``"Trimble"``) and ``leaf_rules``
+    as class attributes. Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
 
     A subclass is checked when it is defined, as hypothesis checks its own machines: a method named
-    ``client_*`` that is not one of the hooks raises ``hypothesis.errors.InvalidDefinition`` naming the
-    closest hook.
+    ``client_*`` that is not one of the hooks, or a provider name the fake does not know, raises
+    ``hypothesis.errors.InvalidDefinition`` naming the closest hook or provider.
     """
 
     provider: ClassVar[Provider] = JOHN_DEERE
@@ -170,6 +172,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _refuse_unknown_hooks(cls)
+        cls.provider = _resolve_provider(cls)
         cls.TestCase.settings = DEFAULT_SETTINGS
 
     def __init__(self) -> None:
@@ -852,6 +855,40 @@ def _closest_hook(name: str, hooks: list[str]) -> str:
 
 def _is_method(value: object) -> bool:
     return isinstance(value, (types.FunctionType, staticmethod, classmethod, functools.partialmethod))
+
+
+def _resolve_provider(cls: type[LeafClientStateMachine]) -> Provider:
+    """``provider`` as a ``Provider``: given as a name, the registry's provider of that name, label or slug,
+    whatever the case, spaces, hyphens or underscores ("Trimble", "john deere", "climate-field-view")."""
+    given: object = cls.provider
+    if isinstance(given, Provider):
+        return given
+    if not isinstance(given, str):
+        raise InvalidDefinition(
+            f"{cls.__name__}.provider must be a Provider (fake_leaf.PROVIDERS) or a provider's name such as "
+            f"'Trimble', got {type(given).__name__} {_short(given, 100)}")
+    keys = _provider_keys()
+    found = keys.get(_key(given))
+    if found is not None:
+        return found
+    ranked = difflib.get_close_matches(_key(given), list(keys), n=len(keys), cutoff=0.0)
+    names = list(dict.fromkeys(keys[k].name for k in ranked))  # closest first, each provider once
+    names += [p.name for p in PROVIDERS if p.name not in names]
+    close = difflib.get_close_matches(_key(given), list(keys), n=1, cutoff=0.6)
+    hint = f"did you mean {keys[close[0]].name!r}? " if close else ""
+    raise InvalidDefinition(
+        f"{cls.__name__}.provider = {_short(given, 100)} names no provider fake-leaf knows; {hint}"
+        f"the providers, closest first: {', '.join(names)}")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+@functools.cache
+def _provider_keys() -> dict[str, Provider]:
+    """Every registered provider under its name, its label and its slug, each folded by ``_key``."""
+    return {_key(text): p for p in PROVIDERS for text in (p.name, p.label, p.slug)}
 
 
 def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:

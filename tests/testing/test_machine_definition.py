@@ -1,5 +1,5 @@
-"""A subclass of the machine is checked when it is defined, and the machine aims its time moves at the
-instants its own fake acts on."""
+"""A subclass of the machine is checked when it is defined (hooks, provider), and the machine aims its time
+moves at the instants its own fake acts on."""
 
 from __future__ import annotations
 
@@ -94,6 +94,59 @@ def test_attributes_and_hypothesis_rules_named_client_are_left_alone() -> None:
             return super().client_get_credential(leaf_user_id)
 
     assert Machine.client_class is requests.Session
+
+
+# -- the provider as a name --------------------------------------------------------------------
+
+@pytest.mark.parametrize("given_name, meant", [
+    ("Trimble", "Trimble"), ("trimble", "Trimble"), ("TRIMBLE", "Trimble"), ("John Deere", "JohnDeere"),
+    ("john-deere", "JohnDeere"), ("climate field view", "ClimateFieldView"), ("Climate FieldView", "ClimateFieldView"),
+    ("CNHi", "CNHI"), ("cnhi_field_ops", "CNHIFieldOps"), ("raven slingshot", "RavenSlingshot"),
+])
+def test_a_provider_named_in_any_case_or_spelling_of_leafs_is_resolved(given_name: str, meant: str) -> None:
+    machine_class = _subclass("Named", {"provider": given_name})
+    assert machine_class.provider is BY_NAME[meant]
+
+
+def test_every_provider_is_found_by_its_name_its_label_and_its_slug() -> None:
+    for provider in PROVIDERS:
+        for text in (provider.name, provider.label, provider.slug):
+            assert _subclass("Named", {"provider": text}).provider is provider
+
+
+class _TrimbleClient(LeafClientStateMachine):
+    provider = "Trimble"  # type: ignore[assignment]  # a name: resolved when the class is defined
+
+
+def test_a_machine_given_a_providers_name_drives_that_provider() -> None:
+    machine = _TrimbleClient()
+    try:
+        machine.start()
+        user = machine.users[0]
+        machine.sync(user)
+        assert machine.leaf.journal("POST", "/users/{leafUserId}/trimble-credentials")
+        assert machine.truth_status(user) == "OK"
+    finally:
+        machine.teardown()
+
+
+def test_an_unknown_provider_name_is_refused_at_definition_with_the_names_closest_first() -> None:
+    with pytest.raises(InvalidDefinition) as raised:
+        class Misnamed(LeafClientStateMachine):
+            provider = "Trimbel"  # type: ignore[assignment]
+    message = str(raised.value)
+    assert message.startswith("Misnamed.provider = 'Trimbel' names no provider fake-leaf knows; "
+                              "did you mean 'Trimble'?")
+    listed = message.split("closest first: ")[1].split(", ")
+    assert listed[0] == "Trimble"
+    assert sorted(listed) == sorted(BY_NAME)
+
+
+@pytest.mark.parametrize("value", [None, 3, PROVIDERS[:2]])
+def test_a_provider_neither_a_provider_nor_a_name_is_refused_at_definition(value: object) -> None:
+    with pytest.raises(InvalidDefinition, match=r"Odd\.provider must be a Provider \(fake_leaf\.PROVIDERS\) or a "
+                                                r"provider's name such as 'Trimble', got "):
+        _subclass("Odd", {"provider": value})
 
 
 # -- landmarks from the fake's own timing ---------------------------------------------------------
