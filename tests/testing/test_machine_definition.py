@@ -1,5 +1,5 @@
 """A subclass of the machine is checked when it is defined (hooks, provider), and the machine aims its time
-moves at the instants its own fake acts on."""
+moves at the instants its own fake acts on; the fake's story tells every provider's credentials alike."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from typing import Any, cast
 
 import pytest
 import requests
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import InvalidDefinition
 from hypothesis.stateful import invariant, rule
 
-from fake_leaf import PROVIDERS, FakeLeaf
+from fake_leaf import PROVIDERS, FakeLeaf, Provider
 from fake_leaf.testing.state_machine import START, LeafClientStateMachine
+from fake_leaf.testing.strategies import sample_credentials_body
 
 BY_NAME = {p.name: p for p in PROVIDERS}
 SECOND = dt.timedelta(seconds=1)
@@ -202,6 +205,25 @@ def test_the_oldest_event_goes_exactly_at_the_events_landmark() -> None:
     assert before[-1] in after
     _, before, after = _moved(machine_class, "the oldest event goes")
     assert before[-1] not in after
+
+
+# -- the story of a failing @given test -----------------------------------------------------------
+
+@pytest.mark.parametrize("provider", [BY_NAME["Trimble"], BY_NAME["Sentera"], BY_NAME["JohnDeere"]])
+def test_the_story_of_a_failing_example_tells_any_providers_credentials_and_events(provider: Provider) -> None:
+    @settings(database=None, max_examples=1, phases=[Phase.generate])
+    @given(st.just(0))
+    def client_test(_: int) -> None:
+        with FakeLeaf() as leaf:
+            user = leaf.create_user(name="Ann")
+            leaf.create_credentials(provider, user.id, **sample_credentials_body(1, provider))
+            raise AssertionError("the client failed")
+
+    with pytest.raises(AssertionError) as raised:
+        client_test()
+    story = "\n".join(getattr(raised.value, "__notes__", []))
+    assert re.search(rf"{re.escape(provider.label)} credentials of [0-9a-f-]+: OK, [1-9]\d* event\(s\)", story)
+    assert f"{provider.label} answered 200" in story
 
 
 # -- a user's test module ---------------------------------------------------------------------------
