@@ -161,12 +161,12 @@ class Users(Lifecycle):
         with self._lock:
             self._begin()
             user = self._user(owner, leaf_user_id)
+            for record in user.credentials.values():  # first: the checks a credential owes read its user
+                self._forget(record)
+            user.credentials.clear()
             del self._users[user.id]
             del self._users_by_owner[owner][user.id]
             self._index(user, add=False)
-            for record in user.credentials.values():
-                self._forget(record)
-            user.credentials.clear()
             self._user_configs.pop(user.id, None)
 
     def all_users(self, owner: str) -> list[LeafUser]:

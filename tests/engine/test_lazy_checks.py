@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -126,3 +127,15 @@ def test_a_month_over_settled_credentials_runs_no_check_until_one_is_read() -> N
     events = leaf.john_deere_credential_events(users[0])
     assert len(events) == 60  # read: its month of daily checks (a refresh and a call each) is there
     assert len(leaf._backend._deferred) == USERS - 1
+
+
+def test_a_user_whose_settled_credential_owes_checks_is_deleted() -> None:
+    # the checks it owes run as the credential goes, and they read the user's settings and owner
+    clock = ManualClock(START)
+    with FakeLeaf(clock=clock) as leaf:
+        user = leaf.create_user(name="grower")
+        _post(leaf, user.id, "refresh")
+        clock.advance(dt.timedelta(days=2))
+        r = requests.delete(f"{leaf.user_management_url}/users/{user.id}", headers=leaf.headers)
+        assert r.status_code == 204, r.text
+        assert [u.id for u in leaf.list_users()] == []
