@@ -160,7 +160,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     as class attributes. Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
 
     A subclass is checked when it is defined, as hypothesis checks its own machines: a method named
-    ``client_*`` that is not one of the hooks, or a provider name the fake does not know, raises
+    ``client_*`` that is not one of the hooks, or a name that names no provider, raises
     ``hypothesis.errors.InvalidDefinition`` naming the closest hook or provider.
     """
 
@@ -820,9 +820,8 @@ _HYPOTHESIS_MARKERS = (RULE_MARKER, INITIALIZE_RULE_MARKER, INVARIANT_MARKER)
 
 
 def _hooks() -> list[str]:
-    """The machine's hooks: every ``client_*`` method of ``LeafClientStateMachine`` (its own or inherited)."""
-    return sorted(name for name in dir(LeafClientStateMachine)
-                  if name.startswith("client_") and callable(getattr(LeafClientStateMachine, name)))
+    """The machine's hooks: every ``client_*`` name of ``LeafClientStateMachine`` (its own or inherited)."""
+    return sorted(name for name in dir(LeafClientStateMachine) if name.startswith("client_"))
 
 
 def _refuse_unknown_hooks(cls: type[LeafClientStateMachine]) -> None:
