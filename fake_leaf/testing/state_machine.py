@@ -179,6 +179,10 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = ManualClock(START)
         self.leaf = self.make_fake()
+        served = [p.name for p in self.leaf.providers]
+        if self.provider.name not in served:  # else every step would meet a 404 for the provider's paths
+            raise InvalidDefinition(f"{type(self).__name__}.provider is {self.provider.name}, which the fake of its "
+                                    f"make_fake() does not serve; it serves {', '.join(served)}")
         self._timing = self.leaf.timing  # where the landmarks lie: this fake's own interval and lifetimes
         self.leaf.start()
         self.session = requests.Session()
@@ -877,7 +881,7 @@ def _resolve_provider(cls: type[LeafClientStateMachine]) -> Provider:
     hint = f"did you mean {keys[close[0]].name!r}? " if close else ""
     raise InvalidDefinition(
         f"{cls.__name__}.provider = {_short(given, 100)} names no provider fake-leaf knows; {hint}"
-        f"the providers, closest first: {', '.join(names)}")
+        f"the providers, closest first: {', '.join(names)} (a provider of your own: give its Provider itself)")
 
 
 def _key(name: str) -> str:

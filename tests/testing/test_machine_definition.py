@@ -140,9 +140,23 @@ def test_an_unknown_provider_name_is_refused_at_definition_with_the_names_closes
     message = str(raised.value)
     assert message.startswith("Misnamed.provider = 'Trimbel' names no provider fake-leaf knows; "
                               "did you mean 'Trimble'?")
-    listed = message.split("closest first: ")[1].split(", ")
+    assert message.endswith(" (a provider of your own: give its Provider itself)")
+    listed = message.split("closest first: ")[1].split(" (")[0].split(", ")
     assert listed[0] == "Trimble"
     assert sorted(listed) == sorted(BY_NAME)
+
+
+def test_a_provider_the_machines_own_fake_does_not_serve_is_refused_before_the_first_step() -> None:
+    class Machine(LeafClientStateMachine):
+        provider = "Trimble"  # type: ignore[assignment]
+
+        def make_fake(self) -> FakeLeaf:
+            return FakeLeaf(clock=self.clock, providers=(BY_NAME["JohnDeere"], BY_NAME["ClimateFieldView"]))
+
+    with pytest.raises(InvalidDefinition, match=re.escape(
+            "Machine.provider is Trimble, which the fake of its make_fake() does not serve; it serves JohnDeere, "
+            "ClimateFieldView")):
+        Machine()
 
 
 @pytest.mark.parametrize("value", [None, 3, PROVIDERS[:2]])
