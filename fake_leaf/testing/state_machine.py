@@ -39,17 +39,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from fake_leaf import (
-    PROVIDERS,
-    CredentialEvent,
-    Credentials,
-    CredentialStatus,
-    FakeLeaf,
-    ManualClock,
-    NotFoundError,
-    RateLimit,
-)
-from fake_leaf.engine import JOHN_DEERE, Provider
+from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
+from fake_leaf.engine import JOHN_DEERE, PROVIDERS, Provider
 from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
 __all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
