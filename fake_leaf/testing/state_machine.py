@@ -833,7 +833,7 @@ def _refuse_unknown_hooks(cls: type[LeafClientStateMachine]) -> None:
                 continue
             raise InvalidDefinition(
                 f"{klass.__name__}.{name} is not a hook of LeafClientStateMachine, so the machine would never call "
-                f"it ({_closest_hook(name, hooks)}); the hooks are {', '.join(hooks)}. A helper of your own needs a "
+                f"it ({_closest_hook(name, hooks)}); the hooks are {', '.join(hooks)}. A method of your own needs a "
                 "name that does not start with client_.")
 
 

@@ -57,7 +57,7 @@ def test_a_misspelt_hook_is_refused_at_class_definition(name: str, method: objec
 
 def test_a_method_like_no_hook_is_refused_and_the_message_lists_every_hook() -> None:
     with pytest.raises(InvalidDefinition) as raised:
-        _subclass("Helper", {"client_factory": lambda self: None})
+        _subclass("OwnMethod", {"client_factory": lambda self: None})
     message = str(raised.value)
     assert "no hook is named alike" in message
     for hook in ("client_login", "client_get_credential", "client_decide", "client_select_organizations"):
