@@ -41,6 +41,16 @@ class ProviderOrganization(NamedTuple):  # a tuple: cheaper to define at import 
     management_uri: str
 
 
+class Timing(NamedTuple):  # a tuple: cheaper to define at import than a dataclass
+    """When a fake's behaviour changes with its clock: its options and Leaf's and the providers' lifetimes."""
+
+    check_interval: _dt.timedelta  # a credential's background checks: at its creation, then every interval
+    access_token_lifetime: _dt.timedelta  # a provider's OAuth2 access token, from the refresh that made it
+    leaf_token_lifetime: _dt.timedelta  # a Leaf token from POST /api/authenticate without rememberMe
+    remember_me_token_lifetime: _dt.timedelta  # with rememberMe (and FakeLeaf.token's)
+    events_window: _dt.timedelta  # an event is listed while younger than this
+
+
 class OrganizationAlert(NamedTuple):  # a tuple: cheaper to define at import than a dataclass
     """An alert Leaf sends when a sync finds an organization new, blocked or removed."""
 
