@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fake_leaf import FakeLeaf, ManualClock
+from tests.conftest import examples
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 USERS = 3
@@ -98,7 +99,7 @@ def _everything(leaf: FakeLeaf, users: list[str]) -> object:
     return [GUID.sub("", repr(s)) for s in shown]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # two credentials due at the same instant, one of them deferred: their alerts keep the schedule's order
 @example(steps=[("disconnect", 1), dt.timedelta(days=26), ("post_again", 1), ("rotate", 2), ("run_check", 2),
                 dt.timedelta(days=61)], interval_hours=24, rotation=False)
