@@ -27,9 +27,7 @@ if TYPE_CHECKING:
     import requests
     from faker import Faker
 
-    from fake_leaf import FakeLeaf, ManualClock, Provider, RateLimit, ShiftedClock
-    from fake_leaf.adapters._receiver import WebhookReceiver
-    from fake_leaf.adapters._server import LeafServer
+    from fake_leaf import FakeLeaf, LeafServer, ManualClock, Provider, RateLimit, ShiftedClock, WebhookReceiver
 
 MARKER = "fake_leaf"
 # FakeLeaf's keyword arguments, spelt out so that startup needs no import of fake_leaf
@@ -162,7 +160,7 @@ def leaf_httpx_client(fake_leaf: FakeLeaf) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on the fake's base URL that sends a valid bearer token with every request."""
     import httpx
 
-    from fake_leaf.adapters._httpx import BearerAuth
+    from fake_leaf import HttpxBearerAuth as BearerAuth
 
     with httpx.Client(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token)) as client:
         yield client
@@ -177,7 +175,7 @@ def leaf_async_client(fake_leaf: FakeLeaf) -> Iterator[httpx.AsyncClient]:
     """
     import httpx
 
-    from fake_leaf.adapters._httpx import BearerAuth
+    from fake_leaf import HttpxBearerAuth as BearerAuth
 
     client = httpx.AsyncClient(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token))
     yield client
@@ -251,7 +249,7 @@ def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -
     In-process it is a ``responses`` callback beside the fake; in a test using ``leaf_server`` it is
     a small HTTP server on 127.0.0.1 (register the webhook through the server, so it sends real POSTs).
     """
-    from fake_leaf.adapters._receiver import HttpReceiver, InProcessReceiver
+    from fake_leaf import HttpReceiver, InProcessReceiver
 
     over_http = "leaf_server" in request.fixturenames
     with HttpReceiver() if over_http else InProcessReceiver(fake_leaf) as receiver:
