@@ -15,13 +15,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fake_leaf.engine._ids import new_id
+from fake_leaf.http._app import MAX_BODY  # what Leaf accepts, a receiver reads too
 
 if TYPE_CHECKING:
     import requests
 
     from fake_leaf._fake import FakeLeaf
-
-MAX_BODY = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ John Deere's is the model: a token endpoint (refresh) and a platform API, STAGE 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine._text import why_not_text
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
-from fake_leaf.engine.providers._base import UpstreamOrganization, access_token, opaque_token
+from fake_leaf.engine.providers._base import UpstreamOrganization, access_token, compact, opaque_token
 
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
 REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)
@@ -34,10 +33,6 @@ INVALID_LOGIN = {"error": "invalid_credentials", "message": "The username or pas
 MAX_ORPHAN_GRANTS = 1_000
 MAX_ORPHAN_TEXT = 4_000_000  # characters of their tokens and client ids
 ACCOUNT_DISABLED = {"error": "account_disabled", "message": "This account has been disabled."}
-
-
-def _compact(data: object) -> str:
-    return json.dumps(data, separators=(",", ":"))
 
 
 @dataclass(eq=False, repr=False)
@@ -210,12 +205,12 @@ class SimulatedUpstream:
         if env in self._outages:
             return _outage_answer(self._outages[env])
         if self._secrets.get((env, self._client(fields)), "\0unknown") != self._secret(fields):
-            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_CLIENT))
+            return Answer(401, dict(JSON_HEADERS), compact(INVALID_CLIENT))
         token = fields[self.token_field()]
         grant = self._grants.get((env, token))
         if grant is None or grant.revoked or grant.client != self._client(fields) \
                 or now - grant.last_used >= REFRESH_TOKEN_IDLE_LIMIT:
-            return Answer(400, dict(JSON_HEADERS), _compact(INVALID_GRANT))
+            return Answer(400, dict(JSON_HEADERS), compact(INVALID_GRANT))
         grant.last_used = now
         new_token = token
         if self._rotation:
@@ -227,7 +222,7 @@ class SimulatedUpstream:
         access = access_token(rng)
         body = {"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
                 "access_token": access, "scope": " ".join(scopes), "refresh_token": new_token}
-        return Answer(200, dict(JSON_HEADERS), _compact(body), access, new_token, scopes)
+        return Answer(200, dict(JSON_HEADERS), compact(body), access, new_token, scopes)
 
     def _platform_call(self, env: str, token: str) -> Answer:
         if env in self._outages:
@@ -247,9 +242,9 @@ class SimulatedUpstream:
         is_key = isinstance(self.provider.upstream, ApiKey)
         grant = self._grant_of(fields)
         if grant is None or grant.revoked:
-            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
+            return Answer(401, dict(JSON_HEADERS), compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
         if self._secrets.get((env, self._client(fields))) != self._secret(fields):
-            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_SECRET if is_key else INVALID_LOGIN))
+            return Answer(401, dict(JSON_HEADERS), compact(INVALID_SECRET if is_key else INVALID_LOGIN))
         if grant.withdrawn:
             return self._denied(grant)
         return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
@@ -410,5 +405,5 @@ class SimulatedUpstream:
 def _outage_answer(status_code: int) -> Answer:
     if status_code == 429:
         return Answer(429, {"Content-Type": "application/json", "Retry-After": "60"},
-                      _compact({"error": "Too Many Requests"}))
+                      compact({"error": "Too Many Requests"}))
     return Answer(status_code, {"Content-Type": "text/plain"}, "Service Unavailable")
