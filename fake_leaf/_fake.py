@@ -7,7 +7,7 @@ import functools
 import sys
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 from urllib.parse import urlsplit
 
 import responses
@@ -232,9 +232,20 @@ class FakeLeaf:
         """Drive a provider's simulated upstream: revoke, rotate_secret, withdraw_permission, outages, ..."""
         return UpstreamControls(self._backend, self.username, self.provider(provider))
 
-    def create_credentials(self, provider: Provider | str, leaf_user_id: str, *, scopes: tuple[str, ...] | None = None,
-                           api_owner: str | None = None, **fields: str) -> Credentials:
+    @overload
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, **fields: str) -> Credentials: ...
+
+    @overload
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, *,
+                           scopes: tuple[str, ...] | None = None, api_owner: str | None = None,
+                           **fields: str) -> Credentials: ...
+
+    # The first form takes a body as it is (``**body``, a dict[str, str]) under a type checker too: only
+    # the second names the options, whose types a body's values could not have.
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, **fields: Any) -> Credentials:
         """Attach a provider's credentials to a user exactly as a POST would; ``fields`` are Leaf's names."""
+        scopes: tuple[str, ...] | None = fields.pop("scopes", None)
+        api_owner: str | None = fields.pop("api_owner", None)
         return self._backend.create_credentials(api_owner or self.username, leaf_user_id,
                                                 self.provider(provider).name, fields, scopes=scopes)
 

@@ -134,7 +134,12 @@ def test_ctrl_c_while_serving_stops_the_server_quietly() -> None:
 def test_openapis_default_server_is_where_serve_listens_by_default(monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     listens: list[tuple[str, int]] = []
-    monkeypatch.setattr(cli, "serve", lambda host, port, *rest: listens.append((host, port)) or 0)
+
+    def serve(host: str, port: int, *rest: object) -> int:
+        listens.append((host, port))
+        return 0
+
+    monkeypatch.setattr(cli, "serve", serve)
     assert main(["serve"]) == 0
     assert main(["openapi"]) == 0
     [(host, port)] = listens
@@ -176,8 +181,9 @@ def test_serve_in_the_background_says_when_it_is_ready_in_json_and_stops_on_sigi
         login = requests.post(f"{ready['url']}/api/authenticate",
                               json={"username": "other@example.com", "password": "pw:2"})
         assert login.status_code == 200
+        published = fake_leaf.FakeLeaf()
         refused = requests.post(f"{ready['url']}/api/authenticate",  # the published default login is gone
-                                json={"username": cli.FakeLeaf().username, "password": cli.FakeLeaf().password})
+                                json={"username": published.username, "password": published.password})
         assert refused.status_code == 401
     except BaseException:
         process.kill()

@@ -117,10 +117,9 @@ def _returned_classes(function: Any, module: Any) -> set[type]:
 
 
 def test_every_type_a_public_method_returns_or_a_fixture_yields_is_exported() -> None:
-    from fake_leaf_pytest import plugin
-
     import fake_leaf
     import fake_leaf._fake
+    from conftest_plugin import plugin
 
     returned: set[type] = set()
     for name, member in vars(fake_leaf.FakeLeaf).items():

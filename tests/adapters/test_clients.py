@@ -98,6 +98,7 @@ def test_respx_mocks_other_hosts_beside_the_fake_whichever_started_first(respx_f
     with respx.mock(assert_all_called=True) if respx_first else leaf as outer, \
             leaf if respx_first else respx.mock(assert_all_called=True) as inner:
         router = outer if respx_first else inner
+        assert isinstance(router, respx.MockRouter)
         route = router.get("https://deere.test/organizations").respond(json={"values": []})
         with httpx.Client(headers=leaf.headers) as client:
             assert client.get("https://deere.test/organizations").json() == {"values": []}
@@ -200,7 +201,7 @@ async def test_hundreds_of_concurrent_requests_on_one_fake_lose_nothing() -> Non
             answers = await asyncio.gather(
                 *(client.post(f"{leaf.user_management_url}/users", json={"name": f"httpx {i}"}) for i in range(200)),
                 *(via_aiohttp(i) for i in range(200)))
-    assert [a if isinstance(a, int) else a.status_code for a in answers] == [201] * 400
+    assert [a.status_code if isinstance(a, httpx.Response) else a for a in answers] == [201] * 400
     names = {u.name for u in leaf.list_users()}
     assert names == {f"httpx {i}" for i in range(200)} | {f"aiohttp {i}" for i in range(200)}
     assert len(leaf.journal(method="POST", path="/users")) == 400

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -54,7 +55,7 @@ def _apply(leaf: FakeLeaf, clock: ManualClock, users: list[str], step: object) -
     action, index = step
     user, jd = users[index], leaf.john_deere
     try:
-        return {
+        actions: dict[str, Callable[[], object]] = {
             "read": lambda: leaf.get_john_deere_credentials(user),
             "events": lambda: leaf.john_deere_credential_events(user),
             "organizations": lambda: leaf.organizations("JohnDeere", user),
@@ -77,7 +78,8 @@ def _apply(leaf: FakeLeaf, clock: ManualClock, users: list[str], step: object) -
             "post_again": lambda: _post(leaf, user, f"refresh-{index}"),
             # the grant another user's credential carries: two credentials share it
             "post_shared": lambda: _post(leaf, user, f"refresh-{(index + 1) % USERS}"),
-        }[action]()
+        }
+        return actions[action]()
     except Exception as error:  # a control on a credential that is gone, say: both fakes must refuse alike
         return type(error).__name__, GUID.sub("", str(error))
 

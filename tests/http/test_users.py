@@ -56,7 +56,7 @@ def test_a_page_far_past_the_end_is_empty_with_or_without_sort(leaf: FakeLeaf, h
 def test_link_keeps_the_filters_and_size_is_capped_at_100(leaf: FakeLeaf, http: requests.Session) -> None:
     for _ in range(120):
         leaf.create_user(name="same")
-    r = http.get(f"{leaf.user_management_url}/users", params={"name": "same", "size": 500})
+    r = http.get(f"{leaf.user_management_url}/users", params={"name": "same", "size": "500"})
     assert len(r.json()) == 100
     assert "name=same" in r.headers["Link"]
     assert "size=100" in r.headers["Link"]
