@@ -292,7 +292,7 @@ def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str |
     from fake_leaf import FakeLeafError
 
     try:
-        return leaf._create_as_json(body, leaf_user_id, provider)
+        return leaf.create_as_json(body, leaf_user_id, provider)
     except FakeLeafError as e:
         pytest.fail(f"fake-leaf refused to create {what}: {e}", pytrace=False)
 

@@ -36,7 +36,7 @@ from fake_leaf.http import JournalEntry, LeafApp
 from fake_leaf.http._context import USER_MANAGEMENT
 from fake_leaf.http._delivery import DEFAULT_TIMEOUT
 from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
-from fake_leaf.http._limits import RateLimit
+from fake_leaf.http._limits import RateLimit, RateLimiter
 from fake_leaf.http._serialize import credentials_json, user_json
 
 if TYPE_CHECKING:  # the server adapters and the alerts service are imported when used: they cost import time
@@ -179,8 +179,8 @@ class FakeLeaf:
         """What ``POST /api/authenticate`` does, without HTTP: a bearer token."""
         return self._backend.authenticate(username or self.username, password or self.password, remember_me)
 
-    def _create_as_json(self, body: Mapping[str, object], leaf_user_id: str | None = None,
-                        provider: Provider | str = JOHN_DEERE) -> dict[str, object]:
+    def create_as_json(self, body: Mapping[str, object], leaf_user_id: str | None = None,
+                       provider: Provider | str = JOHN_DEERE) -> dict[str, object]:
         """What ``POST /users`` answers (given a user id, the POST of ``provider``'s credentials), without HTTP.
 
         The plugin's factories use it: the same engine call and JSON as the request, at a fraction of its
@@ -389,8 +389,19 @@ class FakeLeaf:
         self._app.deliveries.settle()  # and those a server is sending now, after its answer
         return self._backend.webhooks.deliveries()
 
-    def _requests_mock_in_use(self) -> responses.RequestsMock:
-        """The RequestsMock the active fake is registered in (for callbacks beside it, such as receivers)."""
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """Leaf's rate limit in force (None: none); set it to change it from the next request on."""
+        return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, limit: RateLimit | None) -> None:
+        self._rate_limit = limit
+        self._app.limiter = RateLimiter(limit) if limit is not None else None
+
+    @property
+    def requests_mock(self) -> responses.RequestsMock:
+        """The ``responses.RequestsMock`` the active fake is registered in: mock other hosts beside it."""
         mock = self._interceptor.requests_mock if self._interceptor is not None else None
         if mock is None:
             raise RuntimeError("this FakeLeaf is not active: enter it (with FakeLeaf() as leaf:) first")

@@ -65,5 +65,5 @@ def state_of(leaf: FakeLeaf) -> list[Any]:
         except NotFoundError:
             creds, events = None, None
         snapshot.append((user, creds, events))
-    snapshot.append(leaf._backend.webhooks.list_webhooks(leaf.username))
+    snapshot.append(leaf._backend.webhooks.list_webhooks(leaf.username))  # noqa: SLF001 (no HTTP: any state)
     return snapshot

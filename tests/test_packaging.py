@@ -117,8 +117,9 @@ def _returned_classes(function: Any, module: Any) -> set[type]:
 
 
 def test_every_type_a_public_method_returns_or_a_fixture_yields_is_exported() -> None:
+    from importlib import import_module
+
     import fake_leaf
-    import fake_leaf._fake
     from conftest_plugin import plugin
 
     returned: set[type] = set()
@@ -127,7 +128,7 @@ def test_every_type_a_public_method_returns_or_a_fixture_yields_is_exported() ->
             continue
         function = member.fget if isinstance(member, property) else member
         if callable(function):
-            returned |= _returned_classes(function, fake_leaf._fake)
+            returned |= _returned_classes(function, import_module("fake_leaf._fake"))
     for member in vars(plugin).values():
         wrapped = getattr(member, "__wrapped__", None) or getattr(member, "__pytest_wrapped__", None)
         function = getattr(wrapped, "obj", wrapped)

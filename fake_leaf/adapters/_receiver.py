@@ -108,7 +108,7 @@ class InProcessReceiver(WebhookReceiver):
         self._registration: Any = None
 
     def start(self: _InProcess) -> _InProcess:
-        mock = self._leaf._requests_mock_in_use()
+        mock = self._leaf.requests_mock
         self._registration = mock.add_callback("POST", self.url, callback=self._callback)
         return self
 
@@ -121,7 +121,7 @@ class InProcessReceiver(WebhookReceiver):
     def stop(self) -> None:
         if self._registration is not None:
             try:
-                self._leaf._requests_mock_in_use().remove(self._registration)
+                self._leaf.requests_mock.remove(self._registration)
             except RuntimeError:
                 pass  # the fake stopped first: its mock, and this callback, are gone already
             self._registration = None

@@ -194,6 +194,6 @@ class FaultRegistry:
     def firing(self, method: str, template: str | None, after: bool) -> Fault | None:
         with self._lock:
             for injected in list(self._faults):
-                if injected.fault.after == after and injected._fires(method, template):
+                if injected.fault.after == after and injected._fires(method, template):  # noqa: SLF001 (same module)
                     return injected.fault
         return None

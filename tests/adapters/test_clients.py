@@ -284,7 +284,7 @@ def test_webhooks_registered_through_any_client_reach_the_tests_mocks_and_never_
         respx_route = router.post("https://hooks.test/respx").respond(204)
         mocked.post("https://hooks.test/aioresponses", callback=lambda url, **kw: aiohttp_received.append(kw),
                     repeat=True)
-        leaf._requests_mock_in_use().post("https://hooks.test/responses", status=200)
+        leaf.requests_mock.post("https://hooks.test/responses", status=200)
         with httpx.Client(headers=next(owners)) as client:  # intercepted
             assert client.post(f"{leaf.base_url}{hooks}", json=registration("a", "https://hooks.test/respx")
                                ).status_code == 201

@@ -246,3 +246,13 @@ def test_a_very_long_unknown_path_gets_a_404_that_quotes_it_shortened(leaf: Fake
     assert "Closest routes: " in body["detail"] and "segment 4 is 'userz'" in body["detail"]
     assert f"({len(path)} characters)" in body["detail"]
     assert len(r.content) < 2 * len(path)  # the detail quotes it shortened, not once per route it names
+
+
+def test_setting_the_rate_limit_applies_from_the_next_request_and_none_lifts_it(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    users = f"{leaf.user_management_url}/users"
+    assert leaf.rate_limit is None
+    leaf.rate_limit = RateLimit(requests=1)
+    assert [http.get(users).status_code for _ in range(2)] == [200, 429]
+    leaf.rate_limit = None
+    assert http.get(users).status_code == 200

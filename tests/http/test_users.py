@@ -215,3 +215,13 @@ def test_a_sorted_filtered_page_follows_every_change_to_the_users(leaf: FakeLeaf
     assert emails() == ["0@x.test", "a@x.test"]  # a replaced field moves the user
     leaf.delete_user(a.id)
     assert emails() == ["0@x.test"]
+
+
+def test_create_as_json_answers_what_the_post_would_and_leaves_the_journal_alone(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_as_json({"name": "Ada"})
+    credentials = leaf.create_as_json(CREDENTIALS_BODY, str(user["id"]))
+    assert leaf.journal() == []  # no request was made
+    um = leaf.user_management_url
+    assert http.get(f"{um}/users/{user['id']}/john-deere-credentials").json() == credentials
+    assert http.get(f"{um}/users/{user['id']}").json()["name"] == "Ada"
