@@ -67,6 +67,9 @@ PYTHON_ONLY: dict[str, str] = {
     "asgi_app": "a Python ASGI app", "httpx_transport": "a Python httpx transport",
     "httpx_async_transport": "a Python httpx transport",
     "start": "activates the in-process interception", "stop": "ends the in-process interception",
+    "create_as_json": "Leaf's own POST does it over HTTP, with a token, as a client would",
+    "requests_mock": "the in-process interceptor's responses mock",
+    "rate_limit": "a server's is set when it starts (fake-leaf serve --rate-limit-per-minute)",
 }
 
 
