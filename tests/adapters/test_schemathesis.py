@@ -71,6 +71,8 @@ def _call_and_validate(case: schemathesis.Case[Any], server: LeafServer) -> None
         params["leafUserId"] = _a_user_with_credentials()
     if isinstance(case.body, dict) and "url" in case.body and case.path.endswith("/webhooks"):
         case.body["url"] = RECEIVER.url  # a registration's confirmation goes out at once: never to a random host
+    if case.headers:  # a transfer coding the fake does not know is answered 501, as RFC 9112 6.1 says
+        case.headers.pop("Transfer-Encoding", None)  # a transport matter, not the API's
     try:
         response = case.call(base_url=server.url, headers=LEAF.headers)
     finally:
