@@ -40,7 +40,12 @@ def main(url: str, slow: int, silent: int) -> None:
         open_one("slow")
     print("ready", flush=True)
     done = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+
+    def wait_for_stdin_to_close() -> None:
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=wait_for_stdin_to_close, daemon=True).start()
     next_byte = time.monotonic() + 1
     while not done.is_set():
         for key, _ in selector.select(0.1):

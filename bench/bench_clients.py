@@ -40,8 +40,8 @@ def _pytest_httpx(method: str, url: str, answer: Any, status: int) -> Iterator[N
     async def handle_async(transport: Any, request: httpx.Request) -> httpx.Response:
         return await mock._handle_async_request(transport, request)
 
-    httpx.HTTPTransport.handle_request = lambda transport, request: mock._handle_request(transport, request)  # type: ignore[method-assign]
-    httpx.AsyncHTTPTransport.handle_async_request = handle_async  # type: ignore[method-assign]
+    httpx.HTTPTransport.handle_request = lambda transport, request: mock._handle_request(transport, request)  # type: ignore[method-assign,assignment]
+    httpx.AsyncHTTPTransport.handle_async_request = handle_async  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:

@@ -28,7 +28,7 @@ def throughput_vs_bare_app(rounds: int) -> Result:
     path = f"/services/usermanagement/api/users/{user.id}/john-deere-credentials"
     with leaf.server() as fake_server:
         body = requests.get(fake_server.url + path, headers=leaf.headers).content
-        with LeafServer(_bare_app(body)) as bare_server:  # type: ignore[arg-type]
+        with LeafServer(_bare_app(body)) as bare_server:
             session = requests.Session()
             session.headers.update(leaf.headers)
 

@@ -7,7 +7,6 @@ e-mail addresses under the reserved example domains.
 
 from __future__ import annotations
 
-import base64
 import random
 from typing import TYPE_CHECKING
 
@@ -19,14 +18,12 @@ FIRST_NAMES = ("Ada", "Ben", "Carla", "Dale", "Elena", "Frank", "Grace", "Hank",
 LAST_NAMES = ("Andersen", "Becker", "Carlson", "Dietrich", "Eriksen", "Fischer", "Garcia", "Hansen", "Johnson",
               "Krause", "Larsen", "Miller", "Nielsen", "Olson", "Peterson", "Schmidt", "Thompson", "Vogel",
               "Weber", "Yoder")
-FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
 ROADS = ("County Road {n}", "Highway {n}", "Prairie Lane", "Section Line Road", "{n}th Street", "Township Road {n}")
 # (town, state, the first three digits of its ZIP codes)
 TOWNS = (("Ames", "IA", "500"), ("Hastings", "NE", "689"), ("Salina", "KS", "674"), ("Champaign", "IL", "618"),
          ("Brookings", "SD", "570"), ("Fargo", "ND", "581"), ("Mankato", "MN", "560"), ("Lafayette", "IN", "479"))
 AREA_CODES = ("515", "402", "785", "217", "605", "701", "507", "765")
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
-ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class SampleData:
@@ -35,12 +32,10 @@ class SampleData:
     def __init__(self, seed: int) -> None:
         self._random = random.Random(seed)
 
-    def _token(self, length: int) -> str:
-        """``length`` characters of the URL-safe base64 alphabet, as OAuth2 secrets and tokens look."""
-        return base64.urlsafe_b64encode(self._random.randbytes(length)).decode("ascii")[:length]
-
     def leaf_user(self) -> dict[str, str]:
         """name, email, phone, address and externalId, like a grower's record."""
+        from fake_leaf.testing._samples import FARM_WORDS
+
         r = self._random
         first, last = r.choice(FIRST_NAMES), r.choice(LAST_NAMES)
         town, state, zip_prefix = r.choice(TOWNS)
@@ -54,18 +49,7 @@ class SampleData:
         }
 
     def credentials_body(self, provider: Provider) -> dict[str, str]:
-        """A valid POST body for any provider (John Deere's as below)."""
-        if provider.name == "JohnDeere":
-            return self.john_deere_credentials_body()
+        """A valid POST body for any provider (John Deere's: a client key shaped like 0oa + 17, a secret...)."""
         from fake_leaf.testing._samples import credentials_body
 
         return credentials_body(provider, self._random)
-
-    def john_deere_credentials_body(self) -> dict[str, str]:
-        """A valid POST body: a client key shaped like John Deere's (0oa + 17), a secret, a refresh token."""
-        return {
-            "clientKey": "0oa" + "".join(self._random.choices(ALPHANUMERIC, k=17)),
-            "clientSecret": self._token(40),
-            "refreshToken": self._token(43),
-            "clientEnvironment": "STAGE",
-        }

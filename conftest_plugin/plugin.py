@@ -27,9 +27,7 @@ if TYPE_CHECKING:
     import requests
     from faker import Faker
 
-    from fake_leaf import FakeLeaf, ManualClock, Provider, RateLimit, ShiftedClock
-    from fake_leaf.adapters._receiver import WebhookReceiver
-    from fake_leaf.adapters._server import LeafServer
+    from fake_leaf import FakeLeaf, LeafServer, ManualClock, Provider, RateLimit, ShiftedClock, WebhookReceiver
 
 MARKER = "fake_leaf"
 # FakeLeaf's keyword arguments, spelt out so that startup needs no import of fake_leaf
@@ -178,7 +176,7 @@ def leaf_httpx_client(fake_leaf: FakeLeaf) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on the fake's base URL that sends a valid bearer token with every request."""
     import httpx
 
-    from fake_leaf.adapters._httpx import BearerAuth
+    from fake_leaf import HttpxBearerAuth as BearerAuth
 
     with httpx.Client(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token)) as client:
         yield client
@@ -193,7 +191,7 @@ def leaf_async_client(fake_leaf: FakeLeaf) -> Iterator[httpx.AsyncClient]:
     """
     import httpx
 
-    from fake_leaf.adapters._httpx import BearerAuth
+    from fake_leaf import HttpxBearerAuth as BearerAuth
 
     client = httpx.AsyncClient(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token))
     yield client
@@ -267,7 +265,7 @@ def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -
     In-process it is a ``responses`` callback beside the fake; in a test using ``leaf_server`` it is
     a small HTTP server on 127.0.0.1 (register the webhook through the server, so it sends real POSTs).
     """
-    from fake_leaf.adapters._receiver import HttpReceiver, InProcessReceiver
+    from fake_leaf import HttpReceiver, InProcessReceiver
 
     over_http = "leaf_server" in request.fixturenames
     with HttpReceiver() if over_http else InProcessReceiver(fake_leaf) as receiver:
@@ -310,7 +308,7 @@ def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str |
     from fake_leaf import FakeLeafError
 
     try:
-        return leaf._create_as_json(body, leaf_user_id, provider)
+        return leaf.create_as_json(body, leaf_user_id, provider)
     except FakeLeafError as e:
         pytest.fail(f"fake-leaf refused to create {what}: {e}", pytrace=False)
 

@@ -129,4 +129,4 @@ def recover(clock: Clock) -> None:
     frozen base (freezegun, time-machine) is the test's to move back.
     """
     if isinstance(clock, ShiftedClock):
-        clock._reset_if_unusable()
+        clock._reset_if_unusable()  # noqa: SLF001 (this module's own class)

@@ -7,7 +7,7 @@ import functools
 import sys
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 from urllib.parse import urlsplit
 
 import responses
@@ -37,7 +37,7 @@ from fake_leaf.http import JournalEntry, LeafApp
 from fake_leaf.http._context import USER_MANAGEMENT
 from fake_leaf.http._delivery import DEFAULT_TIMEOUT
 from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
-from fake_leaf.http._limits import RateLimit
+from fake_leaf.http._limits import RateLimit, RateLimiter
 from fake_leaf.http._serialize import credentials_json, user_json
 
 if TYPE_CHECKING:  # the server adapters and the alerts service are imported when used: they cost import time
@@ -186,8 +186,8 @@ class FakeLeaf:
         """What ``POST /api/authenticate`` does, without HTTP: a bearer token."""
         return self._backend.authenticate(username or self.username, password or self.password, remember_me)
 
-    def _create_as_json(self, body: Mapping[str, object], leaf_user_id: str | None = None,
-                        provider: Provider | str = JOHN_DEERE) -> dict[str, object]:
+    def create_as_json(self, body: Mapping[str, object], leaf_user_id: str | None = None,
+                       provider: Provider | str = JOHN_DEERE) -> dict[str, object]:
         """What ``POST /users`` answers (given a user id, the POST of ``provider``'s credentials), without HTTP.
 
         The plugin's factories use it: the same engine call and JSON as the request, at a fraction of its
@@ -239,9 +239,20 @@ class FakeLeaf:
         """Drive a provider's simulated upstream: revoke, rotate_secret, withdraw_permission, outages, ..."""
         return UpstreamControls(self._backend, self.username, self.provider(provider))
 
-    def create_credentials(self, provider: Provider | str, leaf_user_id: str, *, scopes: tuple[str, ...] | None = None,
-                           api_owner: str | None = None, **fields: str) -> Credentials:
+    @overload
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, **fields: str) -> Credentials: ...
+
+    @overload
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, *,
+                           scopes: tuple[str, ...] | None = None, api_owner: str | None = None,
+                           **fields: str) -> Credentials: ...
+
+    # The first form takes a body as it is (``**body``, a dict[str, str]) under a type checker too: only
+    # the second names the options, whose types a body's values could not have.
+    def create_credentials(self, provider: Provider | str, leaf_user_id: str, **fields: Any) -> Credentials:
         """Attach a provider's credentials to a user exactly as a POST would; ``fields`` are Leaf's names."""
+        scopes: tuple[str, ...] | None = fields.pop("scopes", None)
+        api_owner: str | None = fields.pop("api_owner", None)
         return self._backend.create_credentials(api_owner or self.username, leaf_user_id,
                                                 self.provider(provider).name, fields, scopes=scopes)
 
@@ -385,8 +396,19 @@ class FakeLeaf:
         self._app.deliveries.settle()  # and those a server is sending now, after its answer
         return self._backend.webhooks.deliveries()
 
-    def _requests_mock_in_use(self) -> responses.RequestsMock:
-        """The RequestsMock the active fake is registered in (for callbacks beside it, such as receivers)."""
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """Leaf's rate limit in force (None: none); set it to change it from the next request on."""
+        return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, limit: RateLimit | None) -> None:
+        self._rate_limit = limit
+        self._app.limiter = RateLimiter(limit) if limit is not None else None
+
+    @property
+    def requests_mock(self) -> responses.RequestsMock:
+        """The ``responses.RequestsMock`` the active fake is registered in: mock other hosts beside it."""
         mock = self._interceptor.requests_mock if self._interceptor is not None else None
         if mock is None:
             raise RuntimeError("this FakeLeaf is not active: enter it (with FakeLeaf() as leaf:) first")

@@ -32,7 +32,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def examples(quick: int) -> int:
     """A test's number of examples: ``quick`` under the quick profile, scaled with the profile in force."""
-    return max(1, round(quick * settings.default.max_examples / 100))
+    return max(1, round(quick * settings().max_examples / 100))
 
 CREDENTIALS_BODY = {
     "clientKey": "johndeere-0f3a8c1d2e4b5a6978",
@@ -65,5 +65,5 @@ def state_of(leaf: FakeLeaf) -> list[Any]:
         except NotFoundError:
             creds, events = None, None
         snapshot.append((user, creds, events))
-    snapshot.append(leaf._backend.webhooks.list_webhooks(leaf.username))
+    snapshot.append(leaf._backend.webhooks.list_webhooks(leaf.username))  # noqa: SLF001 (no HTTP: any state)
     return snapshot

@@ -7,6 +7,7 @@ subprocess only where a real pipe or a real signal is the point.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -85,6 +86,20 @@ def test_a_closed_pipe_ends_the_command_quietly_with_sigpipes_status(monkeypatch
     assert capsys.readouterr().err == ""
 
 
+def test_fake_leaf_demo_plays_a_session_against_the_in_process_fake() -> None:
+    out = subprocess.run([SCRIPT, "demo"], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stderr) == (0, "")
+    step = r"^(\w+) \S+?(/api/authenticate|/users|/john-deere-credentials|/events)( \(again\))?\n  -> (\d+)$"
+    steps = re.findall(step, out.stdout, re.MULTILINE)
+    # login, a user, John Deere credentials, the same again (refused), their events, a delete, then gone
+    assert [(method, path, again, int(status)) for method, path, again, status in steps] == [
+        ("POST", "/api/authenticate", "", 200), ("POST", "/users", "", 201),
+        ("POST", "/john-deere-credentials", "", 201), ("POST", "/john-deere-credentials", " (again)", 400),
+        ("GET", "/events", "", 200), ("DELETE", "/john-deere-credentials", "", 204),
+        ("GET", "/john-deere-credentials", "", 404)]
+    assert "credentialAlreadyExists" in out.stdout
+
+
 def test_fake_leaf_openapi_into_a_closed_pipe_prints_no_traceback() -> None:
     process = subprocess.Popen([SCRIPT, "openapi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -134,7 +149,12 @@ def test_ctrl_c_while_serving_stops_the_server_quietly() -> None:
 def test_openapis_default_server_is_where_serve_listens_by_default(monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     listens: list[tuple[str, int]] = []
-    monkeypatch.setattr(cli, "serve", lambda host, port, *rest: listens.append((host, port)) or 0)
+
+    def serve(host: str, port: int, *rest: object) -> int:
+        listens.append((host, port))
+        return 0
+
+    monkeypatch.setattr(cli, "serve", serve)
     assert main(["serve"]) == 0
     assert main(["openapi"]) == 0
     [(host, port)] = listens
@@ -162,40 +182,41 @@ def _stopped_within(process: subprocess.Popen[str], signum: int, seconds: float)
 
 def test_serve_in_the_background_says_when_it_is_ready_in_json_and_stops_on_sigint(tmp_path: Path) -> None:
     ready_file = tmp_path / "ready.json"
-    process = _serve_in_background("--ready-json", "--ready-file", str(ready_file),
-                                   "--api-owner", "ci@example.com:s3cret", "--api-owner", "other@example.com:pw:2")
-    try:
-        assert process.stdout is not None
-        ready = json.loads(process.stdout.readline())
-        assert json.loads(ready_file.read_text()) == ready
-        assert [o["username"] for o in ready["owners"]] == ["ci@example.com", "other@example.com"]
-        assert ready["control_token_required"] is False
-        users = f"{ready['url']}/services/usermanagement/api/users"
-        for owner in ready["owners"]:
-            assert requests.get(users, headers={"Authorization": f"Bearer {owner['token']}"}).status_code == 200
-        login = requests.post(f"{ready['url']}/api/authenticate",
-                              json={"username": "other@example.com", "password": "pw:2"})
-        assert login.status_code == 200
-        refused = requests.post(f"{ready['url']}/api/authenticate",  # the published default login is gone
-                                json={"username": cli.FakeLeaf().username, "password": cli.FakeLeaf().password})
-        assert refused.status_code == 401
-    except BaseException:
-        process.kill()
-        raise
-    assert _stopped_within(process, signal.SIGINT, 2.5) == 0
-    assert process.stderr is not None and "Traceback" not in process.stderr.read()
+    owners = ("--api-owner", "ci@example.com:s3cret", "--api-owner", "other@example.com:pw:2")
+    with _serve_in_background("--ready-json", "--ready-file", str(ready_file), *owners) as process:  # closes its pipes
+        try:
+            assert process.stdout is not None
+            ready = json.loads(process.stdout.readline())
+            assert json.loads(ready_file.read_text()) == ready
+            assert [o["username"] for o in ready["owners"]] == ["ci@example.com", "other@example.com"]
+            assert ready["control_token_required"] is False
+            users = f"{ready['url']}/services/usermanagement/api/users"
+            for owner in ready["owners"]:
+                assert requests.get(users, headers={"Authorization": f"Bearer {owner['token']}"}).status_code == 200
+            login = requests.post(f"{ready['url']}/api/authenticate",
+                                  json={"username": "other@example.com", "password": "pw:2"})
+            assert login.status_code == 200
+            published = fake_leaf.FakeLeaf()
+            refused = requests.post(f"{ready['url']}/api/authenticate",  # the published default login is gone
+                                    json={"username": published.username, "password": published.password})
+            assert refused.status_code == 401
+        except BaseException:
+            process.kill()
+            raise
+        assert _stopped_within(process, signal.SIGINT, 2.5) == 0
+        assert process.stderr is not None and "Traceback" not in process.stderr.read()
 
 
 def test_serve_stops_on_sigterm_within_two_seconds_with_a_client_connected() -> None:
-    process = _serve_in_background("--ready-json")
-    try:
-        assert process.stdout is not None
-        ready = json.loads(process.stdout.readline())
-        session = requests.Session()  # its connection stays open, kept alive
-        assert session.get(ready["user_management_url"] + "/users",
-                           headers={"Authorization": f"Bearer {ready['owners'][0]['token']}"}).ok
-    except BaseException:
-        process.kill()
-        raise
-    assert _stopped_within(process, signal.SIGTERM, 2.5) == 0
-    session.close()
+    with _serve_in_background("--ready-json") as process:  # closes its pipes
+        try:
+            assert process.stdout is not None
+            ready = json.loads(process.stdout.readline())
+            session = requests.Session()  # its connection stays open, kept alive
+            assert session.get(ready["user_management_url"] + "/users",
+                               headers={"Authorization": f"Bearer {ready['owners'][0]['token']}"}).ok
+        except BaseException:
+            process.kill()
+            raise
+        assert _stopped_within(process, signal.SIGTERM, 2.5) == 0
+        session.close()

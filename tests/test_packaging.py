@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
+import typing
+from collections.abc import Awaitable, Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 
@@ -72,3 +77,78 @@ def test_the_plugin_installs_as_fake_leaf_pytest_under_the_entry_point_fake_leaf
     [entry_point] = metadata.entry_points(group="pytest11", name="fake_leaf")
     assert entry_point.value == "fake_leaf_pytest.plugin"
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"fake_leaf_pytest": "conftest_plugin"}
+
+
+# -- the public names -------------------------------------------------------------------------------
+
+def _public_names_section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("## The public names", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_public_name_resolves_and_the_readme_documents_it() -> None:
+    import fake_leaf
+
+    documented = set(re.findall(r"`(\w+)`", _public_names_section()))
+    missing = [name for name in fake_leaf.__all__ if not hasattr(fake_leaf, name)]
+    undocumented = sorted(set(fake_leaf.__all__) - documented)
+    assert (missing, undocumented) == ([], [])
+
+
+def _fake_leaf_classes(hint: object) -> Iterator[type]:
+    """The fake-leaf classes a return annotation names, inside unions and generics too."""
+    if isinstance(hint, type) and hint.__module__.startswith("fake_leaf"):
+        yield hint
+    for arg in typing.get_args(hint):
+        yield from _fake_leaf_classes(arg)
+
+
+def _returned_classes(function: Any, module: Any) -> set[type]:
+    import httpx
+    import requests
+    from faker import Faker
+
+    import fake_leaf
+
+    names = {**vars(module), **{name: getattr(fake_leaf, name) for name in fake_leaf.__all__},
+             "httpx": httpx, "requests": requests, "Faker": Faker, "Awaitable": Awaitable}
+    hints = typing.get_type_hints(function, globalns=names)
+    return set(_fake_leaf_classes(hints.get("return")))
+
+
+def test_every_type_a_public_method_returns_or_a_fixture_yields_is_exported() -> None:
+    from importlib import import_module
+
+    import fake_leaf
+    from conftest_plugin import plugin
+
+    returned: set[type] = set()
+    for name, member in vars(fake_leaf.FakeLeaf).items():
+        if name.startswith("_") and name not in ("__enter__",):
+            continue
+        function = member.fget if isinstance(member, property) else member
+        if callable(function):
+            returned |= _returned_classes(function, import_module("fake_leaf._fake"))
+    for member in vars(plugin).values():
+        wrapped = getattr(member, "__wrapped__", None) or getattr(member, "__pytest_wrapped__", None)
+        function = getattr(wrapped, "obj", wrapped)
+        if callable(function) and not function.__name__.startswith("_"):
+            returned |= _returned_classes(function, plugin)
+    exported = {id(getattr(fake_leaf, name)) for name in fake_leaf.__all__}
+    assert len(returned) > 10  # the walk found the API's types
+    assert sorted(c.__qualname__ for c in returned if id(c) not in exported) == []
+
+
+def test_no_documentation_imports_a_private_module() -> None:
+    files = [ROOT / "README.md", *(ROOT / "docs").rglob("*"), *(ROOT / "examples").rglob("*")]
+    private = re.compile(r"(?:from|import)\s+fake_leaf(?:\.\w+)*\._\w+")
+    found = [f"{path.name}: {m.group()}" for path in files if path.is_file()
+             for m in private.finditer(path.read_text(encoding="utf-8", errors="replace"))]
+    assert found == []
+
+
+def test_import_fake_leaf_loads_neither_the_server_nor_httpx_nor_the_receivers() -> None:
+    code = ("import sys, fake_leaf; print(sorted(m for m in ('httpx', 'waitress', 'fake_leaf.adapters._server', "
+            "'fake_leaf.adapters._receiver', 'fake_leaf.engine._webhooks') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

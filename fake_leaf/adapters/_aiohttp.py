@@ -21,6 +21,7 @@ from aiohttp.client_proto import ResponseHandler
 from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
+from fake_leaf.http._faults import drops_connection, times_out
 
 AppSource = Callable[[], LeafApp]
 _SHORT_BODY_WAIT = 0.05  # seconds without more bytes after which a short body is answered (a server: 10 s)
@@ -138,9 +139,9 @@ class _InMemoryTransport(asyncio.Transport):
         except Exception as e:  # a bug of the fake: the client sees a lost connection that says so
             self._lose(ConnectionResetError(f"fake-leaf failed: {type(e).__name__}: {e}"))
             return
-        if response.fault == "connection_error":
+        if drops_connection(response.fault):
             self._lose(None)  # aiohttp: ServerDisconnectedError, as when a server hangs up
-        elif response.fault == "read_timeout":
+        elif times_out(response.fault):
             self._protocol.set_exception(aiohttp.ServerTimeoutError(
                 f"fake-leaf did not answer in time (an injected fault): {request.method} {request.target}"))
         elif response.delay:  # on the loop's timer: other tasks run, and aiohttp's own timeouts apply

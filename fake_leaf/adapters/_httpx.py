@@ -23,6 +23,7 @@ import httpx
 
 from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
+from fake_leaf.http._faults import drops_connection, times_out
 
 AppSource = Callable[[], LeafApp]
 
@@ -54,10 +55,10 @@ class _Serving:
 
     @staticmethod
     def to_httpx(request: httpx.Request, response: HttpResponse) -> httpx.Response:
-        if response.fault == "connection_error":
+        if drops_connection(response.fault):
             raise httpx.RemoteProtocolError("fake-leaf dropped the connection without an answer (an injected "
                                             f"fault): {request.method} {request.url}", request=request)
-        if response.fault == "read_timeout":
+        if times_out(response.fault):
             raise httpx.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): {request.method} "
                                     f"{request.url}", request=request)
         return httpx.Response(response.status, headers=list(response.headers.items()), content=response.body,

@@ -12,16 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fake_leaf.engine._ids import new_id
+from fake_leaf.http._app import MAX_BODY  # what Leaf accepts, a receiver reads too
 
 if TYPE_CHECKING:
     import requests
 
     from fake_leaf._fake import FakeLeaf
-
-MAX_BODY = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,9 @@ class ReceivedWebhook:
     def header(self, name: str) -> str | None:
         wanted = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+
+_Receiver = TypeVar("_Receiver", bound="WebhookReceiver")  # a subclass's own type, from start and __enter__
 
 
 class WebhookReceiver:
@@ -78,18 +80,22 @@ class WebhookReceiver:
             self._received.append(ReceivedWebhook(body, dict(headers), status))
             return status, text
 
-    def start(self) -> WebhookReceiver:
+    def start(self: _Receiver) -> _Receiver:
         return self
 
     def stop(self) -> None:
         pass
 
-    def __enter__(self) -> WebhookReceiver:
+    def __enter__(self: _Receiver) -> _Receiver:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+_InProcess = TypeVar("_InProcess", bound="InProcessReceiver")
+_Http = TypeVar("_Http", bound="HttpReceiver")
 
 
 class InProcessReceiver(WebhookReceiver):
@@ -101,8 +107,8 @@ class InProcessReceiver(WebhookReceiver):
         self.url = f"https://webhooks.fake-leaf.test/{new_id()}"
         self._registration: Any = None
 
-    def start(self) -> InProcessReceiver:
-        mock = self._leaf._requests_mock_in_use()
+    def start(self: _InProcess) -> _InProcess:
+        mock = self._leaf.requests_mock
         self._registration = mock.add_callback("POST", self.url, callback=self._callback)
         return self
 
@@ -115,7 +121,7 @@ class InProcessReceiver(WebhookReceiver):
     def stop(self) -> None:
         if self._registration is not None:
             try:
-                self._leaf._requests_mock_in_use().remove(self._registration)
+                self._leaf.requests_mock.remove(self._registration)
             except RuntimeError:
                 pass  # the fake stopped first: its mock, and this callback, are gone already
             self._registration = None
@@ -151,7 +157,7 @@ class HttpReceiver(WebhookReceiver):
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/leaf-webhook"
         self._thread: threading.Thread | None = None
 
-    def start(self) -> HttpReceiver:
+    def start(self: _Http) -> _Http:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"webhook receiver {self.url}", daemon=True)
         self._thread.start()

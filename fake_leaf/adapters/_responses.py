@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from fake_leaf.http import HttpRequest, LeafApp
 from fake_leaf.http._app import for_method
+from fake_leaf.http._faults import drops_connection, times_out
 from fake_leaf.http._framing import framing
 
 _TAKES_PRECEDENCE = "a response the test registered for this URL takes precedence over fake-leaf"
@@ -191,10 +192,10 @@ class ResponsesInterceptor:
                                            f"the read timeout of {read_timeout} s: {prepared.method} {url.geturl()}",
                                            request=prepared)
             time.sleep(response.delay)
-        if response.fault == "connection_error":
+        if drops_connection(response.fault):
             raise requests.ConnectionError(f"fake-leaf dropped the connection (an injected fault): "
                                            f"{prepared.method} {url.geturl()}", request=prepared)
-        if response.fault == "read_timeout":
+        if times_out(response.fault):
             raise requests.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): "
                                        f"{prepared.method} {url.geturl()}", request=prepared)
         return response.status, response.headers, response.body

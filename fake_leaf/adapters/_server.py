@@ -29,6 +29,9 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
 from fake_leaf._realtime import monotonic
+
+# what the WSGI app finds in the environ: declared where it reads them
+from fake_leaf.adapters._wsgi import AFTER_ANSWER_KEY, BASE_URL_KEY, BODY_SIZE_KEY, DROP_KEY, STOPPING_KEY
 from fake_leaf.http import HttpResponse
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
@@ -49,12 +52,6 @@ log = logging.getLogger("fake_leaf.server")
 log.addHandler(logging.NullHandler())  # never logging's last-resort stderr writer: quiet means quiet
 logging.getLogger("waitress").addHandler(logging.NullHandler())  # its queue-depth warnings: not on stderr either
 
-# what the WSGI app finds in the environ (fake_leaf/adapters/_wsgi.py reads them)
-DROP_KEY = "fake_leaf.drop_connection"  # call it to close the connection without an answer
-STOPPING_KEY = "fake_leaf.stopping"  # a threading.Event set when the server stops: waits end
-AFTER_ANSWER_KEY = "fake_leaf.after_answer"  # what to run once the answer is out (webhook deliveries)
-BASE_URL_KEY = "fake_leaf.base_url"
-BODY_SIZE_KEY = "fake_leaf.body_size"  # a body refused unread for its size: the size it announced, or reached
 
 
 def _origin_target(uri: str) -> str:

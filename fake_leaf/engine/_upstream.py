@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from fake_leaf.engine.providers._base import (
     DrawnAccessToken,
     UpstreamOrganization,
     access_token,
+    compact,
     opaque_token,
     token_text,
 )
@@ -43,10 +43,6 @@ MAX_ORPHAN_TEXT = 4_000_000  # characters of their tokens and client ids
 ACCOUNT_DISABLED = {"error": "account_disabled", "message": "This account has been disabled."}
 
 
-def _compact(data: object) -> str:
-    return json.dumps(data, separators=(",", ":"))
-
-
 class RefreshBody:
     """A token endpoint's 200 answer, held in parts: the tokens are the credential's own (same objects), so
     an event keeps about 60 bytes instead of its 0.9 KB of JSON. ``text()`` writes the JSON the endpoint sent."""
@@ -60,7 +56,7 @@ class RefreshBody:
         return _written(self)
 
     def write(self) -> str:
-        return _compact({"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+        return compact({"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
                          "access_token": token_text(self.access_token), "scope": " ".join(self.scopes),
                          "refresh_token": self.refresh_token})
 
@@ -262,12 +258,12 @@ class SimulatedUpstream:
         if env in self._outages:
             return _outage_answer(self._outages[env])
         if self._secrets.get((env, self._client(fields)), "\0unknown") != self._secret(fields):
-            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_CLIENT))
+            return Answer(401, dict(JSON_HEADERS), compact(INVALID_CLIENT))
         token = fields[self.token_field()]
         grant = self._grants.get((env, token))
         if grant is None or grant.revoked or grant.client != self._client(fields) \
                 or now - grant.last_used >= REFRESH_TOKEN_IDLE_LIMIT:
-            return Answer(400, dict(JSON_HEADERS), _compact(INVALID_GRANT))
+            return Answer(400, dict(JSON_HEADERS), compact(INVALID_GRANT))
         grant.last_used = now
         new_token = token
         if self._rotation:
@@ -298,9 +294,9 @@ class SimulatedUpstream:
         is_key = isinstance(self.provider.upstream, ApiKey)
         grant = self._grant_of(fields)
         if grant is None or grant.revoked:
-            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
+            return Answer(401, dict(JSON_HEADERS), compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
         if self._secrets.get((env, self._client(fields))) != self._secret(fields):
-            return Answer(401, dict(JSON_HEADERS), _compact(INVALID_SECRET if is_key else INVALID_LOGIN))
+            return Answer(401, dict(JSON_HEADERS), compact(INVALID_SECRET if is_key else INVALID_LOGIN))
         if grant.withdrawn:
             return self._denied(grant)
         return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
@@ -461,5 +457,5 @@ class SimulatedUpstream:
 def _outage_answer(status_code: int) -> Answer:
     if status_code == 429:
         return Answer(429, {"Content-Type": "application/json", "Retry-After": "60"},
-                      _compact({"error": "Too Many Requests"}))
+                      compact({"error": "Too Many Requests"}))
     return Answer(status_code, {"Content-Type": "text/plain"}, "Service Unavailable")

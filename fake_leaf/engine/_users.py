@@ -162,7 +162,7 @@ class Users(Lifecycle):
     def _set_fields(self, user: _UserRecord, fields: dict[str, str | None]) -> None:
         self._index(user, add=False)
         user.fields = fields
-        user._snapshot = None
+        user._snapshot = None  # noqa: SLF001 (the record's cache, kept by this service)
         self._index(user, add=True)
 
     def delete_user(self, owner: str, leaf_user_id: str) -> None:

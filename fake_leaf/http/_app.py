@@ -17,7 +17,7 @@ from fake_leaf.engine._text import shorten
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._context import CONTROL, USER_MANAGEMENT, Call, Route, is_control
 from fake_leaf.http._delivery import Deliverer
-from fake_leaf.http._faults import READ_TIMEOUT_SECONDS, Fault, FaultRegistry, InjectedFault
+from fake_leaf.http._faults import Fault, FaultRegistry, InjectedFault
 from fake_leaf.http._handlers import authenticate_owner
 from fake_leaf.http._journal import Journal
 from fake_leaf.http._limits import RateLimit, RateLimiter
@@ -159,7 +159,7 @@ class LeafApp:
         size = max(len(request.body), request.declared_size or 0)
         too_large = size > MAX_BODY
         fault = None if control else self.faults.firing(method, template, after=False)
-        if fault is not None and fault.kind in ("http_error", "connection_error", "read_timeout"):
+        if fault is not None and fault.answers_instead:
             response = _faulted(fault, path)
         elif too_large:
             response = problems.too_large(size, MAX_BODY, path)
@@ -261,16 +261,14 @@ def _why_not(route: Route, method: str, segments: list[str]) -> str:
 
 
 def _faulted(fault: Fault, path: str, response: HttpResponse | None = None) -> HttpResponse:
-    if fault.kind == "http_error":
+    """The answer under a fault: made here (it answers instead), or the handler's ``response``, changed."""
+    if fault.unanswered:
+        return HttpResponse(0, fault=fault.kind, hold=fault.hold)
+    if fault.answers_instead:
         return problems.injected_error(fault.status, path, fault.headers, fault.body)
-    if fault.kind == "connection_error":
-        return HttpResponse(0, fault=fault.kind)
-    if fault.kind == "read_timeout":  # a server holds the answer back this long, then hangs up
-        return HttpResponse(0, fault=fault.kind, hold=fault.seconds or READ_TIMEOUT_SECONDS)
     assert response is not None
-    if fault.kind == "delay":
-        response.delay += fault.seconds
-    elif fault.kind == "malformed_body":
+    response.delay += fault.added_delay
+    if fault.truncates:
         response.body = response.body[: max(1, len(response.body) // 2)] if response.body else b"{"
     return response
 

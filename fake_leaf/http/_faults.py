@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import random
@@ -9,10 +10,14 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
+# The one declaration of the fault kinds: the rest of the code asks the properties and functions below,
+# never compares names (a misspelt name passed in is a type error, and a ValueError naming the closest)
 FaultKind = Literal["http_error", "connection_error", "read_timeout", "delay", "malformed_body"]
-KINDS: tuple[str, ...] = ("http_error", "connection_error", "read_timeout", "delay", "malformed_body")
+KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
+# answered instead of the request: it never reaches the handler
+_INSTEAD: tuple[FaultKind, ...] = ("http_error", "connection_error", "read_timeout")
 HTTP_ERROR_STATUSES = range(400, 600)  # any 4xx or 5xx, 429 included
 MAX_DELAY_SECONDS = 3600
 READ_TIMEOUT_SECONDS = 2.0  # how long a server holds a read_timeout's answer back before it hangs up
@@ -52,7 +57,9 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; the kinds are {', '.join(KINDS)}")
+            close = difflib.get_close_matches(str(self.kind), KINDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown fault kind {self.kind!r}{hint}; the kinds are {', '.join(KINDS)}")
         if self.kind == "http_error" and (isinstance(self.status, bool) or self.status not in HTTP_ERROR_STATUSES):
             raise ValueError(f"an http_error fault answers a 4xx or 5xx status (400 to 599), not {self.status!r}")
         if self.kind != "http_error" and (self.headers is not None or self.body is not None):
@@ -70,6 +77,41 @@ class Fault:
         if not 0 <= self.seconds <= MAX_DELAY_SECONDS:
             raise ValueError(f"seconds must be from 0 to {MAX_DELAY_SECONDS} (an hour, past any client's timeout), "
                              f"got {self.seconds}")
+
+    @property
+    def answers_instead(self) -> bool:
+        """The fault replaces the request's answer: the request is never handled."""
+        return self.kind in _INSTEAD
+
+    @property
+    def unanswered(self) -> bool:
+        """The transport acts it out: no answer at all (see ``drops_connection`` and ``times_out``)."""
+        return drops_connection(self.kind) or times_out(self.kind)
+
+    @property
+    def hold(self) -> float:
+        """Seconds a server holds an unanswered request before it hangs up (a read timeout's)."""
+        return (self.seconds or READ_TIMEOUT_SECONDS) if times_out(self.kind) else 0.0
+
+    @property
+    def added_delay(self) -> float:
+        """Seconds added before the normal answer."""
+        return self.seconds if self.kind == "delay" else 0.0
+
+    @property
+    def truncates(self) -> bool:
+        """The normal status with a truncated body."""
+        return self.kind == "malformed_body"
+
+
+def drops_connection(kind: FaultKind | None) -> bool:
+    """The transport closes the connection without an answer (``requests.ConnectionError`` in-process)."""
+    return kind == "connection_error"
+
+
+def times_out(kind: FaultKind | None) -> bool:
+    """The transport never answers in time (``requests.ReadTimeout`` in-process)."""
+    return kind == "read_timeout"
 
 
 def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -152,6 +194,6 @@ class FaultRegistry:
     def firing(self, method: str, template: str | None, after: bool) -> Fault | None:
         with self._lock:
             for injected in list(self._faults):
-                if injected.fault.after == after and injected._fires(method, template):
+                if injected.fault.after == after and injected._fires(method, template):  # noqa: SLF001 (same module)
                     return injected.fault
         return None

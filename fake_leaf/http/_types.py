@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fake_leaf.http._faults import FaultKind
+
 
 @dataclass(frozen=True)
 class HttpRequest:
@@ -32,8 +34,8 @@ class HttpResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-    # set by an injected fault, for the transport to act out: "connection_error" or "read_timeout"
-    fault: str | None = None
+    # set by an injected fault, for the transport to act out (see drops_connection and times_out in _faults)
+    fault: FaultKind | None = None
     delay: float = 0.0  # seconds the transport waits before answering
     hold: float = 0.0  # a read_timeout over a server: seconds it holds the answer back before hanging up
 
@@ -51,11 +53,11 @@ class JournalEntry:
     leaf_user_id: str | None = None
     request_body: bytes = b""
     response_body: bytes = b""
-    fault: str | None = None  # the injected fault that shaped the answer
+    fault: FaultKind | None = None  # the injected fault that shaped the answer
 
     def __str__(self) -> str:
         target = f"{self.path}?{self.query}" if self.query else self.path
         why = f": {self.reason}" if self.reason else ""
         fault = f" (injected {self.fault})" if self.fault else ""
-        status = self.fault if self.fault in ("connection_error", "read_timeout") else str(self.status)
+        status = self.fault if self.fault and not self.status else str(self.status)  # no answer: the fault's name
         return f"{self.method} {target} -> {status}{why}{fault}"

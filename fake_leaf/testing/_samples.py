@@ -7,6 +7,7 @@ import string
 
 from fake_leaf.engine.providers import Provider
 
+FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
 _ALNUM = string.ascii_letters + string.digits
 _TOKEN = _ALNUM + "-_"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from faker.providers import BaseProvider
 
-from fake_leaf.engine import Provider
+from fake_leaf.engine import JOHN_DEERE, Provider
 from fake_leaf.engine.providers import PROVIDERS
 from fake_leaf.testing import _samples
+from fake_leaf.testing._samples import FARM_WORDS
 
 SCOPES = ("ag1", "ag2", "ag3", "eq1", "eq2", "files", "org1", "org2", "work1", "work2", "offline_access")
 ORG_WORDS = ("Farms", "Ag", "Land Co.", "Partners", "Family Farm", "Grain")
-FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
 
 
 class LeafProvider(BaseProvider):
@@ -22,13 +22,13 @@ class LeafProvider(BaseProvider):
 
     def john_deere_client_key(self) -> str:
         """An application id as John Deere's developer portal shows it (0oa + 17 characters)."""
-        return "0oa" + self.lexify("?" * 17, letters="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        return _samples.field_value("clientKey", self.generator.random)
 
     def john_deere_client_secret(self) -> str:
-        return self.lexify("?" * 40, letters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+        return _samples.field_value("clientSecret", self.generator.random)
 
     def john_deere_refresh_token(self) -> str:
-        return self.lexify("?" * 43, letters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+        return _samples.field_value("refreshToken", self.generator.random)
 
     def john_deere_access_token(self) -> str:
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
@@ -69,12 +69,7 @@ class LeafProvider(BaseProvider):
 
     def john_deere_credentials_body(self, client_environment: str = "STAGE") -> dict[str, str]:
         """A valid POST body for John Deere credentials."""
-        return {
-            "clientKey": self.john_deere_client_key(),
-            "clientSecret": self.john_deere_client_secret(),
-            "refreshToken": self.john_deere_refresh_token(),
-            "clientEnvironment": client_environment,
-        }
+        return self.credentials_body(JOHN_DEERE, client_environment)
 
     def credentials_body(self, provider: Provider | str = "JohnDeere", client_environment: str | None = None
                          ) -> dict[str, str]:

@@ -557,7 +557,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             self.leaf.create_user(name="made elsewhere")
 
     @precondition(lambda self: self.leaf_rules.provider_transitions and self.provider_changes())
-    @rule(change=st.runner().flatmap(lambda m: m._change_choices()),
+    @rule(change=st.runner().flatmap(lambda m: m._change_choices()),  # noqa: SLF001 (m is the machine itself)
           then=st.one_of(st.just("the next check and a sync"),  # three times in four
                          st.sampled_from(("the next check and a sync", "nothing yet"))))
     def provider_transition(self, change: _Change, then: str) -> None:
@@ -604,12 +604,12 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self.sync(user)
 
     @precondition(lambda self: self.leaf_rules.time_moves and self._landmarks())
-    @rule(to=st.runner().flatmap(lambda m: m._landmark_choices()))
+    @rule(to=st.runner().flatmap(lambda m: m._landmark_choices()))  # noqa: SLF001 (m is the machine itself)
     def move_time(self, to: str) -> None:
         self.clock.advance(self._landmark_move(to))
 
     @precondition(lambda self: self.leaf_rules.leaf_faults and self._fault_spent())
-    @rule(fault=st.runner().flatmap(lambda m: m._fault_choices()))
+    @rule(fault=st.runner().flatmap(lambda m: m._fault_choices()))  # noqa: SLF001 (m is the machine itself)
     def leaf_fault(self, fault: str) -> None:
         """Leaf fails the next request once (a read timeout: the next POST is done and its answer lost; aimed
         at ``POST /users``, the client creates a user in the same step)."""
@@ -900,10 +900,7 @@ def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:
 
 
 def _set_rate_limit(leaf: FakeLeaf, limit: RateLimit | None) -> None:
-    # FakeLeaf takes its rate limit at construction; the machine switches it mid-example
-    from fake_leaf.http._limits import RateLimiter
-
-    leaf._app.limiter = RateLimiter(limit) if limit is not None else None
+    leaf.rate_limit = limit  # the machine switches it mid-example
 
 
 def _jwt_expiry(body: bytes) -> dt.datetime | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from hypothesis.errors import InvalidArgument
 
 from fake_leaf.engine import JOHN_DEERE, Provider
 from fake_leaf.engine._models import OrganizationStatus
+from fake_leaf.testing._samples import credentials_body
 from fake_leaf.testing.faker import LeafProvider
 
 __all__ = [
@@ -39,7 +41,6 @@ __all__ = [
 ]
 
 S = TypeVar("S", bound=str)
-ENVIRONMENTS = ("STAGE", "PRODUCTION")
 # what a grower's account does to its organizations: 21 added at once span two of Leaf's pages
 ORGANIZATION_CHANGES = ("add 1", "add 21", "block", "unblock", "remove")
 JOHN_DEERE_EVENTS = ("revoke_refresh_token", "rotate_client_secret", "withdraw_scope", "restore_scope",
@@ -83,13 +84,7 @@ def sample_user_body(seed: int) -> dict[str, Any]:
 
 def sample_credentials_body(seed: int, provider: Provider = JOHN_DEERE) -> dict[str, Any]:
     """A realistic valid credentials body for ``provider``, the same for the same seed."""
-    body: dict[str, Any] = {}
-    for i, f in enumerate(provider.body_fields):
-        if f.choices is not None:
-            body[f.name] = f.default or f.choices[0]
-        else:
-            body[f.name] = str(_realistic(_REALISTIC.get(f.name, "john_deere_client_secret"), seed * 31 + i))
-    return body
+    return dict(credentials_body(provider, random.Random(seed)))
 
 
 def _seeded(method: str) -> st.SearchStrategy[Any]:

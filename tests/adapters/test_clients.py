@@ -98,6 +98,7 @@ def test_respx_mocks_other_hosts_beside_the_fake_whichever_started_first(respx_f
     with respx.mock(assert_all_called=True) if respx_first else leaf as outer, \
             leaf if respx_first else respx.mock(assert_all_called=True) as inner:
         router = outer if respx_first else inner
+        assert isinstance(router, respx.MockRouter)
         route = router.get("https://deere.test/organizations").respond(json={"values": []})
         with httpx.Client(headers=leaf.headers) as client:
             assert client.get("https://deere.test/organizations").json() == {"values": []}
@@ -200,7 +201,7 @@ async def test_hundreds_of_concurrent_requests_on_one_fake_lose_nothing() -> Non
             answers = await asyncio.gather(
                 *(client.post(f"{leaf.user_management_url}/users", json={"name": f"httpx {i}"}) for i in range(200)),
                 *(via_aiohttp(i) for i in range(200)))
-    assert [a if isinstance(a, int) else a.status_code for a in answers] == [201] * 400
+    assert [a.status_code if isinstance(a, httpx.Response) else a for a in answers] == [201] * 400
     names = {u.name for u in leaf.list_users()}
     assert names == {f"httpx {i}" for i in range(200)} | {f"aiohttp {i}" for i in range(200)}
     assert len(leaf.journal(method="POST", path="/users")) == 400
@@ -283,7 +284,7 @@ def test_webhooks_registered_through_any_client_reach_the_tests_mocks_and_never_
         respx_route = router.post("https://hooks.test/respx").respond(204)
         mocked.post("https://hooks.test/aioresponses", callback=lambda url, **kw: aiohttp_received.append(kw),
                     repeat=True)
-        leaf._requests_mock_in_use().post("https://hooks.test/responses", status=200)
+        leaf.requests_mock.post("https://hooks.test/responses", status=200)
         with httpx.Client(headers=next(owners)) as client:  # intercepted
             assert client.post(f"{leaf.base_url}{hooks}", json=registration("a", "https://hooks.test/respx")
                                ).status_code == 201

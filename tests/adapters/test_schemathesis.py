@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -52,24 +53,26 @@ _BRIEF = rf".*/({_BRIEF_PATHS})(/events)?$"
 
 @SCHEMA.exclude(path_regex=_BRIEF).parametrize()
 @settings(max_examples=examples(15), deadline=None, suppress_health_check=list(HealthCheck))
-def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(case: schemathesis.Case,
+def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(case: schemathesis.Case[Any],
                                                                        server: LeafServer) -> None:
     _call_and_validate(case, server)
 
 
 @SCHEMA.include(path_regex=_BRIEF).parametrize()
 @settings(max_examples=examples(4), deadline=None, suppress_health_check=list(HealthCheck))
-def test_schemathesis_on_the_other_providers_routes(case: schemathesis.Case, server: LeafServer) -> None:
+def test_schemathesis_on_the_other_providers_routes(case: schemathesis.Case[Any], server: LeafServer) -> None:
     _call_and_validate(case, server)
 
 
-def _call_and_validate(case: schemathesis.Case, server: LeafServer) -> None:
+def _call_and_validate(case: schemathesis.Case[Any], server: LeafServer) -> None:
     # random ids only ever meet 404: every other generated case aims at a user that exists
     params = case.path_parameters or {}
     if "leafUserId" in params and len(str(params["leafUserId"])) % 2 == 0:
         params["leafUserId"] = _a_user_with_credentials()
     if isinstance(case.body, dict) and "url" in case.body and case.path.endswith("/webhooks"):
         case.body["url"] = RECEIVER.url  # a registration's confirmation goes out at once: never to a random host
+    if case.headers:  # a transfer coding the fake does not know is answered 501, as RFC 9112 6.1 says
+        case.headers.pop("Transfer-Encoding", None)  # a transport matter, not the API's
     try:
         response = case.call(base_url=server.url, headers=LEAF.headers)
     finally:

@@ -132,14 +132,14 @@ def _fake_leaf_serve(*options: str, lines: int) -> Iterator[list[str]]:
 
     On a free port unless the options name one: serve's default port may be taken on a shared machine.
     """
-    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", "--port", "0", *options],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield [process.stdout.readline() for _ in range(lines)]
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+    with subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--quiet", "--port", "0", *options],
+                          stdout=subprocess.PIPE, text=True) as process:  # closes its pipe
+        try:
+            assert process.stdout is not None
+            yield [process.stdout.readline() for _ in range(lines)]
+        finally:
+            process.terminate()
+            process.wait(timeout=5)
 
 
 def test_fake_leaf_serve_prints_a_url_a_login_and_a_curl_that_works() -> None:

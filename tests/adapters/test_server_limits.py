@@ -133,21 +133,21 @@ def test_a_timed_out_or_reset_connection_prints_nothing_when_quiet(capfd: pytest
 
 def test_a_server_whose_stderr_nobody_reads_keeps_answering() -> None:
     # not --quiet: one log line per request, each over 8 KB, onto a pipe nobody reads (it holds 64 KB)
-    process = subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().rsplit(" ", 1)[1].strip()
-        long_target = "/_fake-leaf/clock?padding=" + "x" * 8192
-        with requests.Session() as session:
-            statuses = {session.get(url + long_target, timeout=5).status_code for _ in range(40)}
-        assert statuses == {200}
-        threads = Path(f"/proc/{process.pid}/task")
-        if threads.exists():  # Linux: no thread is left hanging on a write to the full pipe
-            assert len(list(threads.iterdir())) < 64 + 10  # the 64 workers, the loop, the log writer
-    finally:
-        process.kill()
-        process.wait(timeout=5)
+    with subprocess.Popen([sys.executable, "-m", "fake_leaf", "serve", "--port", "0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:  # closes its pipes
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().rsplit(" ", 1)[1].strip()
+            long_target = "/_fake-leaf/clock?padding=" + "x" * 8192
+            with requests.Session() as session:
+                statuses = {session.get(url + long_target, timeout=5).status_code for _ in range(40)}
+            assert statuses == {200}
+            threads = Path(f"/proc/{process.pid}/task")
+            if threads.exists():  # Linux: no thread is left hanging on a write to the full pipe
+                assert len(list(threads.iterdir())) < 64 + 10  # the 64 workers, the loop, the log writer
+        finally:
+            process.kill()
+            process.wait(timeout=5)
 
 
 def test_connections_that_never_send_a_request_are_closed_at_the_deadline() -> None:

@@ -114,7 +114,7 @@ def test_a_receiver_calling_back_into_the_server_does_not_deadlock() -> None:
     assert json.loads(leaf.webhook_deliveries()[0].body) == {"message": "confirmation of webhook upon registration"}
 
 
-def _receiver(handler: Callable[[BaseHTTPRequestHandler], None]) -> ThreadingHTTPServer:
+def _receiver(handler: Callable[[BaseHTTPRequestHandler], object]) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
@@ -145,7 +145,13 @@ def test_a_webhook_to_the_fakes_own_address_is_refused_and_resets_nothing() -> N
 
 def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_exposed() -> None:
     seen: list[str] = []
-    receiver = _receiver(lambda h: (seen.append(h.path), h.send_response(204), h.end_headers()))
+
+    def record(handler: BaseHTTPRequestHandler) -> None:
+        seen.append(handler.path)
+        handler.send_response(204)
+        handler.end_headers()
+
+    receiver = _receiver(record)
     port = receiver.server_address[1]
     try:
         leaf = FakeLeaf()

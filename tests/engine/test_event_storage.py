@@ -3,6 +3,7 @@ organizations) read exactly as the provider's answer was written: the JSON text,
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import datetime as dt
@@ -80,7 +81,7 @@ def test_a_token_drawn_again_is_the_same_token() -> None:
     assert leaf.get_john_deere_credentials(user).access_token == first
     assert [e.body for e in leaf.john_deere_credential_events(user)] == bodies
     assert first is not None and first.count(".") == 2  # a JWT: header.claims.signature
-    header = json.loads(_base.base64.urlsafe_b64decode(first.split(".")[0] + "=="))
+    header = json.loads(base64.urlsafe_b64decode(first.split(".")[0] + "=="))
     assert header["alg"] == "RS256"
 
 
@@ -104,7 +105,7 @@ def test_an_event_held_in_parts_behaves_as_one_holding_its_text() -> None:
     assert pickle.loads(pickle.dumps(held)) == written
     assert copy.deepcopy(held) == written and copy.copy(held) == written
     with pytest.raises(dataclasses.FrozenInstanceError):
-        held.status_code = 500  # type: ignore[misc]
+        held.status_code = 500
     match held:
         case CredentialEvent(status_code=200, body=body):
             assert body == written.body

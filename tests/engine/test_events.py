@@ -58,7 +58,7 @@ def test_expired_events_are_freed_not_just_hidden() -> None:
         clock.advance(dt.timedelta(days=1))
     events = leaf.john_deere_credential_events(user.id)
     assert [e.body for e in events] == [str(d) for d in range(44, 15, -1)]  # day 15 is exactly 30 days old: gone
-    record = leaf._backend._credentials(leaf.username, user.id, "JohnDeere")
+    record = leaf._backend._credentials(leaf.username, user.id, "JohnDeere")  # noqa: SLF001 (memory freed)
     assert len(record.events) == 29
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fake_leaf import FakeLeaf, ManualClock
+from tests.conftest import examples
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 USERS = 3
@@ -54,7 +56,7 @@ def _apply(leaf: FakeLeaf, clock: ManualClock, users: list[str], step: object) -
     action, index = step
     user, jd = users[index], leaf.john_deere
     try:
-        return {
+        actions: dict[str, Callable[[], object]] = {
             "read": lambda: leaf.get_john_deere_credentials(user),
             "events": lambda: leaf.john_deere_credential_events(user),
             "organizations": lambda: leaf.organizations("JohnDeere", user),
@@ -77,7 +79,8 @@ def _apply(leaf: FakeLeaf, clock: ManualClock, users: list[str], step: object) -
             "post_again": lambda: _post(leaf, user, f"refresh-{index}"),
             # the grant another user's credential carries: two credentials share it
             "post_shared": lambda: _post(leaf, user, f"refresh-{(index + 1) % USERS}"),
-        }[action]()
+        }
+        return actions[action]()
     except Exception as error:  # a control on a credential that is gone, say: both fakes must refuse alike
         return type(error).__name__, GUID.sub("", str(error))
 
@@ -99,7 +102,7 @@ def _everything(leaf: FakeLeaf, users: list[str]) -> object:
     return [GUID.sub("", repr(s)) for s in shown]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # two credentials due at the same instant, one of them deferred: their alerts keep the schedule's order
 @example(steps=[("disconnect", 1), dt.timedelta(days=26), ("post_again", 1), ("rotate", 2), ("run_check", 2),
                 dt.timedelta(days=61)], interval_hours=24, rotation=False)

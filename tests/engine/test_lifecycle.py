@@ -197,7 +197,7 @@ def test_a_credential_of_45_days_lists_only_the_last_30(leaf: FakeLeaf, clock: M
     assert dates == sorted(dates, reverse=True)
     assert dates[0] == now and dates[-1] == now - 29 * DAY  # a check a day, 2 calls each
     assert len(events) == 60
-    record = leaf._backend._credentials(leaf.username, user_id, "JohnDeere")
+    record = leaf._backend._credentials(leaf.username, user_id, "JohnDeere")  # noqa: SLF001 (memory freed)
     assert len(record.events) == 60  # the older ones are freed, not hidden
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +29,7 @@ steps = st.lists(st.one_of(moves, john_deere_events), max_size=12)
 
 def _apply(leaf: FakeLeaf, user_id: str, event: str) -> None:
     jd = leaf.john_deere
-    actions = {
+    actions: dict[str, Callable[[], object]] = {
         "revoke": lambda: jd.revoke_refresh_token(user_id),
         "rotate": lambda: jd.rotate_client_secret(user_id),
         "withdraw": lambda: jd.withdraw_scope(user_id, "ag1"),

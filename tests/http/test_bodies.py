@@ -141,7 +141,7 @@ def test_a_fault_with_a_nan_delay_is_refused(leaf: FakeLeaf, http: requests.Sess
     r = requests.post(f"{leaf.base_url}/_fake-leaf/faults", headers=JSON,
                       data=b'{"kind": "delay", "seconds": NaN}')
     assert [e["field"] for e in _field_errors(r)] == ["seconds"]
-    assert leaf._app.faults.active() == []
+    assert requests.get(f"{leaf.base_url}/_fake-leaf/faults").json() == []
     assert http.get(f"{leaf.user_management_url}/users").status_code == 200
 
 

@@ -69,6 +69,9 @@ PYTHON_ONLY: dict[str, str] = {
     "start": "activates the in-process interception", "stop": "ends the in-process interception",
     "timing": "reads back options the fake was made with (a served fake's are on its command line) and Leaf's "
     "documented lifetimes",
+    "create_as_json": "Leaf's own POST does it over HTTP, with a token, as a client would",
+    "requests_mock": "the in-process interceptor's responses mock",
+    "rate_limit": "a server's is set when it starts (fake-leaf serve --rate-limit-per-minute)",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import typing
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from freezegun import freeze_time
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from fake_leaf import FakeLeaf, Fault, RateLimit
+from fake_leaf import FakeLeaf, Fault, FaultKind, RateLimit
 from tests.conftest import CREDENTIALS_BODY, state_of
 
 CREDS = "/users/{leafUserId}/john-deere-credentials"
@@ -42,9 +43,9 @@ def test_an_injected_http_error_has_leafs_problem_body(leaf: FakeLeaf, http: req
 @pytest.mark.parametrize("kind, exception", [("connection_error", requests.ConnectionError),
                                              ("read_timeout", requests.ReadTimeout)])
 def test_connection_errors_and_timeouts_raise_what_requests_raises_and_change_nothing(
-        leaf: FakeLeaf, http: requests.Session, kind: str, exception: type[Exception]) -> None:
+        leaf: FakeLeaf, http: requests.Session, kind: FaultKind, exception: type[Exception]) -> None:
     user = leaf.create_user()
-    leaf.inject(Fault(kind, method="POST", path=CREDS))  # type: ignore[arg-type]
+    leaf.inject(Fault(kind, method="POST", path=CREDS))
     before = state_of(leaf)
     with pytest.raises(exception, match="injected"):
         http.post(f"{leaf.user_management_url}/users/{user.id}/john-deere-credentials", json=CREDENTIALS_BODY)
@@ -112,6 +113,22 @@ def test_a_fault_on_a_route_that_does_not_exist_is_refused(leaf: FakeLeaf) -> No
         leaf.inject("http_error", path="/users/{leafUserId}/fields")
     with pytest.raises(ValueError, match="unknown fault kind"):
         leaf.inject("explode")  # type: ignore[arg-type]
+
+
+def test_a_misspelt_fault_kind_is_refused_naming_the_closest_and_nothing_is_injected(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    with pytest.raises(ValueError, match="did you mean 'read_timeout'"):
+        leaf.inject("read_timout")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="did you mean 'http_error'"):
+        Fault("http-error")  # type: ignore[arg-type]
+    assert http.get(f"{leaf.user_management_url}/users").status_code == 200
+
+
+def test_every_fault_kind_of_the_type_is_accepted() -> None:
+    kinds = typing.get_args(FaultKind)
+    assert len(kinds) == 5
+    for kind in kinds:
+        assert Fault(kind).kind == kind
 
 
 @pytest.mark.slow
@@ -229,3 +246,13 @@ def test_a_very_long_unknown_path_gets_a_404_that_quotes_it_shortened(leaf: Fake
     assert "Closest routes: " in body["detail"] and "segment 4 is 'userz'" in body["detail"]
     assert f"({len(path)} characters)" in body["detail"]
     assert len(r.content) < 2 * len(path)  # the detail quotes it shortened, not once per route it names
+
+
+def test_setting_the_rate_limit_applies_from_the_next_request_and_none_lifts_it(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    users = f"{leaf.user_management_url}/users"
+    assert leaf.rate_limit is None
+    leaf.rate_limit = RateLimit(requests=1)
+    assert [http.get(users).status_code for _ in range(2)] == [200, 429]
+    leaf.rate_limit = None
+    assert http.get(users).status_code == 200

@@ -63,7 +63,7 @@ def test_events_page_like_users_with_the_total_and_links(leaf: FakeLeaf) -> None
     assert 'rel="prev"' in second.headers["Link"] and 'rel="next"' not in second.headers["Link"]
     assert requests.get(url, params={"page": 2}, headers=leaf.headers).json() == []  # a client paging stops here
     assert requests.get(url, params={"page": 10**30}, headers=leaf.headers).json() == []
-    oldest_first = requests.get(url, params={"sort": "createdDate,asc", "size": 5}, headers=leaf.headers).json()
+    oldest_first = requests.get(url, params={"sort": "createdDate,asc", "size": "5"}, headers=leaf.headers).json()
     assert [e["id"] for e in oldest_first] == every[::-1][:5]
     assert len(requests.get(url, params={"size": 1000}, headers=leaf.headers).json()) == 26  # at most 100
 

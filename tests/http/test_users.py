@@ -56,7 +56,7 @@ def test_a_page_far_past_the_end_is_empty_with_or_without_sort(leaf: FakeLeaf, h
 def test_link_keeps_the_filters_and_size_is_capped_at_100(leaf: FakeLeaf, http: requests.Session) -> None:
     for _ in range(120):
         leaf.create_user(name="same")
-    r = http.get(f"{leaf.user_management_url}/users", params={"name": "same", "size": 500})
+    r = http.get(f"{leaf.user_management_url}/users", params={"name": "same", "size": "500"})
     assert len(r.json()) == 100
     assert "name=same" in r.headers["Link"]
     assert "size=100" in r.headers["Link"]
@@ -236,3 +236,13 @@ def test_a_filter_lists_the_users_sharing_a_value_in_the_order_they_came(leaf: F
     assert found(name="Bea") == [ids[2], again]  # one, then many again
     assert found(email="2@x.test") == [ids[2]]
     assert found(name="Bea", email="2@x.test") == [ids[2]]
+
+
+def test_create_as_json_answers_what_the_post_would_and_leaves_the_journal_alone(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    user = leaf.create_as_json({"name": "Ada"})
+    credentials = leaf.create_as_json(CREDENTIALS_BODY, str(user["id"]))
+    assert leaf.journal() == []  # no request was made
+    um = leaf.user_management_url
+    assert http.get(f"{um}/users/{user['id']}/john-deere-credentials").json() == credentials
+    assert http.get(f"{um}/users/{user['id']}").json()["name"] == "Ada"

@@ -3,7 +3,7 @@ where a fake is made (``FakeLeaf(providers=(*PROVIDERS, made_up_farm.PROVIDER))`
 
 from __future__ import annotations
 
-from fake_leaf.engine.providers._base import OAuth2, Provider, client_environment, drawn, required, uuid4
+from fake_leaf import OAuth2, Provider, client_environment, drawn, required, uuid4
 
 PROVIDER = Provider(
     name="MadeUpFarm",

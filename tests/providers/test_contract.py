@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from fake_leaf import PROVIDERS, FakeLeaf, Provider, ShiftedClock
-from fake_leaf.adapters._httpx import BearerAuth
+from fake_leaf import HttpxBearerAuth as BearerAuth
 from fake_leaf.engine.providers import ApiKey, OAuth2
 from fake_leaf.testing._samples import credentials_body
 from tests.providers import made_up_farm

@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, settings
 
 from fake_leaf import PROVIDERS
 from fake_leaf.testing.state_machine import START, ClientMismatchError, LeafClientStateMachine, LeafRules, _Change
+from tests.conftest import examples
 from tests.testing.reference_machine import ReferenceClientMachine
 
 # modest on purpose: the suite's time budget (the mutation benchmark in bench/ runs the defaults)
-MODEST = settings(max_examples=5, stateful_step_count=10, deadline=None, database=None,
+MODEST = settings(max_examples=examples(5), stateful_step_count=10, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow])
 
 TestDefaultClient = LeafClientStateMachine.TestCase

@@ -24,8 +24,9 @@ from fake_leaf.testing.strategies import (
     leaf_users,
     time_moves,
 )
+from tests.conftest import examples
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
@@ -141,14 +142,14 @@ def test_a_public_strategy_passes_hypothesis_health_checks_at_default_settings(n
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_a_narrowed_invalid_body_has_exactly_the_asked_problem(problem: str, data: st.DataObject) -> None:
     invalid = data.draw(invalid_credentials_bodies(problems={problem}))  # type: ignore[arg-type]
     assert invalid.problem == problem
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(move=time_moves())
 def test_time_moves_never_stand_still(move: object) -> None:
     assert move > dt.timedelta(0)  # type: ignore[operator]
@@ -169,7 +170,7 @@ def test_a_parameter_a_strategy_cannot_honour_is_refused_naming_it(call: Any, sa
 
 
 @given(status=strategies.organization_statuses(settable=True), change=strategies.organization_changes())
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 def test_organization_strategies_draw_what_a_client_may_set_and_what_the_machine_plays(status: Any,
                                                                                       change: str) -> None:
     with FakeLeaf() as leaf:

@@ -116,15 +116,16 @@ def client_environment(*, required: bool) -> BodyField:
                      default=None if required else "STAGE")
 
 
-def _compact(data: object) -> str:
+def compact(data: object) -> str:
+    """JSON without spaces, as the providers' APIs answer."""
     return json.dumps(data, separators=(",", ":"))
 
 
 def _generic_denied(provider_label: str, reason: str) -> str:
-    return _compact({"error": "forbidden", "message": f"{provider_label}: {reason}"})
+    return compact({"error": "forbidden", "message": f"{provider_label}: {reason}"})
 
 
-GENERIC_OK = _compact({"status": "ok", "items": [{"id": "412345", "name": "Fake Leaf Farms"}]})
+GENERIC_OK = compact({"status": "ok", "items": [{"id": "412345", "name": "Fake Leaf Farms"}]})
 
 
 @dataclass(frozen=True)
