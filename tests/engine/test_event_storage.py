@@ -3,6 +3,7 @@ organizations) read exactly as the provider's answer was written: the JSON text,
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import datetime as dt
@@ -83,7 +84,7 @@ def test_a_token_drawn_again_is_the_same_token() -> None:
     assert leaf.get_john_deere_credentials(user).access_token == first
     assert [e.body for e in leaf.john_deere_credential_events(user)] == bodies
     assert first is not None and first.count(".") == 2  # a JWT: header.claims.signature
-    header = json.loads(_base.base64.urlsafe_b64decode(first.split(".")[0] + "=="))
+    header = json.loads(base64.urlsafe_b64decode(first.split(".")[0] + "=="))
     assert header["alg"] == "RS256"
 
 
