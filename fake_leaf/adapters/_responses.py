@@ -34,6 +34,14 @@ def host_pattern(base_url: str) -> re.Pattern[str]:
                       re.DOTALL | re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=16)  # a fixture makes an interceptor per test, nearly always for the same base URL
+def _served_parts(base_url: str) -> tuple[str, int | None, str, re.Pattern[str]]:
+    """The base URL's scheme, port (the scheme's default if none), path prefix, and its host's pattern."""
+    base = urlsplit(base_url)
+    scheme = base.scheme.lower()
+    return scheme, base.port or _DEFAULT_PORTS.get(scheme), base.path.rstrip("/"), host_pattern(base_url)
+
+
 def _body_bytes(body: object) -> bytes:
     if body is None:
         return b""
@@ -112,11 +120,7 @@ class ResponsesInterceptor:
     def __init__(self, app: LeafApp, requests_mock: responses.RequestsMock | None = None) -> None:
         self.app = app
         self.shared_mock = requests_mock
-        base = urlsplit(app.base_url)
-        self._scheme = base.scheme.lower()
-        self._port = base.port or _DEFAULT_PORTS.get(self._scheme)
-        self._base_path = base.path.rstrip("/")
-        self._pattern = host_pattern(app.base_url)
+        self._scheme, self._port, self._base_path, self._pattern = _served_parts(app.base_url)
         self._served = f"{app.base_url}/"
         self._own_mock: responses.RequestsMock | None = None
         self._routes: list[_LeafRoute] = []

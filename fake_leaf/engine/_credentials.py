@@ -6,7 +6,6 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 
 from fake_leaf.engine import _errors as err
-from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle, _append_event, _prune_events
 from fake_leaf.engine._models import CredentialEvent, Credentials, CredentialStatus, _CredentialRecord
 from fake_leaf.engine._text import json_kind, why_not_text
@@ -103,7 +102,7 @@ class CredentialsPart(Lifecycle):
             values[name] = make(self.random, values)
         posted_token = values.get("accessToken") if oauth2 else None
         record = _CredentialRecord(
-            id=new_id(self._id_random), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
+            id=self._new_id(), provider=provider, leaf_user_id=user.id, status=CredentialStatus.OK,
             created_time=now, fields=values,
             # a posted access token is used until it expires; else the check at creation refreshes one
             access_token=posted_token,

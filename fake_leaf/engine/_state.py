@@ -17,6 +17,7 @@ from typing import Literal
 
 from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
 from fake_leaf.engine._errors import clock_out_of_range
+from fake_leaf.engine._ids import id_from
 from fake_leaf.engine._models import Alert, OrganizationAlert, _CredentialRecord, _Owner, _UserRecord
 from fake_leaf.engine._upstream import SimulatedUpstream, _Grant
 from fake_leaf.engine.providers import PROVIDERS, Provider
@@ -114,7 +115,7 @@ class EngineState:
         # so that a credential's checks make the same values whenever (and however lazily) they are run
         self._seed_bytes = (hashlib.blake2b(repr(seed).encode(), digest_size=16).digest() if seed is not None
                             else secrets.token_bytes(16))
-        self._id_random = random.Random(self._seed_bytes)
+        self._ids_made = 0  # user and credential ids: digests of the seed and this count (no seeded Random to set up)
         # owner -> field -> value -> the one user with it, or the users with it by id (Users._index)
         self._user_index: dict[str, dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]]] = {}
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
@@ -135,6 +136,11 @@ class EngineState:
         self._user_configs: dict[str, dict[str, str]] = {}  # a Leaf user's own settings, by its id
         self._held_since: _dt.datetime | None = None  # the newest time the state was written at
         self._warned_clock_back = False
+
+    def _new_id(self) -> str:
+        """The next user or credential id: the same seed makes the same ids in the same order."""
+        self._ids_made += 1
+        return id_from(hashlib.blake2b(b"id|%d" % self._ids_made, key=self._seed_bytes, digest_size=16).digest())
 
     def _new_upstream(self, name: str) -> SimulatedUpstream:
         upstream = SimulatedUpstream(self.providers[name], self.options.refresh_token_rotation, self.random)

@@ -22,6 +22,7 @@ from fake_leaf.engine.providers._base import (
     access_token,
     compact,
     opaque_token,
+    seeded_refresh_token,
     token_text,
 )
 
@@ -267,7 +268,7 @@ class SimulatedUpstream:
         grant.last_used = now
         new_token = token
         if self._rotation:
-            new_token = opaque_token(random.Random(seed) if seed is not None else self.random)
+            new_token = seeded_refresh_token(seed) if seed is not None else opaque_token(self.random)
             del self._grants[(env, token)]
             grant.key = (env, new_token)
             self._grants[grant.key] = grant

@@ -6,7 +6,6 @@ import itertools
 from collections.abc import Collection, Iterable, Mapping
 
 from fake_leaf.engine import _errors as err
-from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._models import USER_FIELDS, LeafUser, _UserRecord
 from fake_leaf.engine._text import json_kind, shorten, why_not_text
@@ -83,7 +82,7 @@ class Users(Lifecycle):
             users = self._owner_users(owner)
             if body.get("id") is not None:
                 raise err.id_exists()
-            user = _UserRecord(new_id(self._id_random), owner, _user_fields(body))
+            user = _UserRecord(self._new_id(), owner, _user_fields(body))
             self._users[user.id] = user
             users[user.id] = user
             self._index(user, add=True)

@@ -7,6 +7,7 @@ import difflib
 import functools
 import json
 import math
+import operator
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -49,9 +50,9 @@ def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     Looked up by the providers' names and checked by identity: hashing 15 frozen providers field by
     field would cost more than the lookup saves.
     """
-    key = tuple(p.name for p in providers)
+    key = tuple([p.name for p in providers])
     cached = _tables.get(key)
-    if cached is not None and all(a is b for a, b in zip(cached[0], providers, strict=True)):
+    if cached is not None and all(map(operator.is_, cached[0], providers)):  # as long: the names are the key
         return cached[1]
     routes = tuple(build_routes(providers))
     by_template: dict[str, dict[str, Route]] = {}

@@ -7,9 +7,9 @@ import base64
 import copy
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import pickle
-import random
 
 import pytest
 import requests
@@ -36,10 +36,13 @@ def _written_as_the_endpoint_sent_it(leaf: FakeLeaf, user: str, at: dt.datetime,
     """The refresh's body as a token endpoint writes it, its tokens drawn when the check ran: (body, new token)."""
     backend = leaf._backend
     record = backend._users[user].credentials["JohnDeere"]
-    rng = random.Random(int.from_bytes(backend._derived(record, at, 0, b"tokens")))
+    seed = int.from_bytes(backend._derived(record, at, 0, b"tokens"))
+    # the check's tokens come from one SHAKE-256 stream of its seed: a rotated refresh token's 32 bytes first,
+    # then the access token's key id (30), token id (33) and signature (256)
+    raw = hashlib.shake_256(b"%d" % seed).digest(32 + 319)
     if rotation:
-        refresh_token = _base.opaque_token(rng)
-    access = _base.access_token(rng)
+        refresh_token, raw = _base._b64url(raw[:32]), raw[32:]
+    access = _base._jwt(raw[:30], raw[30:63], raw[63:319])
     scope = " ".join(leaf.john_deere.provider.upstream.scopes)  # type: ignore[union-attr]
     body = {"token_type": "Bearer", "expires_in": 12 * 3600, "access_token": access, "scope": scope,
             "refresh_token": refresh_token}

@@ -6,6 +6,7 @@ Runs 50 examples of up to 30 steps each (fixed, so CI time is stable).
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -121,3 +122,27 @@ class EngineAgainstModel(RuleBasedStateMachine):
 TestEngineAgainstModel = EngineAgainstModel.TestCase
 TestEngineAgainstModel.settings = settings(max_examples=examples(35), stateful_step_count=30, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])
+
+
+def _ids_made(seed: int | None, reset_first: bool = False) -> list[str]:
+    leaf = FakeLeaf(seed=seed)
+    if reset_first:
+        leaf.create_user(name="gone with the reset")
+        leaf.reset()
+    ids = []
+    for name in ("first", "second"):
+        user = leaf.create_user(name=name)
+        credentials = leaf.create_john_deere_credentials(user.id, client_key=f"k-{name}", client_secret="s",
+                                                         refresh_token=f"r-{name}")
+        ids += [user.id, credentials.id]
+    return ids
+
+
+def test_user_and_credential_ids_repeat_with_the_seed_and_after_a_reset() -> None:
+    first = _ids_made(5)
+    assert len(set(first)) == 4
+    assert _ids_made(5) == first
+    assert _ids_made(5, reset_first=True) == first  # a reset fake makes the same ids again
+    assert not set(_ids_made(6)) & set(first)
+    assert not set(_ids_made(None)) & set(_ids_made(None))  # no seed: fresh ids every time
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", i) for i in first)
