@@ -28,6 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
 from fake_leaf.engine import JOHN_DEERE, Provider
+from fake_leaf.testing._webhooks_kit import WEBHOOK_PLAYS, AlertsReceiver
 from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
 __all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
@@ -58,6 +59,9 @@ class LeafRules:
     # a grower's account gains (1 or 21: past a page), loses, blocks and unblocks organizations (a provider
     # whose organizations Leaf manages: John Deere)
     organization_changes: bool = True
+    # for a client with an alerts receiver (``client_receive_alert``): duplicates, a delivery after a newer one,
+    # forged deliveries, the receiver down for a while, an answer lost (Leaf's retries are played whatever this says)
+    webhook_plays: bool = True
 
 
 class UserRef(str):
@@ -114,6 +118,7 @@ RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1), retry_after=T
 _SECOND = dt.timedelta(seconds=1)
 _MAX_ATTEMPTS = 4
 _EVENTS_PAGE = 100  # the largest page Leaf serves
+ALERTS_WEBHOOKS = "/services/alerts/api/alerts/webhooks"
 
 
 class ClientMismatchError(AssertionError):
@@ -166,6 +171,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._landmarks_at: dict[str, dt.datetime] | None = None
         self._story = _Story() if _final_run() else None
         self._loop: asyncio.AbstractEventLoop | None = None  # made for the first async hook
+        self.webhook_secret = f"webhook-secret-{id(self):x}"  # what the default client_register_webhook registers
+        self.alerts_receiver = self._make_alerts_receiver()
 
     # -- the hooks: override what your client does --------------------------------------------
 
@@ -330,6 +337,37 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         DELETE then POST, when the grower comes back)."""
         return DECISIONS[CredentialStatus(status)]
 
+    # -- the hooks of a webhook-driven client (optional: without client_receive_alert it polls) ------------
+
+    def client_register_webhook(self, url: str) -> None:
+        """Register your alerts receiver for ``url`` at Leaf's alerts service (both credential events), with
+        a secret of your own. The default registers ``self.webhook_secret``."""
+        if self._token is None:
+            self._await_hook("client_login")
+        r = self.session.post(f"{self.leaf.base_url}{ALERTS_WEBHOOKS}", timeout=10,
+                              headers={"Authorization": f"Bearer {self._token}"},
+                              json={"name": "credential alerts", "url": url, "secret": self.webhook_secret,
+                                    "events": ["credentialsUnauthenticated", "credentialsLimitedPermission"]})
+        r.raise_for_status()
+
+    def client_receive_alert(self, body: bytes, headers: dict[str, str]) -> int:
+        """Your receiver: one POST from Leaf, its raw body and headers; return the HTTP status you answer.
+
+        Override it (with ``client_alerts_acted_on`` and ``client_alert_view``) to have the machine deliver
+        Leaf's alerts to your client and play duplicates, late and forged deliveries and a receiver down."""
+        raise NotImplementedError("client_receive_alert: the machine plays a polling client unless it is overridden")
+
+    def client_alerts_acted_on(self) -> list[dict[str, Any]]:
+        """Every alert your client acted on, once per action, as the JSON it received (oldest first)."""
+        raise NotImplementedError("client_alerts_acted_on: override it beside client_receive_alert")
+
+    def client_alert_view(self) -> dict[str, dict[str, Any]]:
+        """Your client's view from the alerts: credentialId -> the newest alert of that credential by its
+        ``timestamp`` (whatever the order they arrived in), as the JSON it received; its ``type`` says what the
+        client does (credentialsUnauthenticated: ask the grower to reconnect; credentialsLimitedPermission: ask
+        for scopes). A credential without an alert is left out."""
+        raise NotImplementedError("client_alert_view: override it beside client_receive_alert")
+
     # -- the default client's transport: token, renewal on 401, retries -----------------------
 
     _token: str | None = None
@@ -409,6 +447,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def start(self) -> None:
         """The client logs in and connects its first grower (an integration has one from the start)."""
         self._hook("client_login")
+        self._register_webhook()
         self.create_user()
         self.connect(self.users[0])
 
@@ -617,6 +656,119 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._rate_limited = not self._rate_limited
         _set_rate_limit(self.leaf, RATE_LIMIT if self._rate_limited else None)
 
+    # -- the rules: Leaf's alerts webhook, for a client with a receiver -------------------------------
+
+    def _make_alerts_receiver(self) -> AlertsReceiver | None:
+        """The receiver's URL, served in-process beside the fake, when the class overrides client_receive_alert."""
+        cls = type(self)
+        if cls.client_receive_alert is LeafClientStateMachine.client_receive_alert:
+            return None
+        missing = [name for name in ("client_alerts_acted_on", "client_alert_view")
+                   if getattr(cls, name) is getattr(LeafClientStateMachine, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} overrides client_receive_alert but not {' and '.join(missing)}: the "
+                            "machine checks what the client made of the alerts through them")
+        receiver = AlertsReceiver(self.leaf.now, self._receive_alert)
+        receiver.start()  # after the fake's own mock: every other URL goes on to it
+        return receiver
+
+    def _receive_alert(self, body: bytes, headers: dict[str, str]) -> int:
+        """The client's hook, called from the fake's delivery thread while the machine's thread waits."""
+        answer = self.client_receive_alert(body, headers)
+        if hasattr(answer, "__await__"):  # an async receiver: on the machine's loop unless a hook is running on it
+            if self._loop is not None and self._loop.is_running():
+                return int(asyncio.run(_awaited(answer)))
+            return int(self.run(answer))
+        return int(answer)
+
+    def _register_webhook(self) -> None:
+        if self.alerts_receiver is None:
+            return
+        self._hook("client_register_webhook", self.alerts_receiver.url)
+        self.leaf.webhook_deliveries()  # the confirmation, if it is not sent already
+        confirmed = [a for a in self.alerts_receiver.arrivals if a.key is None and a.genuine]
+        self._expect(bool(confirmed), "client_register_webhook", f"no webhook for {self.alerts_receiver.url}",
+                     "a webhook whose confirmation reached the receiver")
+
+    def _webhook_play_choices(self) -> st.SearchStrategy[str]:
+        assert self.alerts_receiver is not None
+        kinds = [[p for p in kind if (not p.startswith("forged") or self._credential_ids())
+                  and (p != "the next alert late" or not self.alerts_receiver.hold_next)
+                  and (not p.startswith("two alerts") or self._flappable())] for kind in WEBHOOK_PLAYS]
+        return st.one_of([st.sampled_from(plays) for plays in kinds if plays])
+
+    @precondition(lambda self: self.alerts_receiver is not None and self.leaf_rules.webhook_plays)
+    @rule(play=st.runner().flatmap(lambda m: m._webhook_play_choices()))
+    def webhook_play(self, play: str) -> None:
+        """What a network and Leaf do to a receiver: the newest alert delivered again; the next alert arriving
+        after the credential's next one; the client's answer to the next alert lost (Leaf sends it again); a
+        forged delivery for a real credential; the receiver down for the next deliveries (2: back for Leaf's
+        second retry; 5: an alert's every attempt refused, and the alert lost)."""
+        alerts = self.alerts_receiver
+        assert alerts is not None
+        if play == "a duplicate":
+            alerts.duplicate()
+        elif play.startswith("two alerts"):
+            self._permission_flaps(self._flappable()[-1])
+        elif play == "the next alert late":
+            alerts.hold_next = True
+        elif play == "the next answer lost":
+            alerts.lose_next_answer = True
+        elif play.startswith("forged"):
+            alerts.forge(play, self._credential_ids()[-1], self.provider.name)
+        else:
+            alerts.down_for = int(play.split()[-2])
+
+    @precondition(lambda self: self.alerts_receiver is not None and self._next_alert_retry is not None)
+    @rule()
+    def leaf_retries_delivery(self) -> None:
+        """Time moves to Leaf's next retry of a failed delivery (1, 30, 60, 240 minutes after the first failure)."""
+        assert self._next_alert_retry is not None
+        self.clock.advance(self._next_alert_retry - self.leaf.now())
+
+    _next_alert_retry: dt.datetime | None = None  # when Leaf retries a failed delivery next (read after each step)
+
+    def _flappable(self) -> list[UserRef]:
+        """Connected users whose credential is OK, with no provider change in force (nor an outage)."""
+        if self._outage:
+            return []
+        return [u for u in self.connected_users() if self.truth_status(u) == "OK" and not self._changed.get(u)]
+
+    def _permission_changes(self) -> tuple[str, str]:
+        return ("withdraw_scope", "restore_scope") if self.provider is JOHN_DEERE else \
+            ("withdraw_permission", "restore_permission")
+
+    def _permission_flaps(self, user: UserRef) -> None:
+        """The provider withdraws a permission, gives it back and withdraws it again, minutes apart, and Leaf
+        checks after each (two alerts); the first alert's delivery arrives after the second's."""
+        assert self.alerts_receiver is not None
+        withdraw, restore = self._permission_changes()
+        receiver = self.alerts_receiver
+        receiver.hold_next, receiver.down_for, receiver.lose_next_answer = True, 0, False
+        for change in (withdraw, restore, withdraw):
+            self.clock.advance(dt.timedelta(minutes=10))
+            self.apply_provider_change(change, user)
+            self.leaf.upstream(self.provider).run_check(user)
+            self.leaf.webhook_deliveries()
+        self._changed.setdefault(user, set()).add(withdraw)
+
+    def _credential_ids(self) -> list[str]:
+        return [c.id for c in (self.truth_credentials(u) for u in self.connected_users()) if c is not None]
+
+    def check_alerts(self) -> None:
+        """After each step: Leaf's due deliveries sent; then the client's actions and view against the alerts
+        that reached its receiver."""
+        __tracebackhide__ = True
+        if self.alerts_receiver is None:
+            return
+        deliveries = self.leaf.webhook_deliveries()
+        self._next_alert_retry = self.alerts_receiver.pending_retry(deliveries)
+        acted_on = self._hook("client_alerts_acted_on")
+        view = self._hook("client_alert_view")
+        mismatch = self.alerts_receiver.check(acted_on, view, self._credential_ids())
+        if mismatch is not None:
+            raise ClientMismatchError(self._with_story(mismatch))
+
     # -- checks -----------------------------------------------------------------------------
 
     def _hook(self, name: str, *args: Any) -> Any:
@@ -739,6 +891,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def check_invariants(self, *args: Any, **kwargs: Any) -> None:
         super().check_invariants(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
         self._landmarks_at = None  # the step changed the state
+        self.check_alerts()
         self._tell_the_story()  # here, not as an @invariant, so the steps do not print its name
 
     def _tell_the_story(self) -> None:
@@ -777,6 +930,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         return lines
 
     def teardown(self) -> None:
+        if self.alerts_receiver is not None:
+            self.alerts_receiver.stop()
         self.session.close()
         self.leaf.stop()
         if self._loop is not None:
@@ -803,6 +958,10 @@ def _set_rate_limit(leaf: FakeLeaf, limit: RateLimit | None) -> None:
     from fake_leaf.http._limits import RateLimiter
 
     leaf._app.limiter = RateLimiter(limit) if limit is not None else None
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _jwt_expiry(body: bytes) -> dt.datetime | None:
