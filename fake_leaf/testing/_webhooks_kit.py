@@ -26,13 +26,6 @@ from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._webhooks import CREDENTIAL_EVENTS, RETRY_DELAYS, SIGNATURE_HEADER, leaf_body, sign
 from fake_leaf.http._serialize import leaf_timestamp
 
-# by kind first (a duplicate, an order of arrival, a forgery, a receiver in trouble), whatever the number of each
-WEBHOOK_PLAYS: tuple[tuple[str, ...], ...] = (
-    ("a duplicate",),
-    ("two alerts of a credential in reverse order", "the next alert late"),
-    ("forged: wrong signature", "forged: body changed after signing"),
-    ("the next answer lost", "receiver down for 2 deliveries", "receiver down for 5 deliveries"),
-)
 _FORGED_SECRET = "not the webhook's secret"
 
 AlertKey = tuple[str, str, str]  # (credentialId, type, timestamp): what makes an alert the same alert
@@ -148,13 +141,12 @@ class AlertsReceiver:
         return [a for a in self.arrivals if a.genuine and a.key is not None]
 
     def duplicate(self) -> None:
-        """The newest genuine alert delivered again, the same bytes and headers (Leaf delivers at least once);
-        without one yet, the next alert is delivered twice."""
+        """The newest genuine alert delivered again, the same bytes and headers (Leaf delivers at least once),
+        and the next alert delivered twice."""
+        self.twice_next = True
         alerts = self.genuine_alerts()
-        if not alerts:
-            self.twice_next = True
-            return
-        self.hand(alerts[-1].body, dict(alerts[-1].headers), "a duplicate", genuine=True)
+        if alerts:
+            self.hand(alerts[-1].body, dict(alerts[-1].headers), "a duplicate", genuine=True)
 
     def forge(self, kind: str, credential_id: str, provider: str) -> None:
         """An alert Leaf never sent, for a real credential: signed with another secret, or a genuine delivery's
@@ -166,11 +158,11 @@ class AlertsReceiver:
                    "timestamp": leaf_timestamp(self.now() + dt.timedelta(microseconds=1))}
         body = leaf_body(payload)
         genuine = [a for a in self.arrivals if a.genuine]
-        if kind.endswith("wrong signature") or not genuine:
+        if kind == "wrong signature" or not genuine:
             headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, _FORGED_SECRET)}
         else:
             headers = dict(genuine[-1].headers)
-        self.hand(body, headers, kind, genuine=False)
+        self.hand(body, headers, f"forged: {kind}", genuine=False)
 
     # -- the truth -------------------------------------------------------------------------------
 

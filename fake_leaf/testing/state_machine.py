@@ -6,7 +6,9 @@ event loop of its own that lives as long as the example, so an async client made
 in the next. The machine plays what Leaf and the provider do to a client:
 the provider's transitions, time moves that land where behaviour changes, Leaf's faults and its
 rate limit; after each step it compares what your client reported with the fake's truth, and on a
-failure hypothesis prints the shrunk steps, each followed by the fake's story of it.
+failure hypothesis prints the shrunk steps, each followed by the fake's story of it. A client with an
+alerts receiver (``client_receive_alert``) also gets Leaf's alerts delivered, duplicated, reordered and
+forged (``_webhooks_kit``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
 from fake_leaf.engine import JOHN_DEERE, Provider
-from fake_leaf.testing._webhooks_kit import WEBHOOK_PLAYS, AlertsReceiver
+from fake_leaf.testing._webhooks_kit import AlertsReceiver
 from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
 __all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
@@ -59,7 +61,7 @@ class LeafRules:
     # a grower's account gains (1 or 21: past a page), loses, blocks and unblocks organizations (a provider
     # whose organizations Leaf manages: John Deere)
     organization_changes: bool = True
-    # for a client with an alerts receiver (``client_receive_alert``): duplicates, a delivery after a newer one,
+    # for a client with an alerts receiver (``client_receive_alert``): duplicates, deliveries out of order,
     # forged deliveries, the receiver down for a while, an answer lost (Leaf's retries are played whatever this says)
     webhook_plays: bool = True
 
@@ -690,34 +692,52 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._expect(bool(confirmed), "client_register_webhook", f"no webhook for {self.alerts_receiver.url}",
                      "a webhook whose confirmation reached the receiver")
 
-    def _webhook_play_choices(self) -> st.SearchStrategy[str]:
-        assert self.alerts_receiver is not None
-        kinds = [[p for p in kind if (not p.startswith("forged") or self._credential_ids())
-                  and (p != "the next alert late" or not self.alerts_receiver.hold_next)
-                  and (not p.startswith("two alerts") or self._flappable())] for kind in WEBHOOK_PLAYS]
-        return st.one_of([st.sampled_from(plays) for plays in kinds if plays])
+    def plays_webhooks(self) -> bool:
+        return self.alerts_receiver is not None and self.leaf_rules.webhook_plays
 
-    @precondition(lambda self: self.alerts_receiver is not None and self.leaf_rules.webhook_plays)
-    @rule(play=st.runner().flatmap(lambda m: m._webhook_play_choices()))
-    def webhook_play(self, play: str) -> None:
-        """What a network and Leaf do to a receiver: the newest alert delivered again; the next alert arriving
-        after the credential's next one; the client's answer to the next alert lost (Leaf sends it again); a
-        forged delivery for a real credential; the receiver down for the next deliveries (2: back for Leaf's
-        second retry; 5: an alert's every attempt refused, and the alert lost)."""
-        alerts = self.alerts_receiver
-        assert alerts is not None
-        if play == "a duplicate":
-            alerts.duplicate()
-        elif play.startswith("two alerts"):
+    @precondition(lambda self: self.plays_webhooks())
+    @rule()
+    def duplicate_delivery(self) -> None:
+        """Leaf delivers at least once: the newest alert delivered again, and the next one twice."""
+        assert self.alerts_receiver is not None
+        self.alerts_receiver.duplicate()
+
+    def _order_choices(self) -> st.SearchStrategy[str]:
+        assert self.alerts_receiver is not None
+        hows = [how for how, available in (("a permission flaps", bool(self._flappable())),
+                                           ("the next alert late", not self.alerts_receiver.hold_next)) if available]
+        return st.sampled_from(hows)
+
+    @precondition(lambda self: self.plays_webhooks() and (not self.alerts_receiver.hold_next or self._flappable()))
+    @rule(how=st.runner().flatmap(lambda m: m._order_choices()))
+    def deliveries_out_of_order(self, how: str) -> None:
+        """A permission that flaps (withdrawn, given back, withdrawn, minutes apart, a check after each): its
+        first alert arrives after the second; or the next alert held until the credential's next one."""
+        assert self.alerts_receiver is not None
+        if how == "a permission flaps":
             self._permission_flaps(self._flappable()[-1])
-        elif play == "the next alert late":
-            alerts.hold_next = True
-        elif play == "the next answer lost":
-            alerts.lose_next_answer = True
-        elif play.startswith("forged"):
-            alerts.forge(play, self._credential_ids()[-1], self.provider.name)
         else:
-            alerts.down_for = int(play.split()[-2])
+            self.alerts_receiver.hold_next = True
+
+    @precondition(lambda self: self.plays_webhooks() and self._credential_ids())
+    @rule(how=st.sampled_from(("wrong signature", "body changed after signing")))
+    def forged_delivery(self, how: str) -> None:
+        """An alert Leaf never sent, for a real credential: signed with another secret, or under a genuine
+        delivery's signature."""
+        assert self.alerts_receiver is not None
+        self.alerts_receiver.forge(how, self._credential_ids()[-1], self.provider.name)
+
+    @precondition(lambda self: self.plays_webhooks())
+    @rule(how=st.sampled_from(("the next answer lost", "down for 2 deliveries", "down for 5 deliveries")))
+    def receiver_trouble(self, how: str) -> None:
+        """The client's answer to the next alert lost on the way back (Leaf sends it again); or the receiver
+        down for the next deliveries (2: back for Leaf's second retry; 5: every attempt at an alert refused,
+        and the alert lost)."""
+        assert self.alerts_receiver is not None
+        if how == "the next answer lost":
+            self.alerts_receiver.lose_next_answer = True
+        else:
+            self.alerts_receiver.down_for = int(how.split()[-2])
 
     @precondition(lambda self: self.alerts_receiver is not None and self._next_alert_retry is not None)
     @rule()

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from fake_leaf.testing.state_machine import ClientMismatchError, LeafClientStateMachine, _Change
+from fake_leaf.testing.state_machine import ClientMismatchError, LeafClientStateMachine, LeafRules, _Change
 from tests.reference_client import LeafClient
 from tests.testing.reference_machine import ReferenceClientMachine
 
@@ -96,7 +96,7 @@ def test_an_alert_from_a_check_reaches_the_receiver_and_the_client_acts_on_it_on
 
 def test_a_receiver_down_gets_the_alert_on_leafs_retry() -> None:
     with started(ReferenceClientMachine) as machine:
-        machine.webhook_play("receiver down for 2 deliveries")
+        machine.receiver_trouble("down for 2 deliveries")
         revoke(machine)
         machine.check_alerts()
         assert machine.client.alerts_acted_on == []
@@ -110,7 +110,7 @@ def test_a_receiver_down_gets_the_alert_on_leafs_retry() -> None:
 
 def test_an_answer_lost_on_the_way_back_makes_leaf_deliver_again_and_the_client_acts_once() -> None:
     with started(ReferenceClientMachine) as machine:
-        machine.webhook_play("the next answer lost")
+        machine.receiver_trouble("the next answer lost")
         revoke(machine)
         machine.check_alerts()
         machine.leaf_retries_delivery()
@@ -121,7 +121,7 @@ def test_an_answer_lost_on_the_way_back_makes_leaf_deliver_again_and_the_client_
 
 def test_a_late_alert_reaches_the_client_after_the_credentials_next_one() -> None:
     with started(ReferenceClientMachine) as machine:
-        machine.webhook_play("two alerts of a credential in reverse order")
+        machine.deliveries_out_of_order("a permission flaps")
         machine.check_alerts()
         assert arrivals(machine)[1:] == ["Leaf's delivery: 200", "late: after a newer alert: 200"]
         stamps = [a["timestamp"] for a in machine.client.alerts_acted_on]
@@ -130,21 +130,21 @@ def test_a_late_alert_reaches_the_client_after_the_credentials_next_one() -> Non
         assert [a["timestamp"] for a in newest.values()] == [max(stamps)]
 
 
-@pytest.mark.parametrize("play", ["forged: wrong signature", "forged: body changed after signing"])
-def test_the_reference_receiver_refuses_a_forged_delivery(play: str) -> None:
+@pytest.mark.parametrize("how", ["wrong signature", "body changed after signing"])
+def test_the_reference_receiver_refuses_a_forged_delivery(how: str) -> None:
     with started(ReferenceClientMachine) as machine:
-        machine.webhook_play(play)
+        machine.forged_delivery(how)
         machine.check_alerts()
-        assert arrivals(machine)[-1] == f"{play}: 401"
+        assert arrivals(machine)[-1] == f"forged: {how}: 401"
         assert machine.client.alerts_acted_on == []
 
 
 # -- each planted bug is caught by the play that shows it -------------------------------------------------
 
-@pytest.mark.parametrize("play", ["forged: wrong signature", "forged: body changed after signing"])
-def test_a_receiver_that_skips_the_signature_is_caught_acting_on_a_forgery(play: str) -> None:
+@pytest.mark.parametrize("how", ["wrong signature", "body changed after signing"])
+def test_a_receiver_that_skips_the_signature_is_caught_acting_on_a_forgery(how: str) -> None:
     with started(machine_for(_SkipsTheSignature)) as machine:
-        machine.webhook_play(play)
+        machine.forged_delivery(how)
         with pytest.raises(ClientMismatchError, match="reported an alert Leaf never sent"):
             machine.check_alerts()
 
@@ -153,14 +153,14 @@ def test_a_receiver_that_acts_on_every_delivery_is_caught_by_a_duplicate() -> No
     with started(machine_for(_ActsOnEveryDelivery)) as machine:
         revoke(machine)
         machine.check_alerts()
-        machine.webhook_play("a duplicate")
+        machine.duplicate_delivery()
         with pytest.raises(ClientMismatchError, match=re.escape("reported 2 actions for alert")):
             machine.check_alerts()
 
 
 def test_a_receiver_that_acts_on_every_delivery_is_caught_by_leafs_retry_after_a_lost_answer() -> None:
     with started(machine_for(_ActsOnEveryDelivery)) as machine:
-        machine.webhook_play("the next answer lost")
+        machine.receiver_trouble("the next answer lost")
         revoke(machine)
         machine.check_alerts()  # acted once; Leaf saw no answer
         machine.leaf_retries_delivery()
@@ -172,7 +172,7 @@ def test_a_receiver_that_refuses_a_duplicate_it_handled_is_caught() -> None:
     with started(machine_for(_RefusesADuplicate)) as machine:
         revoke(machine)
         machine.check_alerts()
-        machine.webhook_play("a duplicate")
+        machine.duplicate_delivery()
         with pytest.raises(ClientMismatchError, match=re.escape("answered 503 to a genuine delivery")
                            + ".*already handled"):
             machine.check_alerts()
@@ -180,7 +180,7 @@ def test_a_receiver_that_refuses_a_duplicate_it_handled_is_caught() -> None:
 
 def test_a_client_that_trusts_the_order_of_arrival_is_caught_by_a_late_alert() -> None:
     with started(machine_for(_LastArrivalWins)) as machine:
-        machine.webhook_play("two alerts of a credential in reverse order")
+        machine.deliveries_out_of_order("a permission flaps")
         with pytest.raises(ClientMismatchError, match="the alert's timestamp says which is newest"):
             machine.check_alerts()
 
@@ -210,6 +210,18 @@ class _AsyncReceiver(ReferenceClientMachine):
 
 def test_an_async_receiver_is_awaited() -> None:
     with started(_AsyncReceiver) as machine:
+        revoke(machine)
+        machine.check_alerts()
+        assert len(machine.client.alerts_acted_on) == 1
+
+
+class _PlaysSwitchedOff(ReferenceClientMachine):
+    leaf_rules = LeafRules(webhook_plays=False)
+
+
+def test_webhook_plays_switched_off_leave_leafs_own_deliveries_and_retries() -> None:
+    with started(_PlaysSwitchedOff) as machine:
+        assert not machine.plays_webhooks()
         revoke(machine)
         machine.check_alerts()
         assert len(machine.client.alerts_acted_on) == 1
