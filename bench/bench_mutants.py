@@ -30,7 +30,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from fake_leaf.testing.state_machine import DEFAULT_SETTINGS
 from tests.reference_client import LeafClient, LeafError
-from tests.testing.reference_machine import ReferenceClientMachine
+from tests.testing.reference_machine import ReferenceClientMachine, WebhookReferenceClientMachine
 
 TARGETS = {"caught": 9, "find": 5.0, "shrink": 10.0, "steps": 8}
 
@@ -248,6 +248,8 @@ MUTANTS: tuple[type[LeafClient], ...] = (
     AlreadyExistsIsAFailure, SelectsBlockedOrganizations, OrganizationsFromTheFirstPageOnly,
     SignatureNotChecked, DuplicateActsTwice, ErrorForAHandledDelivery, TrustsDeliveryOrder,
 )
+# bugs of a webhook receiver: run on the machine that delivers Leaf's alerts (the others on the polling one)
+WEBHOOK_MUTANTS = (SignatureNotChecked, DuplicateActsTwice, ErrorForAHandledDelivery, TrustsDeliveryOrder)
 
 
 # -- the measurement -------------------------------------------------------------------------------
@@ -277,7 +279,10 @@ class Run:
 def run_once(client: type[LeafClient], seed: int) -> Run:
     steps: list[int] = []
 
-    class Machine(ReferenceClientMachine):
+    base: type[ReferenceClientMachine] = WebhookReferenceClientMachine if client in WEBHOOK_MUTANTS \
+        else ReferenceClientMachine
+
+    class Machine(base):  # type: ignore[valid-type, misc]  # a base chosen at run time
         client_class = client
 
         def __init__(self) -> None:

@@ -1,4 +1,5 @@
-"""The kit's state machine wired to the reference client, as a user wires theirs: one hook per call."""
+"""The kit's state machine wired to the reference client, as a user wires theirs: one hook per call; polling, or
+also told by Leaf's alerts webhook."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ class ReferenceClientMachine(LeafClientStateMachine):
 
     def client_select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
         self.client.select_organizations(leaf_user_id, organizations)
+
+
+class WebhookReferenceClientMachine(ReferenceClientMachine):
+    """The same client told by Leaf's alerts webhook: its receiver, what it acted on, its newest alerts."""
 
     def client_register_webhook(self, url: str) -> None:
         self.client.register_webhook(url)

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from fake_leaf.testing.state_machine import ClientMismatchError, LeafClientStateMachine, LeafRules, _Change
 from tests.reference_client import LeafClient
-from tests.testing.reference_machine import ReferenceClientMachine
+from tests.testing.reference_machine import WebhookReferenceClientMachine
 
 M = TypeVar("M", bound=LeafClientStateMachine)
 
@@ -71,20 +72,20 @@ class _LastArrivalWins(LeafClient):
         self.newest_alerts[payload["credentialId"]] = payload
 
 
-def machine_for(client: type[LeafClient]) -> type[ReferenceClientMachine]:
-    return type(f"{client.__name__}Machine", (ReferenceClientMachine,), {"client_class": client})
+def machine_for(client: type[LeafClient]) -> type[WebhookReferenceClientMachine]:
+    return type(f"{client.__name__}Machine", (WebhookReferenceClientMachine,), {"client_class": client})
 
 
 # -- the reference receiver passes; deliveries come when the fake makes them -----------------------------
 
 def test_the_machine_registers_the_clients_webhook_and_its_confirmation_arrives_signed() -> None:
-    with started(ReferenceClientMachine) as machine:
+    with started(WebhookReferenceClientMachine) as machine:
         assert arrivals(machine) == ["Leaf's delivery: 200"]
         assert machine.client.alerts_acted_on == []  # a confirmation is no alert
 
 
 def test_an_alert_from_a_check_reaches_the_receiver_and_the_client_acts_on_it_once() -> None:
-    with started(ReferenceClientMachine) as machine:
+    with started(WebhookReferenceClientMachine) as machine:
         revoke(machine)
         machine.check_alerts()
         assert arrivals(machine)[-1] == "Leaf's delivery: 200"
@@ -95,7 +96,7 @@ def test_an_alert_from_a_check_reaches_the_receiver_and_the_client_acts_on_it_on
 
 
 def test_a_receiver_down_gets_the_alert_on_leafs_retry() -> None:
-    with started(ReferenceClientMachine) as machine:
+    with started(WebhookReferenceClientMachine) as machine:
         machine.receiver_trouble("down for 2 deliveries")
         revoke(machine)
         machine.check_alerts()
@@ -109,7 +110,7 @@ def test_a_receiver_down_gets_the_alert_on_leafs_retry() -> None:
 
 
 def test_an_answer_lost_on_the_way_back_makes_leaf_deliver_again_and_the_client_acts_once() -> None:
-    with started(ReferenceClientMachine) as machine:
+    with started(WebhookReferenceClientMachine) as machine:
         machine.receiver_trouble("the next answer lost")
         revoke(machine)
         machine.check_alerts()
@@ -120,7 +121,7 @@ def test_an_answer_lost_on_the_way_back_makes_leaf_deliver_again_and_the_client_
 
 
 def test_a_late_alert_reaches_the_client_after_the_credentials_next_one() -> None:
-    with started(ReferenceClientMachine) as machine:
+    with started(WebhookReferenceClientMachine) as machine:
         machine.deliveries_out_of_order("a permission flaps")
         machine.check_alerts()
         assert arrivals(machine)[1:] == ["Leaf's delivery: 200", "late: after a newer alert: 200"]
@@ -132,7 +133,7 @@ def test_a_late_alert_reaches_the_client_after_the_credentials_next_one() -> Non
 
 @pytest.mark.parametrize("how", ["wrong signature", "body changed after signing"])
 def test_the_reference_receiver_refuses_a_forged_delivery(how: str) -> None:
-    with started(ReferenceClientMachine) as machine:
+    with started(WebhookReferenceClientMachine) as machine:
         machine.forged_delivery(how)
         machine.check_alerts()
         assert arrivals(machine)[-1] == f"forged: {how}: 401"
@@ -203,7 +204,7 @@ def test_a_receiver_without_its_view_hooks_is_refused_by_name() -> None:
         OnlyAReceiver()
 
 
-class _AsyncReceiver(ReferenceClientMachine):
+class _AsyncReceiver(WebhookReferenceClientMachine):
     async def client_receive_alert(self, body: bytes, headers: dict[str, str]) -> int:  # type: ignore[override]
         return self.client.receive_alert(body, headers)
 
@@ -215,7 +216,7 @@ def test_an_async_receiver_is_awaited() -> None:
         assert len(machine.client.alerts_acted_on) == 1
 
 
-class _PlaysSwitchedOff(ReferenceClientMachine):
+class _PlaysSwitchedOff(WebhookReferenceClientMachine):
     leaf_rules = LeafRules(webhook_plays=False)
 
 
@@ -225,3 +226,8 @@ def test_webhook_plays_switched_off_leave_leafs_own_deliveries_and_retries() -> 
         revoke(machine)
         machine.check_alerts()
         assert len(machine.client.alerts_acted_on) == 1
+
+
+TestWebhookReferenceClient = WebhookReferenceClientMachine.TestCase
+TestWebhookReferenceClient.settings = settings(max_examples=5, stateful_step_count=10, deadline=None, database=None,
+                                               suppress_health_check=[HealthCheck.too_slow])
