@@ -173,7 +173,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._landmarks_at: dict[str, dt.datetime] | None = None
         self._story = _Story() if _final_run() else None
         self._loop: asyncio.AbstractEventLoop | None = None  # made for the first async hook
-        self.webhook_secret = f"webhook-secret-{id(self):x}"  # what the default client_register_webhook registers
+        self.webhook_secret = "machine-webhook-secret"  # what the default client_register_webhook registers
         self.alerts_receiver = self._make_alerts_receiver()
 
     # -- the hooks: override what your client does --------------------------------------------

@@ -231,3 +231,46 @@ def test_webhook_plays_switched_off_leave_leafs_own_deliveries_and_retries() -> 
 TestWebhookReferenceClient = WebhookReferenceClientMachine.TestCase
 TestWebhookReferenceClient.settings = settings(max_examples=5, stateful_step_count=10, deadline=None, database=None,
                                                suppress_health_check=[HealthCheck.too_slow])
+
+
+class _MinimalReceiver(LeafClientStateMachine):
+    """A user's receiver on the default client: the machine's registration and secret, fake_leaf's own check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acted: list[dict[str, Any]] = []
+        self.newest: dict[str, dict[str, Any]] = {}
+
+    def client_receive_alert(self, body: bytes, headers: dict[str, str]) -> int:
+        import json
+
+        from fake_leaf import verify_signature
+
+        if not verify_signature(body, self.webhook_secret, headers.get("X-Leaf-Signature")):
+            return 401
+        alert = json.loads(body)
+        if "type" in alert and alert not in self.acted:
+            self.acted.append(alert)
+            held = self.newest.get(alert["credentialId"])
+            if held is None or alert["timestamp"] > held["timestamp"]:  # one format: text order is time order
+                self.newest[alert["credentialId"]] = alert
+        return 200
+
+    def client_alerts_acted_on(self) -> list[dict[str, Any]]:
+        return self.acted
+
+    def client_alert_view(self) -> dict[str, dict[str, Any]]:
+        return self.newest
+
+
+def test_a_receiver_on_the_default_client_uses_the_machines_registration_and_secret() -> None:
+    with started(_MinimalReceiver) as machine:
+        machine.forged_delivery("body changed after signing")
+        revoke(machine)
+        machine.duplicate_delivery()
+        machine.check_alerts()
+        assert [a["type"] for a in machine.acted] == ["credentialsUnauthenticated"]
+
+
+TestMinimalReceiver = _MinimalReceiver.TestCase
+TestMinimalReceiver.settings = TestWebhookReferenceClient.settings
