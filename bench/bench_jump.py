@@ -4,6 +4,7 @@
 - The same over 100,000 credentials in a fresh interpreter: seconds and RSS growth of the jump and read,
   and the RSS of the fake at rest once seeded with 100,000 users and credentials.
 - RSS growth after 2,000 create/delete cycles of a credential with 200 KB of fields.
+- RSS growth after 20,000 GETs of a credential inside one in-process (``responses``) FakeLeaf.
 
 ``python -m bench.bench_jump [ROUNDS]`` runs them alone (from the repository root; Linux, it reads /proc).
 """
@@ -24,7 +25,7 @@ from fake_leaf import FakeLeaf, ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 JUMP = dt.timedelta(days=30)
-BIG_SECONDS, BIG_MB, AT_REST_MB, CYCLES_MB = 1.0, 150.0, 400.0, 20.0
+BIG_SECONDS, BIG_MB, AT_REST_MB, CYCLES_MB, GETS_MB = 1.0, 150.0, 400.0, 20.0, 20.0
 
 
 def _seeded(credentials: int) -> tuple[FakeLeaf, ManualClock, list[str]]:
@@ -110,6 +111,26 @@ def create_delete_cycles(cycles: int = 2_000) -> float:
     return _rss_mb() - before
 
 
+def inprocess_gets(gets: int = 20_000) -> float:
+    """RSS growth in MB after ``gets`` GETs of a credential (``requests``) inside one active FakeLeaf.
+
+    The fake's journal keeps the last 10,000 requests (at most 8 MiB of bodies): it fills during the run.
+    """
+    import requests
+
+    with FakeLeaf() as leaf, requests.Session() as session:
+        user = leaf.create_user(name="grower").id
+        leaf.create_john_deere_credentials(user, client_key="key", client_secret="secret", refresh_token="r")
+        url = f"{leaf.user_management_url}/users/{user}/john-deere-credentials"
+        session.headers.update(leaf.headers)
+        for _ in range(200):  # warm up
+            assert session.get(url).status_code == 200
+        before = _rss_mb()
+        for _ in range(gets):
+            session.get(url)
+        return _rss_mb() - before
+
+
 def main(rounds: int = 9) -> bool:
     if not Path("/proc/self/status").exists():
         print("jump and memory benchmarks: skipped (they need Linux's /proc)")
@@ -128,8 +149,12 @@ def main(rounds: int = 9) -> bool:
     cycles_ok = cycles <= CYCLES_MB
     print(f"{'RSS growth, 2,000 create/delete of 200 KB credentials':<58} {cycles:6.1f} MB "
           f"(limit {CYCLES_MB:.0f} MB, {'ok' if cycles_ok else 'OVER'})")
+    gets = inprocess_gets()
+    gets_ok = gets <= GETS_MB
+    print(f"{'RSS growth, 20,000 in-process GETs (responses)':<58} {gets:6.1f} MB "
+          f"(limit {GETS_MB:.0f} MB, {'ok' if gets_ok else 'OVER'})")
     print(f"(jump and memory benchmarks took {time.perf_counter() - started:.1f} s)")
-    return ratio.ok and jump_ok and rest_ok and cycles_ok
+    return ratio.ok and jump_ok and rest_ok and cycles_ok and gets_ok
 
 
 if __name__ == "__main__":

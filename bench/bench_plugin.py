@@ -4,7 +4,9 @@
     interpreters with no other plugin (autoload off), so everything the plugin brings in counts;
     faker's own plugin is measured the same way, for comparison.
 (b) per test: ``fake_leaf + leaf_user + john_deere_credentials`` against an empty test and against
-    pytest-httpx's ``httpx_mock`` with one response, the three alternating in one pytest session.
+    pytest-httpx's ``httpx_mock`` with one response, the three alternating in one pytest session;
+    then the same two each making one GET (the credentials with ``requests`` through the fake, the
+    mocked response with ``httpx``), each on a client shared by the module's tests.
 
 Both are judged on CPU time (the process's own, or the child's), with wall time printed beside it:
 on a machine shared by several busy processes, wall time mostly measures the others. (b) is judged
@@ -117,15 +119,40 @@ class _Timer:
         self.by_test[item.name] = (time.process_time() - cpu, time.perf_counter() - wall)
 
 
+_CLIENTS = """import pytest
+import requests
+
+SESSION = requests.Session()
+try:
+    import httpx
+except ImportError:
+    CLIENT = None
+else:
+    CLIENT = httpx.Client()
+
+"""
+_ONE_GET_FAKE = """    url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
+    assert SESSION.get(url, headers=fake_leaf.headers).json()["id"] == john_deere_credentials["id"]
+"""
+_ONE_GET_FAKE_HTTPX = """    url = f"{fake_leaf.user_management_url}/users/{leaf_user['id']}/john-deere-credentials"
+    assert CLIENT.get(url, headers=fake_leaf.headers).json()["id"] == john_deere_credentials["id"]
+"""
+
+
 def _test_source(with_httpx: bool) -> str:
-    parts = ["import pytest\n\n"]
+    parts = [_CLIENTS]
     for i in range(TESTS):
         parts.append(f"def test_empty_{i}():\n    pass\n\n")
         parts.append(f"def test_fake_{i}({FIXTURES}):\n    pass\n\n")
+        parts.append(f"def test_fakeget_{i}({FIXTURES}):\n{_ONE_GET_FAKE}\n")
         if with_httpx:  # one response, registered and not requested (pytest-httpx would fail the test)
+            parts.append(f"def test_fakehttpxget_{i}({FIXTURES}):\n{_ONE_GET_FAKE_HTTPX}\n")
             parts.append(f"@pytest.mark.httpx_mock(assert_all_responses_were_requested=False)\n"
                          f"def test_httpx_{i}(httpx_mock):\n"
                          f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n\n")
+            parts.append(f"def test_httpxget_{i}(httpx_mock):\n"
+                         f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n"
+                         f"    assert CLIENT.get('https://api.withleaf.io/x').json() == {{'id': '{i}'}}\n\n")
     return "".join(parts)
 
 
@@ -160,7 +187,7 @@ def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
                 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         assert code == 0, f"the benchmark's tests failed ({code})"
     extra = {}
-    for kind in ["fake", "httpx"] if with_httpx else ["fake"]:
+    for kind in ["fake", "httpx", "fakeget", "httpxget", "fakehttpxget"] if with_httpx else ["fake", "fakeget"]:
         extra[kind] = _median_extra([(*timer.by_test[f"test_{kind}_{i}"], *timer.by_test[f"test_empty_{i}"])
                                      for i in range(WARM_UP, TESTS)])
     return extra
@@ -176,10 +203,17 @@ def main(rounds: int) -> bool:
         limit = FIXTURES_LIMIT_MS if alone else None
         print(f"{'per test (' + where + '): ' + FIXTURES + ' / empty':<66} {fake.text(limit)}")
         fixtures_ok = fixtures_ok and (fake.ok(FIXTURES_LIMIT_MS) or not alone)
+        print(f"{'  the same, one GET of the credentials (requests)':<66} {extra['fakeget'].text()}")
         if "httpx" in extra:
             httpx = extra["httpx"]
             print(f"{'per test (' + where + '): httpx_mock, one response / empty':<66} {httpx.text()}")
+            print(f"{'  the same, one GET of it (httpx)':<66} {extra['httpxget'].text()}")
             print(f"{'  fake-leaf fixtures / httpx_mock (CPU)':<66} {fake.cpu_ms / httpx.cpu_ms:7.2f}x")
+            print(f"{'  with one GET: fake-leaf (requests) / httpx_mock (httpx) (CPU)':<66} "
+                  f"{extra['fakeget'].cpu_ms / extra['httpxget'].cpu_ms:7.2f}x")
+            print(f"{'  fake-leaf fixtures, one GET with httpx through the fake':<66} {extra['fakehttpxget'].text()}")
+            print(f"{'  with one GET: fake-leaf (httpx) / httpx_mock (httpx) (CPU)':<66} "
+                  f"{extra['fakehttpxget'].cpu_ms / extra['httpxget'].cpu_ms:7.2f}x")
         else:
             print("pytest-httpx is not installed, so httpx_mock was not measured side by side: "
                   "pip install pytest-httpx")

@@ -65,6 +65,7 @@ _LEAF_KEY = pytest.StashKey["FakeLeaf"]()
 # each fake's sample data, seeded for its test by the fake_leaf fixture
 _SAMPLES: weakref.WeakKeyDictionary[FakeLeaf, SampleData] = weakref.WeakKeyDictionary()
 _FAKER_KEY = pytest.StashKey["Faker"]()  # one per session, reseeded for each test
+_INI_KEY = pytest.StashKey["dict[str, Any] | str"]()  # the ini defaults, read once per session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,16 +96,31 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"fake-leaf: sample data seed {seed} (repeat with --fake-leaf-seed={seed})"
 
 
-def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Ini defaults, then markers from the module down to the test: the closest wins."""
+def _ini_options(config: pytest.Config) -> dict[str, Any] | str:
+    """The ini defaults as FakeLeaf options, or why one cannot be read; read once per session."""
+    cached = config.stash.get(_INI_KEY, None)
+    if cached is not None:
+        return cached
     options: dict[str, Any] = {}
+    found: dict[str, Any] | str = options
     for name, (option, read) in INI.items():
-        text = request.config.getini(name)
+        text = config.getini(name)
         if text:
             try:
                 options[option] = read(str(text))
             except ValueError as e:
-                pytest.fail(f"ini option {name} = {text!r} cannot be read: {e}", pytrace=False)
+                found = f"ini option {name} = {text!r} cannot be read: {e}"
+                break
+    config.stash[_INI_KEY] = found
+    return found
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Ini defaults, then markers from the module down to the test: the closest wins."""
+    ini = _ini_options(request.config)
+    if isinstance(ini, str):
+        pytest.fail(ini, pytrace=False)
+    options = dict(ini)  # each test's own copy: a marker's options are the test's
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # farthest first
         if marker.args:
             pytest.fail(f"@pytest.mark.{MARKER} takes keyword arguments only, got {marker.args!r}", pytrace=False)

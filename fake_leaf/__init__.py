@@ -20,6 +20,7 @@ from fake_leaf.engine import (
     NotAuthenticatedError,
     NotFoundError,
     Provider,
+    Timing,
 )
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.engine._models import OrganizationAlert, OrganizationStatus, ProviderOrganization
@@ -56,6 +57,7 @@ __all__ = [
     "ProviderOrganization",
     "RateLimit",
     "ShiftedClock",
+    "Timing",
     "UpstreamControls",
     "UpstreamOrganization",
     "WebhookDelivery",

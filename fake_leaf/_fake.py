@@ -27,6 +27,7 @@ from fake_leaf.engine import (
     LeafBackend,
     LeafUser,
     Provider,
+    Timing,
 )
 from fake_leaf.engine._controls import JohnDeereControls, UpstreamControls
 from fake_leaf.engine._errors import hide_refusals
@@ -165,6 +166,12 @@ class FakeLeaf:
     def clock(self) -> Clock:
         """Where the fake reads the time (the ``clock`` option; the system clock by default)."""
         return self._clock
+
+    @property
+    def timing(self) -> Timing:
+        """When this fake's behaviour changes with its clock: ``check_interval`` (the option), the lifetimes of
+        a provider's access token and of Leaf's tokens, and the events window (read-only)."""
+        return self._backend.timing
 
     def now(self) -> _dt.datetime:
         """The fake's current time."""

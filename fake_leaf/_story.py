@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Protocol
 
-from fake_leaf.engine import Alert, CredentialEvent, Credentials, LeafUser, NotFoundError
+from fake_leaf.engine import Alert, CredentialEvent, Credentials, LeafUser, NotFoundError, Provider
 
 MAX_LINES = 60
 
@@ -17,10 +17,12 @@ MAX_LINES = 60
 class _Fake(Protocol):
     """What the story reads of a FakeLeaf (a protocol, so that this module does not import it)."""
 
+    @property
+    def providers(self) -> tuple[Provider, ...]: ...
     def journal(self) -> list[Any]: ...
     def list_users(self) -> list[LeafUser]: ...
-    def get_john_deere_credentials(self, leaf_user_id: str) -> Credentials: ...
-    def john_deere_credential_events(self, leaf_user_id: str) -> list[CredentialEvent]: ...
+    def get_credentials(self, provider: Provider, leaf_user_id: str) -> Credentials: ...
+    def credential_events(self, provider: Provider, leaf_user_id: str) -> list[CredentialEvent]: ...
     def alerts(self) -> list[Alert]: ...
 
 
@@ -28,16 +30,18 @@ def story_lines(leaf: _Fake) -> list[str]:
     entries = leaf.journal()
     lines = [f"fake-leaf received {len(entries)} request(s):"]
     lines += [f"  {e}" for e in entries[-MAX_LINES:]]
+    providers = leaf.providers
     for user in leaf.list_users():
-        try:
-            credentials = leaf.get_john_deere_credentials(user.id)
-        except NotFoundError:
-            continue
-        events = leaf.john_deere_credential_events(user.id)
-        lines.append(f"John Deere credentials of {user.id}: {credentials.status.value}, {len(events)} event(s), "
-                     "oldest first:")
-        lines += [f"  {e.created_date:%Y-%m-%d %H:%M:%S} John Deere answered {e.status_code} {e.body[:100]}"
-                  for e in reversed(events[:MAX_LINES])]
+        for provider in providers:  # every provider's credentials tell the same: status, then events
+            try:
+                credentials = leaf.get_credentials(provider, user.id)
+            except NotFoundError:
+                continue
+            events = leaf.credential_events(provider, user.id)
+            lines.append(f"{provider.label} credentials of {user.id}: {credentials.status.value}, {len(events)} "
+                         "event(s), oldest first:")
+            lines += [f"  {e.created_date:%Y-%m-%d %H:%M:%S} {provider.label} answered {e.status_code} {e.body[:100]}"
+                      for e in reversed(events[:MAX_LINES])]
     alerts = leaf.alerts()
     lines += [f"alert: {a.type} at {a.timestamp:%Y-%m-%d %H:%M:%S}: {a.message}" for a in alerts[-MAX_LINES:]]
     return lines

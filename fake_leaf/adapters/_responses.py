@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ _TAKES_PRECEDENCE = "a response the test registered for this URL takes precedenc
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=64)  # a fixture makes a fake, and so an interceptor, per test
 def host_pattern(base_url: str) -> re.Pattern[str]:
     """Every URL on the host of ``base_url``, whatever its scheme, port, user info or path.
 
@@ -45,12 +47,51 @@ def _body_bytes(body: object) -> bytes:
     return str(body).encode("utf-8")
 
 
+class _Unrecorded(responses.CallList):
+    """A call list that keeps nothing: the fake's journal (bounded) is where its requests are seen."""
+
+    def add(self, request: Any, response: Any) -> None:
+        pass
+
+    def add_call(self, call: Any) -> None:
+        pass
+
+
+class _OwnMock(responses.RequestsMock):
+    """The fake's own mock: it records no calls (``responses`` keeps every one, about 10 KB each, without
+    bound) and patches ``HTTPAdapter.send`` by hand, as ``unittest.mock.patch`` would, at a fraction of the cost
+    (a fixture starts one per test)."""
+
+    _MISSING = object()
+
+    def __init__(self, passthru: re.Pattern[str]) -> None:
+        super().__init__(assert_all_requests_are_fired=False,
+                         passthru_prefixes=(passthru,),  # type: ignore[arg-type]  # responses takes patterns too
+                         real_adapter_send=HTTPAdapter.send)
+        self._calls = _Unrecorded()
+        self._replaced: object | None = None  # what HTTPAdapter.send was before start, while started
+
+    def start(self) -> None:
+        if self._replaced is None:
+            self._replaced = HTTPAdapter.__dict__.get("send", self._MISSING)
+            HTTPAdapter.send = self.unbound_on_send()  # type: ignore[assignment,method-assign]
+
+    def stop(self, allow_assert: bool = True) -> None:
+        if self._replaced is not None:
+            if self._replaced is self._MISSING:  # it was inherited: take the patch away again
+                del HTTPAdapter.send
+            else:
+                HTTPAdapter.send = self._replaced  # type: ignore[assignment,method-assign]
+            self._replaced = None
+
+
 class _LeafRoute(responses.CallbackResponse):
     """One registration for every method (an unknown one too: the router answers it). The test's own mocks win."""
 
     def __init__(self, pattern: re.Pattern[str], interceptor: ResponsesInterceptor) -> None:
         super().__init__("ANY", pattern, callback=interceptor.callback, content_type=None)
         self._interceptor = interceptor
+        self._calls = _Unrecorded()  # the route's own list: nobody reads it, and it would grow without bound
 
     def matches(self, request: Any) -> tuple[bool, str]:
         if not self._url_matches(self.url, str(request.url)):
@@ -75,6 +116,7 @@ class ResponsesInterceptor:
         self._port = base.port or _DEFAULT_PORTS.get(self._scheme)
         self._base_path = base.path.rstrip("/")
         self._pattern = host_pattern(app.base_url)
+        self._served = f"{app.base_url}/"
         self._own_mock: responses.RequestsMock | None = None
         self._routes: list[_LeafRoute] = []
 
@@ -95,15 +137,7 @@ class ResponsesInterceptor:
             # Hand every other URL to whatever served requests before us (the test's own
             # `responses` mock, or the network), so fake-leaf only ever takes its own host.
             not_ours = re.compile(f"^(?!{self._pattern.pattern[1:]})", self._pattern.flags)
-            mock = responses.RequestsMock(
-                assert_all_requests_are_fired=False,
-                passthru_prefixes=(not_ours,),  # type: ignore[arg-type]  # responses takes patterns too
-                real_adapter_send=HTTPAdapter.send,
-                # module:attribute, so that each start() imports no "requests.adapters.HTTPAdapter" module
-                # (a failed import through every finder, a fifth of a fixture's cost)
-                target="requests.adapters:HTTPAdapter.send",
-            )
-            self._own_mock = mock
+            mock = self._own_mock = _OwnMock(not_ours)
         self._routes = [_LeafRoute(self._pattern, self)]
         for route in self._routes:
             mock.add(route)
@@ -168,6 +202,8 @@ class ResponsesInterceptor:
 
     def _refuse_other_origins(self, prepared: requests.PreparedRequest, url: SplitResult) -> None:
         """The fake's host under another scheme, port or path prefix: refused here, never sent to the network."""
+        if str(prepared.url).startswith(self._served):
+            return  # the base URL itself, as the fake spells it: its scheme, host, default port and prefix
         scheme = url.scheme.lower()
         try:
             port = url.port or _DEFAULT_PORTS.get(scheme)

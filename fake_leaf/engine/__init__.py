@@ -12,7 +12,7 @@ from fake_leaf.engine._errors import (
     NotFoundError,
 )
 from fake_leaf.engine._lifecycle import ClockWentBackWarning
-from fake_leaf.engine._models import Alert, CredentialEvent, Credentials, CredentialStatus, LeafUser
+from fake_leaf.engine._models import Alert, CredentialEvent, Credentials, CredentialStatus, LeafUser, Timing
 from fake_leaf.engine._state import EngineOptions
 from fake_leaf.engine.providers import JOHN_DEERE, PROVIDERS, BodyField, Provider
 
@@ -37,4 +37,5 @@ __all__ = [
     "NotAuthenticatedError",
     "NotFoundError",
     "Provider",
+    "Timing",
 ]

@@ -14,8 +14,11 @@ from fake_leaf._clock import recover
 from fake_leaf.engine._config import ConfigsPart
 from fake_leaf.engine._credentials import CredentialsPart
 from fake_leaf.engine._errors import hide_refusals
+from fake_leaf.engine._lifecycle import EVENT_RETENTION
+from fake_leaf.engine._models import Timing
 from fake_leaf.engine._organizations import OrganizationsPart
-from fake_leaf.engine._tokens import Tokens
+from fake_leaf.engine._tokens import REMEMBER_ME_TOKEN_LIFETIME, TOKEN_LIFETIME, Tokens
+from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME
 from fake_leaf.engine._users import Users
 
 if TYPE_CHECKING:
@@ -26,6 +29,12 @@ __tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake
 
 class LeafBackend(Tokens, Users, CredentialsPart, OrganizationsPart, ConfigsPart):
     """All of one fake's state and its rules. Create one per fake; share it only on purpose."""
+
+    @property
+    def timing(self) -> Timing:
+        """The check interval (an option), the token lifetimes and the events window."""
+        return Timing(self.options.check_interval, ACCESS_TOKEN_LIFETIME, TOKEN_LIFETIME, REMEMBER_ME_TOKEN_LIFETIME,
+                      EVENT_RETENTION)
 
     @functools.cached_property
     def webhooks(self) -> Webhooks:

@@ -7,7 +7,6 @@ import datetime as _dt
 import hashlib
 import heapq
 import json
-import random
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -16,6 +15,7 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import id_from
 from fake_leaf.engine._models import (
     Alert,
+    BodyInParts,
     CredentialEvent,
     Credentials,
     CredentialStatus,
@@ -37,7 +37,10 @@ from fake_leaf.engine._upstream import (
 from fake_leaf.engine.providers import Provider
 
 EVENT_RETENTION = _dt.timedelta(days=30)
-MAX_ALERTS = 10_000  # the alert log keeps the newest, like the request journal; the oldest go first
+# the alert log keeps the newest, like the request journal: 10,000, fewer past 8 MiB of their texts (a
+# credential's identifying value can be long, and a deleted credential's stays in its alerts); the oldest go first
+MAX_ALERTS = 10_000
+MAX_ALERT_TEXT = 8 * 1024 * 1024
 CLOCK_SLACK = _dt.timedelta(seconds=1)  # clocks read in different threads may disagree by this much
 T = TypeVar("T")
 
@@ -192,8 +195,8 @@ class Lifecycle(EngineState):
         valid = record.access_token_expires_at is not None and record.access_token_expires_at > at
         upstream = self._upstream(record)
         base = _events_at(record, at)
-        rng = random.Random(int.from_bytes(self._derived(record, at, base, b"tokens")))
-        answers = upstream.check(record.fields, valid, at, rng)
+        seed = int.from_bytes(self._derived(record, at, base, b"tokens"))
+        answers = upstream.check(record.fields, valid, at, seed)
         for i, answer in enumerate(answers):
             _append_event(record, id_from(self._derived(record, at, base + i, b"event")), at,
                           answer.status_code, answer.headers, answer.body)
@@ -204,7 +207,7 @@ class Lifecycle(EngineState):
         grant: _Grant | None = record.grant
         # settled: a check that made every call a check makes (a refresh, for OAuth2) repeats while nothing changes
         complete = not record.provider.oauth2 or not valid
-        record.settled = (upstream.version, grant.version) \
+        record.settled = _versions(upstream.version, grant.version) \
             if complete and grant is not None and record.status is not CredentialStatus.UNAUTHENTICATED else None
         if record.status is CredentialStatus.UNAUTHENTICATED:
             record.next_check_at = None  # final until the credential is deleted
@@ -262,11 +265,19 @@ class Lifecycle(EngineState):
             timestamp=at, api_owner=self._users[record.leaf_user_id].owner))
 
     def _add_alert(self, alert: Alert | OrganizationAlert) -> None:
-        self._alerts.append(alert)
-        if len(self._alerts) > MAX_ALERTS + MAX_ALERTS // 10:  # dropped in batches: appending stays O(1)
-            excess = len(self._alerts) - MAX_ALERTS
-            del self._alerts[:excess]
-            self._alerts_dropped += excess
+        alerts = self._alerts
+        alerts.append(alert)
+        self._alert_text += _alert_text(alert)
+        # dropped in batches, to 10,000 and to 90% of the text bound: appending stays O(1)
+        if len(alerts) > MAX_ALERTS + MAX_ALERTS // 10 or self._alert_text > MAX_ALERT_TEXT:
+            cut, text = 0, self._alert_text
+            while cut < len(alerts) - 1 and (len(alerts) - cut > MAX_ALERTS
+                                             or text > MAX_ALERT_TEXT - MAX_ALERT_TEXT // 10):
+                text -= _alert_text(alerts[cut])
+                cut += 1
+            del alerts[:cut]
+            self._alerts_dropped += cut
+            self._alert_text = text
 
     def _skip(self, record: _CredentialRecord, following: _dt.datetime, horizon: _dt.datetime) -> _dt.datetime:
         """Skip the checks from ``following`` on whose events would be past the window at once; the first
@@ -290,8 +301,8 @@ class Lifecycle(EngineState):
         # OK or MISSING_PERMISSION: the refreshes of the skipped checks succeeded, each using the token
         upstream = self._upstream(record)
         upstream.mark_used(record.fields, at - every * self.options.check_interval)
-        rng = random.Random(int.from_bytes(self._derived(record, at, _events_at(record, at), b"tokens")))
-        answer = upstream.refresh(record.fields, at, rng)
+        seed = int.from_bytes(self._derived(record, at, _events_at(record, at), b"tokens"))
+        answer = upstream.refresh(record.fields, at, seed)
         if answer.status_code == 200:
             self._take_tokens(record, answer, at)
 
@@ -309,7 +320,7 @@ class Lifecycle(EngineState):
         record.status = status
         if changed and status in _ALERT_TYPES:
             provider = record.provider
-            cause = (f"{provider.label} answered {answer.status_code}: {answer.body}"
+            cause = (f"{provider.label} answered {answer.status_code}: {answer.text()}"
                      if answer is not None else "the status was set by the test")
             self._add_alert(Alert(
                 type=_ALERT_TYPES[status], credential=record.fields[provider.identifying_field],
@@ -411,6 +422,21 @@ class Lifecycle(EngineState):
             return self._alerts[start:], self._alerts_dropped + len(self._alerts)
 
 
+_UNCHANGED = (0, 0)  # the versions of a provider and a grant no control has touched: most credentials'
+
+
+def _versions(provider: int, grant: int) -> tuple[int, int]:
+    """The pair a settled credential keeps; the common one shared (100,000 credentials: 5.6 MB less)."""
+    return _UNCHANGED if provider == 0 and grant == 0 else (provider, grant)
+
+
+def _alert_text(alert: Alert | OrganizationAlert) -> int:
+    """The characters of an alert whose size a client chose."""
+    if isinstance(alert, Alert):
+        return len(alert.credential) + len(alert.message)
+    return len(alert.provider_org_id) + len(alert.provider_org_name)
+
+
 def _status_for(status_code: int) -> CredentialStatus:
     if status_code == 200:
         return CredentialStatus.OK
@@ -453,8 +479,10 @@ def _events_at(record: _CredentialRecord, at: _dt.datetime) -> int:
 
 
 def _append_event(record: _CredentialRecord, event_id: str, when: _dt.datetime, status_code: int,
-                  headers: Mapping[str, str] | str, body: str) -> CredentialEvent:
-    event = CredentialEvent(event_id, when.astimezone(_dt.timezone.utc), status_code, _headers_text(headers), body)
+                  headers: Mapping[str, str] | str, body: str | BodyInParts) -> CredentialEvent:
+    if when.tzinfo is not _dt.timezone.utc or type(when) is not _dt.datetime:
+        when = when.astimezone(_dt.timezone.utc)  # else the check's own instant: one object for all its events
+    event = CredentialEvent(event_id, when, status_code, _headers_text(headers), body)
     # keep arrival order among equal timestamps: insert after every event not newer
     if not record.events or record.events[-1].created_date <= event.created_date:
         record.events.append(event)

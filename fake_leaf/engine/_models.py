@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from fake_leaf.engine.providers import Provider
+from fake_leaf.engine.providers._base import DrawnAccessToken, token_text
 
 USER_FIELDS: tuple[str, ...] = ("name", "email", "phone", "address", "externalId")
 
@@ -40,6 +41,16 @@ class ProviderOrganization(NamedTuple):  # a tuple: cheaper to define at import 
     management_uri: str
 
 
+class Timing(NamedTuple):  # a tuple: cheaper to define at import than a dataclass
+    """When a fake's behaviour changes with its clock: its options and Leaf's and the providers' lifetimes."""
+
+    check_interval: _dt.timedelta  # a credential's background checks: at its creation, then every interval
+    access_token_lifetime: _dt.timedelta  # a provider's OAuth2 access token, from the refresh that made it
+    leaf_token_lifetime: _dt.timedelta  # a Leaf token from POST /api/authenticate without rememberMe
+    remember_me_token_lifetime: _dt.timedelta  # with rememberMe (and FakeLeaf.token's)
+    events_window: _dt.timedelta  # an event is listed while younger than this
+
+
 class OrganizationAlert(NamedTuple):  # a tuple: cheaper to define at import than a dataclass
     """An alert Leaf sends when a sync finds an organization new, blocked or removed."""
 
@@ -53,7 +64,7 @@ class OrganizationAlert(NamedTuple):  # a tuple: cheaper to define at import tha
     api_owner: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # each user's record keeps its snapshot: slots keep it small
 class LeafUser:
     """A Leaf user as the fake holds it."""
 
@@ -103,15 +114,66 @@ class Credentials:
         return self.fields.get("clientEnvironment")
 
 
-@dataclass(frozen=True, slots=True)
-class CredentialEvent:
-    """One call Leaf made to the provider for a credential: the provider's answer."""
+class BodyInParts(Protocol):
+    """An event body the fake holds in parts (values the credential holds anyway) and writes out when read."""
 
+    def text(self) -> str: ...
+
+
+class CredentialEvent:
+    """One call Leaf made to the provider for a credential: the provider's answer.
+
+    Frozen, compared and hashed by its five values, like a frozen dataclass. The fake may hold a body in
+    parts (a token endpoint's answer: the tokens the credential holds anyway), written out when read: a
+    month of events over 100,000 credentials would otherwise hold every access token twice.
+    """
+
+    __slots__ = ("_body", "created_date", "headers", "id", "status_code")
+    __match_args__ = ("id", "created_date", "status_code", "headers", "body")
     id: str
     created_date: _dt.datetime
     status_code: int
     headers: str
-    body: str
+    _body: str | BodyInParts
+
+    def __init__(self, id: str, created_date: _dt.datetime, status_code: int, headers: str,
+                 body: str | BodyInParts) -> None:
+        init = object.__setattr__
+        init(self, "id", id)
+        init(self, "created_date", created_date)
+        init(self, "status_code", status_code)
+        init(self, "headers", headers)
+        init(self, "_body", body)
+
+    @property
+    def body(self) -> str:
+        body: str | BodyInParts = self._body
+        return body if isinstance(body, str) else body.text()
+
+    def _values(self) -> tuple[str, _dt.datetime, int, str, str]:
+        return self.id, self.created_date, self.status_code, self.headers, self.body
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, CredentialEvent)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (f"CredentialEvent(id={self.id!r}, created_date={self.created_date!r}, "
+                f"status_code={self.status_code!r}, headers={self.headers!r}, body={self.body!r})")
+
+    def __reduce__(self) -> tuple[type[CredentialEvent], tuple[str, _dt.datetime, int, str, str]]:
+        return CredentialEvent, self._values()
 
 
 @dataclass(frozen=True)
@@ -159,7 +221,7 @@ class _CredentialRecord:
     status: CredentialStatus
     created_time: _dt.datetime
     fields: dict[str, str]
-    access_token: str | None
+    access_token: str | DrawnAccessToken | None  # as the check drew it (see DrawnAccessToken)
     scopes: tuple[str, ...]
     # oldest first; kept sorted by (created_date, order of arrival)
     events: list[CredentialEvent] = field(default_factory=list)
@@ -175,4 +237,5 @@ class _CredentialRecord:
 
     def snapshot(self) -> Credentials:
         return Credentials(self.id, self.provider.name, self.leaf_user_id, self.status, self.created_time,
-                           MappingProxyType(dict(self.fields)), self.access_token, self.scopes)
+                           MappingProxyType(dict(self.fields)),
+                           None if self.access_token is None else token_text(self.access_token), self.scopes)

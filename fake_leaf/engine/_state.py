@@ -10,7 +10,7 @@ import itertools
 import random
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -44,6 +44,36 @@ class EngineOptions:
         if not _dt.timedelta(0) < self.check_interval <= MAX_CHECK_INTERVAL:  # the clock's headroom
             raise ValueError(f"check_interval must be positive and at most {MAX_CHECK_INTERVAL.days} days (a "
                              f"century), got {self.check_interval}")
+
+
+class _Upstreams(Mapping[str, SimulatedUpstream]):
+    """Each provider's side, made the first time it is used: a fake (one a test) uses one or two of fifteen.
+
+    Iterating goes through every provider, in order, making those not made yet.
+    """
+
+    def __init__(self, names: Iterable[str], make: Callable[[str], SimulatedUpstream]) -> None:
+        self._names = tuple(names)
+        self._make = make
+        self._made: dict[str, SimulatedUpstream] = {}
+
+    def __getitem__(self, name: str) -> SimulatedUpstream:
+        try:
+            return self._made[name]
+        except KeyError:
+            if name not in self._names:
+                raise
+            # setdefault: two threads that make it at once get the same one
+            return self._made.setdefault(name, self._make(name))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class EngineState:
@@ -85,15 +115,12 @@ class EngineState:
         self._seed_bytes = (hashlib.blake2b(repr(seed).encode(), digest_size=16).digest() if seed is not None
                             else secrets.token_bytes(16))
         self._id_random = random.Random(self._seed_bytes)
-        self._user_index: dict[str, dict[str, dict[str | None, dict[str, _UserRecord]]]] = {}
+        # owner -> field -> value -> the one user with it, or the users with it by id (Users._index)
+        self._user_index: dict[str, dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]]] = {}
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
                                  tuple[int, list[_UserRecord]]] = {}
         self._user_versions: dict[str, int] = {}
-        self.upstreams: dict[str, SimulatedUpstream] = {
-            name: SimulatedUpstream(p, self.options.refresh_token_rotation, self.random)
-            for name, p in self.providers.items()}
-        for name, upstream in self.upstreams.items():
-            upstream.before_change = functools.partial(self._bring_up_all, name)
+        self.upstreams: Mapping[str, SimulatedUpstream] = _Upstreams(self.providers, self._new_upstream)
         self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
         self._stale_entries = 0  # entries of the schedule whose credential was deleted or rescheduled
@@ -101,12 +128,18 @@ class EngineState:
         self._deferred: dict[str, _CredentialRecord] = {}
         self._caught_up_to: _dt.datetime | None = None
         self._alerts_dropped = 0  # alerts dropped from the front of the log (it keeps MAX_ALERTS)
+        self._alert_text = 0  # the characters of the kept alerts' client-sized texts (it keeps MAX_ALERT_TEXT)
         self._sequence = itertools.count()
         self._alerts: list[Alert | OrganizationAlert] = []  # one log, oldest first: what webhooks deliver
         self._owner_configs: dict[str, dict[str, str]] = {}  # the settings an API owner changed
         self._user_configs: dict[str, dict[str, str]] = {}  # a Leaf user's own settings, by its id
         self._held_since: _dt.datetime | None = None  # the newest time the state was written at
         self._warned_clock_back = False
+
+    def _new_upstream(self, name: str) -> SimulatedUpstream:
+        upstream = SimulatedUpstream(self.providers[name], self.options.refresh_token_rotation, self.random)
+        upstream.before_change = functools.partial(self._bring_up_all, name)
+        return upstream
 
     def atomic(self) -> AbstractContextManager[bool]:
         """Hold the engine's lock so that several calls act as one (``with backend.atomic(): ...``)."""

@@ -8,6 +8,7 @@ John Deere's is the model: a token endpoint (refresh) and a platform API, STAGE 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -16,7 +17,13 @@ from dataclasses import dataclass, field
 from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine._text import why_not_text
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
-from fake_leaf.engine.providers._base import UpstreamOrganization, access_token, opaque_token
+from fake_leaf.engine.providers._base import (
+    DrawnAccessToken,
+    UpstreamOrganization,
+    access_token,
+    opaque_token,
+    token_text,
+)
 
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
 REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)
@@ -40,19 +47,63 @@ def _compact(data: object) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+class RefreshBody:
+    """A token endpoint's 200 answer, held in parts: the tokens are the credential's own (same objects), so
+    an event keeps about 60 bytes instead of its 0.9 KB of JSON. ``text()`` writes the JSON the endpoint sent."""
+
+    __slots__ = ("access_token", "refresh_token", "scopes")
+
+    def __init__(self, access_token: str | DrawnAccessToken, scopes: tuple[str, ...], refresh_token: str) -> None:
+        self.access_token, self.scopes, self.refresh_token = access_token, scopes, refresh_token
+
+    def text(self) -> str:
+        return _written(self)
+
+    def write(self) -> str:
+        return _compact({"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+                         "access_token": token_text(self.access_token), "scope": " ".join(self.scopes),
+                         "refresh_token": self.refresh_token})
+
+
+class ListBody:
+    """An answer that lists the account's organizations, held as the organizations (immutable tuples the
+    grant holds too) and written out by the provider's ``list_body`` when read."""
+
+    __slots__ = ("list_body", "organizations")
+
+    def __init__(self, list_body: Callable[[tuple[UpstreamOrganization, ...]], str],
+                 organizations: tuple[UpstreamOrganization, ...]) -> None:
+        self.list_body, self.organizations = list_body, organizations
+
+    def text(self) -> str:
+        return _written(self)
+
+    def write(self) -> str:
+        return self.list_body(self.organizations)
+
+
+# the bodies read last, written out: a client that reads the same events page again pays a lookup
+@functools.lru_cache(maxsize=4096)
+def _written(body: RefreshBody | ListBody) -> str:
+    return body.write()
+
+
 @dataclass(eq=False, repr=False)
 class Answer:
     """One upstream HTTP answer, as Leaf's events record it (and, for a refresh, the new tokens)."""
 
     status_code: int
     headers: dict[str, str]
-    body: str
-    access_token: str | None = None
+    body: str | RefreshBody | ListBody
+    access_token: str | DrawnAccessToken | None = None
     refresh_token: str | None = None
     scopes: tuple[str, ...] | None = None
 
+    def text(self) -> str:
+        return self.body if isinstance(self.body, str) else self.body.text()
 
-@dataclass(eq=False, repr=False)
+
+@dataclass(eq=False, repr=False, slots=True)  # one per credential: slots keep 100,000 of them small
 class _Grant:
     """What a grower granted: an OAuth2 refresh token, an API key, or an account's access."""
 
@@ -63,7 +114,8 @@ class _Grant:
     withdrawn: frozenset[str] = frozenset()  # scopes or permissions; WHOLE_ACCESS for all
     # the account's organizations, by id in the order they came (a provider with organizations only)
     organizations: dict[str, UpstreamOrganization] = field(default_factory=dict)
-    withdrawn_organizations: set[str] = field(default_factory=set)  # what a withdrawal of the whole access blocked
+    # what a withdrawal of the whole access blocked (immutable: the empty one is shared by every grant)
+    withdrawn_organizations: frozenset[str] = frozenset()
     key: tuple[str, str] = ("", "")  # (environment, token): where the upstream keeps it
     holders: list[str] = field(default_factory=list)  # the ids of the live credentials that carry it
     version: int = 0  # changed by every control of it: a check's outcome may differ after
@@ -184,7 +236,7 @@ class SimulatedUpstream:
             grant.version += 1
 
     def check(self, fields: Mapping[str, str], access_token_valid: bool, now: _dt.datetime,
-              rng: random.Random | None = None) -> list[Answer]:
+              seed: int | None = None) -> list[Answer]:
         """The calls one background check makes, in order; it stops at the first that fails.
 
         OAuth2: a refresh when the access token has expired, then a platform call. Otherwise one
@@ -195,7 +247,7 @@ class SimulatedUpstream:
         answers: list[Answer] = []
         token = fields[self.token_field()]
         if not access_token_valid:
-            refresh = self.refresh(fields, now, rng)
+            refresh = self.refresh(fields, now, seed)
             answers.append(refresh)
             if refresh.status_code != 200:
                 return answers
@@ -203,9 +255,9 @@ class SimulatedUpstream:
         answers.append(self._platform_call(self.environment(fields), token))
         return answers
 
-    def refresh(self, fields: Mapping[str, str], now: _dt.datetime, rng: random.Random | None = None) -> Answer:
-        """POST to the token endpoint with grant_type=refresh_token; new tokens drawn from ``rng``."""
-        rng = rng if rng is not None else self.random
+    def refresh(self, fields: Mapping[str, str], now: _dt.datetime, seed: int | None = None) -> Answer:
+        """POST to the token endpoint with grant_type=refresh_token; new tokens drawn from a generator seeded
+        with ``seed`` (the access token is then held as that seed), else from the fake's own."""
         env = self.environment(fields)
         if env in self._outages:
             return _outage_answer(self._outages[env])
@@ -219,15 +271,14 @@ class SimulatedUpstream:
         grant.last_used = now
         new_token = token
         if self._rotation:
-            new_token = opaque_token(rng)
+            new_token = opaque_token(random.Random(seed) if seed is not None else self.random)
             del self._grants[(env, token)]
             grant.key = (env, new_token)
             self._grants[grant.key] = grant
-        scopes = tuple(s for s in grant.scopes if s not in grant.withdrawn)
-        access = access_token(rng)
-        body = {"token_type": "Bearer", "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
-                "access_token": access, "scope": " ".join(scopes), "refresh_token": new_token}
-        return Answer(200, dict(JSON_HEADERS), _compact(body), access, new_token, scopes)
+        # the grant's own tuple while nothing is withdrawn: every credential and event that holds it shares it
+        scopes = tuple(s for s in grant.scopes if s not in grant.withdrawn) if grant.withdrawn else grant.scopes
+        access = DrawnAccessToken(seed, self._rotation) if seed is not None else access_token(self.random)
+        return Answer(200, dict(JSON_HEADERS), RefreshBody(access, scopes, new_token), access, new_token, scopes)
 
     def _platform_call(self, env: str, token: str) -> Answer:
         if env in self._outages:
@@ -237,7 +288,7 @@ class SimulatedUpstream:
         if grant is not None and (grant.withdrawn or (orgs is not None and grant.no_organization_reachable())):
             return self._denied(grant)
         if orgs is not None and grant is not None:  # the check lists the account's organizations
-            return Answer(200, dict(JSON_HEADERS), orgs.list_body(tuple(grant.organizations.values())))
+            return Answer(200, dict(JSON_HEADERS), ListBody(orgs.list_body, tuple(grant.organizations.values())))
         return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
 
     def _keyed_call(self, fields: Mapping[str, str]) -> Answer:
@@ -309,7 +360,7 @@ class SimulatedUpstream:
             for org in list(grant.organizations.values()):
                 if not org.blocked:
                     self._set_blocked(grant, org.id, True)
-                    grant.withdrawn_organizations.add(org.id)
+                    grant.withdrawn_organizations |= {org.id}
         else:
             grant.withdrawn = grant.withdrawn | {permission or WHOLE_ACCESS}
 
@@ -322,7 +373,7 @@ class SimulatedUpstream:
             for org_id in grant.withdrawn_organizations:
                 if org_id in grant.organizations:
                     self._set_blocked(grant, org_id, False)
-            grant.withdrawn_organizations.clear()
+            grant.withdrawn_organizations = frozenset()
         else:
             grant.withdrawn = grant.withdrawn - {permission or WHOLE_ACCESS}
 

@@ -17,10 +17,10 @@ import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
@@ -31,7 +31,10 @@ CONFIRMATION = {"message": "confirmation of webhook upon registration"}
 # after the first failure, Leaf retries 1, 30, 60 and 240 minutes later; then it gives up
 RETRY_DELAYS: tuple[_dt.timedelta, ...] = tuple(_dt.timedelta(minutes=m) for m in (1, 30, 60, 240))
 MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
-KEPT_ATTEMPTS = 10_000  # deliveries and failed calls kept for reading, like the request journal
+# deliveries, and each owner's failed calls, kept for reading like the request journal: the newest 10,000, fewer
+# past 8 MiB of their bodies, answers, errors and URLs; the oldest are dropped first, the newest always stays
+KEPT_ATTEMPTS = 10_000
+KEPT_BYTES = 8 * 1024 * 1024
 MAX_URL_LENGTH = 2048
 
 # The event names of Leaf's alerts service, as its events page lists them (its EventDto enum), in that order.
@@ -172,10 +175,46 @@ class PendingAttempt:
     transport: str
 
 
+_T = TypeVar("_T", WebhookDelivery, FailedCall)
+
+
+class _Kept(Generic[_T]):
+    """The newest attempts or failed calls: at most ``KEPT_ATTEMPTS`` and ``KEPT_BYTES`` of their texts."""
+
+    def __init__(self) -> None:
+        self._items: deque[_T] = deque()
+        self._bytes = 0
+
+    def append(self, item: _T) -> None:
+        self._items.append(item)
+        self._bytes += _size(item)
+        while len(self._items) > KEPT_ATTEMPTS or (self._bytes > KEPT_BYTES and len(self._items) > 1):
+            self._bytes -= _size(self._items.popleft())
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+    def __iter__(self) -> Iterator[_T]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _size(item: WebhookDelivery | FailedCall) -> int:
+    """What an attempt or failed call holds that a sender or receiver chose the size of."""
+    body = item.body if isinstance(item, WebhookDelivery) else item.request_body
+    return len(body) + len(item.url) + len(item.response or "") + len(item.connection_error or "")
+
+
 @dataclass(eq=False, repr=False)
 class _Owner:
     webhooks: dict[str, Webhook] = field(default_factory=dict)
-    failed_calls: deque[FailedCall] = field(default_factory=lambda: deque(maxlen=KEPT_ATTEMPTS))
+    failed_calls: _Kept[FailedCall] = field(default_factory=_Kept)
+
+
+_NOBODY = _Owner()  # what reads see of an owner that never registered a webhook (reads do not add owners)
 
 
 class AlertLog(Protocol):
@@ -203,7 +242,7 @@ class Webhooks:
         self._queue: list[tuple[_dt.datetime, int, PendingAttempt]] = []  # a heap by due time
         self._sequence = itertools.count()
         self._alert_cursor = 0  # how many of the backend's alerts have become deliveries
-        self._deliveries: deque[WebhookDelivery] = deque(maxlen=KEPT_ATTEMPTS)
+        self._deliveries: _Kept[WebhookDelivery] = _Kept()
         self._registered = 0  # webhooks in all owners: no webhook, no alert to read
         # the alert's wire shape, as the router handed it to the backend (the engine imports no HTTP)
         self.alert_payload: Callable[[Alert | OrganizationAlert], Mapping[str, object]] | None = \
@@ -220,6 +259,9 @@ class Webhooks:
 
     def _owner(self, api_owner: str) -> _Owner:
         return self._owners.setdefault(api_owner, _Owner())
+
+    def _known(self, api_owner: str) -> _Owner:
+        return self._owners.get(api_owner, _NOBODY)
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -243,11 +285,11 @@ class Webhooks:
     def list_webhooks(self, api_owner: str) -> list[Webhook]:
         """The owner's webhooks, oldest first."""
         with self._lock:
-            return list(self._owner(api_owner).webhooks.values())
+            return list(self._known(api_owner).webhooks.values())
 
     def get_webhook(self, api_owner: str, webhook_id: str) -> Webhook:
         with self._lock:
-            webhook = self._owner(api_owner).webhooks.get(webhook_id)
+            webhook = self._known(api_owner).webhooks.get(webhook_id)
             if webhook is None:  # another owner's webhook is answered like one that does not exist
                 raise err.webhook_not_found(webhook_id)
             return webhook
@@ -266,7 +308,7 @@ class Webhooks:
     def failed_calls(self, api_owner: str) -> list[FailedCall]:
         """Every failed attempt to deliver to the owner's webhooks, oldest first."""
         with self._lock:
-            return list(self._owner(api_owner).failed_calls)
+            return list(self._known(api_owner).failed_calls)
 
     def deliveries(self) -> list[WebhookDelivery]:
         """Every attempt made, whatever the owner, in the order they were made."""

@@ -71,6 +71,10 @@ def read_json_object(raw: bytes) -> dict[str, object]:
         raise BodyError("it is nested too deeply") from None
     if not isinstance(data, dict):
         raise BodyError(f"got {json_kind(data)}, not an object")
+    if "\\u" not in text and all(type(v) is str for v in data.values()):
+        # the common body, flat strings: text decoded as UTF-8 holds no lone surrogate unless the JSON escapes
+        # one (\uD800), and a string is never a number that could not be read
+        return data
     errors = _unreadable_fields(data)
     if errors:
         raise InvalidInputError(errors)

@@ -11,8 +11,8 @@ from fake_leaf.engine import FieldError, InvalidInputError, NotAuthenticatedErro
 from fake_leaf.engine._errors import bad_query
 from fake_leaf.engine._text import shorten
 from fake_leaf.engine._users import MAX_PAGE_SIZE
-from fake_leaf.http._context import USER_MANAGEMENT, Call, Route, ok
-from fake_leaf.http._serialize import credentials_json, event_json, user_json
+from fake_leaf.http._context import JSON_TYPE, USER_MANAGEMENT, Call, Route, ok
+from fake_leaf.http._serialize import credentials_json, events_json_text, user_json
 from fake_leaf.http._types import HttpResponse
 
 USERS_PATH = f"{USER_MANAGEMENT}/users"
@@ -105,21 +105,28 @@ def list_users(call: Call) -> HttpResponse:
     return page_answer(call, query, body, page, size, total)
 
 
-def page_answer(call: Call, query: dict[str, list[str]], body: list[dict[str, object]], page: int, size: int,
-                total: int) -> HttpResponse:
-    """A page of a list as JHipster answers it: a bare array, ``X-Total-Count`` and ``Link`` (for the size served)."""
+def page_answer(call: Call, query: dict[str, list[str]], body: list[dict[str, object]] | bytes, page: int,
+                size: int, total: int) -> HttpResponse:
+    """A page of a list as JHipster answers it: a bare array, ``X-Total-Count`` and ``Link`` (for the size served).
+
+    ``body``: the items, or the array's JSON already written."""
     size = min(size, MAX_PAGE_SIZE)
-    return ok(200, body, {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)})
+    headers = {"X-Total-Count": str(total), "Link": _link_header(call, query, page, size, total)}
+    if isinstance(body, bytes):
+        return HttpResponse(200, {"Content-Type": JSON_TYPE, **headers}, body)
+    return ok(200, body, headers)
 
 
 def _link_header(call: Call, query: dict[str, list[str]], page: int, size: int, total: int) -> str:
     """JHipster's PaginationUtil: next, prev, last, first."""
     last = max((total + size - 1) // size - 1, 0)
 
+    # the request's other parameters, encoded once; then page and size, as urlencode would append them
+    rest = urlencode({k: v for k, v in query.items() if k not in ("page", "size")}, doseq=True)
+    start = f"{call.base_url}{call.path}?{rest}{'&' if rest else ''}page="
+
     def link(target: int, rel: str) -> str:
-        q = {k: v for k, v in query.items() if k not in ("page", "size")}
-        q["page"], q["size"] = [str(target)], [str(size)]
-        return f'<{call.base_url}{call.path}?{urlencode(q, doseq=True)}>; rel="{rel}"'
+        return f'<{start}{target}&size={size}>; rel="{rel}"'
 
     links = []
     if page < last:
@@ -193,7 +200,7 @@ def list_events(call: Call) -> HttpResponse:
         descending = desc
     events, total = call.backend.events_page(call.owner, call.params["leafUserId"], call.the_provider().name,
                                              page=page, size=size, descending=descending)
-    return page_answer(call, query, [event_json(e) for e in events], page, size, total)
+    return page_answer(call, query, events_json_text(events), page, size, total)
 
 
 # -- the table's lines for Leaf's own routes -------------------------------------------------------

@@ -69,6 +69,28 @@ def event_json(e: CredentialEvent) -> dict[str, object]:
     }
 
 
+# an event never changes: its JSON is written once, for the events pages that list it again and again
+# (bounded: the newest texts up to 2 KiB each, at most 1,024 of them, about 2 MiB; a larger one is written each time)
+_EVENT_TEXTS: dict[CredentialEvent, str] = {}
+_EVENT_TEXTS_KEPT = 1024
+_EVENT_TEXT_MAX = 2048
+
+
+def events_json_text(events: list[CredentialEvent]) -> bytes:
+    """``[event_json(e), ...]`` as ``dumps`` writes it."""
+    texts = []
+    for e in events:
+        text = _EVENT_TEXTS.get(e)
+        if text is None:
+            text = json.dumps(event_json(e), separators=(",", ":"), ensure_ascii=False)
+            if len(text) <= _EVENT_TEXT_MAX:
+                if len(_EVENT_TEXTS) >= _EVENT_TEXTS_KEPT:
+                    _EVENT_TEXTS.clear()
+                _EVENT_TEXTS[e] = text
+        texts.append(text)
+    return f"[{','.join(texts)}]".encode()
+
+
 def dumps(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

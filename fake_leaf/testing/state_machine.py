@@ -16,9 +16,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import difflib
 import email.utils
+import functools
 import itertools
 import json
+import re
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -26,10 +30,19 @@ from typing import Any, ClassVar, Literal
 import requests
 from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+from hypothesis.errors import InvalidDefinition
+from hypothesis.stateful import (
+    INITIALIZE_RULE_MARKER,
+    INVARIANT_MARKER,
+    RULE_MARKER,
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+)
 
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
-from fake_leaf.engine import JOHN_DEERE, Provider
+from fake_leaf.engine import JOHN_DEERE, PROVIDERS, Provider
 from fake_leaf.testing._webhooks_kit import AlertsReceiver
 from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
@@ -54,7 +67,7 @@ class LeafRules:
     not handle yet: ``leaf_rules = LeafRules(leaf_faults=False)`` in your subclass."""
 
     provider_transitions: bool = True  # revoked grants, rotated secrets, withdrawn scopes, outages
-    time_moves: bool = True  # to just before/after checks, token expiries and the 30-day event cut
+    time_moves: bool = True  # to just before/after checks, token expiries and the events window's cut
     leaf_faults: bool = True  # 5xx, connection errors, read timeouts, 429 with and without Retry-After
     rate_limit: bool = True  # Leaf's rate limit switched on (2 requests a minute) and off
     users_elsewhere: bool = True  # users made outside your client (1, 21 or 101: past a page)
@@ -141,8 +154,12 @@ class _Story:
 class LeafClientStateMachine(RuleBasedStateMachine):
     """Drives a fresh ``FakeLeaf`` (on a ``ManualClock``, ``self.clock``) for each example.
 
-    Override ``provider`` (a ``fake_leaf.engine`` provider) and ``leaf_rules`` as class attributes.
-    Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
+    Override ``provider`` (a ``Provider``, or a provider's name such as ``"Trimble"``) and ``leaf_rules``
+    as class attributes. Hooks receive ``UserRef``s (``str`` subclasses: use them as ids).
+
+    A subclass is checked when it is defined, as hypothesis checks its own machines: a method named
+    ``client_*`` that is not one of the hooks, or a name that names no provider, raises
+    ``hypothesis.errors.InvalidDefinition`` naming the closest hook or provider.
     """
 
     provider: ClassVar[Provider] = JOHN_DEERE
@@ -152,12 +169,19 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _refuse_unknown_hooks(cls)
+        cls.provider = _resolve_provider(cls)
         cls.TestCase.settings = DEFAULT_SETTINGS
 
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(START)
         self.leaf = self.make_fake()
+        served = [p.name for p in self.leaf.providers]
+        if self.provider.name not in served:  # else every step would meet a 404 for the provider's paths
+            raise InvalidDefinition(f"{type(self).__name__}.provider is {self.provider.name}, which the fake of its "
+                                    f"make_fake() does not serve; it serves {', '.join(served)}")
+        self._timing = self.leaf.timing  # where the landmarks lie: this fake's own interval and lifetimes
         self.leaf.start()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy lookups in the environment: they cost more than the fake
@@ -822,7 +846,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         now = self.leaf.now()
         dates = [e.created_date for e in events]
         assert dates == sorted(dates, reverse=True), f"fake-leaf lists the events of {user!r} out of order"
-        assert now - dates[-1] < dt.timedelta(days=30), "fake-leaf lists an event 30 days old"
+        assert now - dates[-1] < self._timing.events_window, "fake-leaf lists an event past its events window"
         assert dates[0] <= now, "fake-leaf lists an event dated in the future"
 
     def connected_users(self) -> list[UserRef]:
@@ -885,17 +909,17 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             live = [c for c in held if c.status is not CredentialStatus.UNAUTHENTICATED]
             if not live:
                 return None
-            interval = dt.timedelta(hours=24)
+            interval = self._timing.check_interval
             due = min(c.created_time + ((now - c.created_time) // interval + 1) * interval for c in live)
             return due - (_SECOND if "before" in name else dt.timedelta(0))
         if "access token" in name:
             refreshed = [e.created_date for u in self.connected_users() for e in (self.truth_events(u) or [])
                          if e.status_code == 200 and "access_token" in e.body]
-            return max(refreshed) + dt.timedelta(hours=12) + _SECOND if refreshed else None
+            return max(refreshed) + self._timing.access_token_lifetime + _SECOND if refreshed else None
         dates = [events[-1].created_date for u in self.connected_users() if (events := self.truth_events(u))]
         if not dates:
             return None
-        return min(dates) + dt.timedelta(days=30) - (_SECOND if "before" in name else dt.timedelta(0))
+        return min(dates) + self._timing.events_window - (_SECOND if "before" in name else dt.timedelta(0))
 
     def _leaf_token_expiry(self) -> dt.datetime | None:
         """When the last token the fake handed out expires (read from the logins in its journal)."""
@@ -957,6 +981,83 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         if self._loop is not None:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
+
+
+# -- the checks of a subclass, when it is defined ------------------------------------------------
+
+# hypothesis calls these itself: a rule, an initializer or an invariant named client_* is not a misspelt hook
+_HYPOTHESIS_MARKERS = (RULE_MARKER, INITIALIZE_RULE_MARKER, INVARIANT_MARKER)
+
+
+def _hooks() -> list[str]:
+    """The machine's hooks: every ``client_*`` name of ``LeafClientStateMachine`` (its own or inherited)."""
+    return sorted(name for name in dir(LeafClientStateMachine) if name.startswith("client_"))
+
+
+def _refuse_unknown_hooks(cls: type[LeafClientStateMachine]) -> None:
+    """A ``client_*`` method the machine does not know would never be called: the test would pass while
+    testing nothing (a misspelt hook, or one renamed since the subclass was written)."""
+    hooks = _hooks()
+    for klass in cls.__mro__:
+        if klass in LeafClientStateMachine.__mro__:
+            continue
+        for name, value in vars(klass).items():
+            if not name.startswith("client_") or name in hooks or not _is_method(value):
+                continue
+            if any(hasattr(value, marker) for marker in _HYPOTHESIS_MARKERS):
+                continue
+            raise InvalidDefinition(
+                f"{klass.__name__}.{name} is not a hook of LeafClientStateMachine, so the machine would never call "
+                f"it ({_closest_hook(name, hooks)}); the hooks are {', '.join(hooks)}. A method of your own needs a "
+                "name that does not start with client_.")
+
+
+def _closest_hook(name: str, hooks: list[str]) -> str:
+    # compared without the prefix they share, which would make every pair look alike
+    words = {hook.removeprefix("client_"): hook for hook in hooks}
+    wanted = name.removeprefix("client_")
+    if close := difflib.get_close_matches(wanted, list(words), n=1, cutoff=0.6):
+        return f"did you mean {words[close[0]]}?"
+    nearest = difflib.get_close_matches(wanted, list(words), n=1, cutoff=0.0)
+    return f"no hook is named alike (the closest is {words[nearest[0]]})" if nearest else "no hook is named alike"
+
+
+def _is_method(value: object) -> bool:
+    return isinstance(value, (types.FunctionType, staticmethod, classmethod, functools.partialmethod))
+
+
+def _resolve_provider(cls: type[LeafClientStateMachine]) -> Provider:
+    """``provider`` as a ``Provider``: given as a name, the registry's provider of that name, label or slug,
+    whatever the case, spaces, hyphens or underscores ("Trimble", "john deere", "climate-field-view")."""
+    given: object = cls.provider
+    if isinstance(given, Provider):
+        return given
+    if not isinstance(given, str):
+        raise InvalidDefinition(
+            f"{cls.__name__}.provider must be a Provider (fake_leaf.PROVIDERS) or a provider's name such as "
+            f"'Trimble', got {type(given).__name__} {_short(given, 100)}")
+    keys = _provider_keys()
+    found = keys.get(_key(given))
+    if found is not None:
+        return found
+    ranked = difflib.get_close_matches(_key(given), list(keys), n=len(keys), cutoff=0.0)
+    names = list(dict.fromkeys(keys[k].name for k in ranked))  # closest first, each provider once
+    names += [p.name for p in PROVIDERS if p.name not in names]
+    close = difflib.get_close_matches(_key(given), list(keys), n=1, cutoff=0.6)
+    hint = f"did you mean {keys[close[0]].name!r}? " if close else ""
+    raise InvalidDefinition(
+        f"{cls.__name__}.provider = {_short(given, 100)} names no provider fake-leaf knows; {hint}"
+        f"the providers, closest first: {', '.join(names)} (a provider of your own: give its Provider itself)")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+@functools.cache
+def _provider_keys() -> dict[str, Provider]:
+    """Every registered provider under its name, its label and its slug, each folded by ``_key``."""
+    return {_key(text): p for p in PROVIDERS for text in (p.name, p.label, p.slug)}
 
 
 def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:

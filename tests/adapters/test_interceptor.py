@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import unittest
+import weakref
 
 import pytest
 import requests
@@ -32,6 +34,29 @@ def test_leaving_the_context_leaves_nothing_patched() -> None:
     with FakeLeaf():
         assert requests.adapters.HTTPAdapter.send is not original
     assert requests.adapters.HTTPAdapter.send is original
+
+
+def test_nested_fakes_put_back_what_each_found() -> None:
+    original = requests.adapters.HTTPAdapter.send
+    outer, inner = FakeLeaf(), FakeLeaf(base_url="https://staging.leaf.test")
+    with outer:
+        with inner:
+            assert _user_count(outer) == 0  # the inner fake hands the outer one's host on
+            assert _user_count(inner) == 0
+        assert _user_count(outer) == 0
+        with pytest.raises(requests.ConnectionError):  # the inner fake's host is no longer served
+            requests.get(f"{inner.user_management_url}/users", headers=inner.headers)
+    assert requests.adapters.HTTPAdapter.send is original
+
+
+def test_the_fake_keeps_no_request_or_response_once_the_test_drops_it() -> None:
+    # only the bounded journal remembers requests: 20,000 GETs must not grow memory by 10 KB each
+    with FakeLeaf() as leaf:
+        url, headers = f"{leaf.user_management_url}/users", leaf.headers
+        answers = [weakref.ref(requests.get(url, headers=headers)) for _ in range(3)]
+        gc.collect()
+        assert [ref() for ref in answers] == [None, None, None]
+        assert [entry.status for entry in leaf.journal()] == [200, 200, 200]
 
 
 def test_state_survives_leaving_and_entering_again() -> None:

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from fake_leaf import CredentialStatus, FakeLeaf, ManualClock
-from fake_leaf.engine import _lifecycle, _upstream
+from fake_leaf.engine import _lifecycle, _upstream, _webhooks
+from fake_leaf.engine._webhooks import Outcome
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
@@ -61,3 +62,70 @@ def test_the_alert_log_keeps_the_newest_and_webhooks_still_get_every_alert(monke
     log = backend.alert_log()
     assert 10 <= len(log) <= 11 and log[-1].type == "credentialsLimitedPermission"
     assert len([p for p in sent if p.event == "credentialsLimitedPermission"]) == 30
+
+
+def _alerting_credentials(leaf: FakeLeaf, user: str, key_length: int, cycles: int) -> None:
+    """Credentials with a long client key, each raising an alert, then deleted: only their alerts hold the key."""
+    for i in range(cycles):
+        leaf.create_john_deere_credentials(user, client_key=f"{i}-" + "k" * key_length, client_secret="s",
+                                           refresh_token=f"r{i}")
+        leaf.john_deere.set_status(user, "MISSING_PERMISSION")
+        leaf.delete_john_deere_credentials(user)
+
+
+def test_the_alert_log_keeps_at_most_its_bound_of_text_the_newest_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_lifecycle, "MAX_ALERT_TEXT", 100_000)
+    leaf = FakeLeaf(clock=ManualClock(START))
+    user = leaf.create_user(name="grower").id
+    _alerting_credentials(leaf, user, key_length=10_000, cycles=40)  # 400,000 characters of keys alone
+    log = leaf.alerts()
+    assert sum(len(a.credential) + len(a.message) for a in log) <= 100_000
+    assert 5 <= len(log) < 40 and log[-1].credential.startswith("39-")  # the oldest went first
+
+
+def test_an_alert_longer_than_the_bound_is_still_kept_until_a_newer_one_comes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_lifecycle, "MAX_ALERT_TEXT", 1_000)
+    leaf = FakeLeaf(clock=ManualClock(START))
+    user = leaf.create_user(name="grower").id
+    _alerting_credentials(leaf, user, key_length=5_000, cycles=2)
+    assert [a.credential[:2] for a in leaf.alerts()] == ["1-"]
+
+
+def _failing_deliveries(monkeypatch: pytest.MonkeyPatch, kept_bytes: int, cycles: int) -> FakeLeaf:
+    monkeypatch.setattr(_webhooks, "KEPT_BYTES", kept_bytes)
+    leaf = FakeLeaf(clock=ManualClock(START))
+    user = leaf.create_user(name="grower").id
+    hooks = leaf._backend.webhooks
+    hooks.alert_payload = lambda alert: {"type": alert.type, "credential": getattr(alert, "credential", "")}
+    hooks.register(leaf.username, {"name": "n", "url": "https://receiver.test/", "secret": "s",
+                                   "events": ["credentialsLimitedPermission"]})
+    for i in range(cycles):
+        _alerting_credentials(leaf, user, key_length=2_000, cycles=1)
+        for pending in hooks.take_due():
+            hooks.record(pending, Outcome(status=500, response=f"{i}:" + "e" * 998))
+    return leaf
+
+
+def test_webhook_deliveries_and_failed_calls_keep_at_most_their_bound_of_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    leaf = _failing_deliveries(monkeypatch, kept_bytes=30_000, cycles=40)  # about 3,000 bytes an attempt
+    hooks = leaf._backend.webhooks
+    deliveries, failed = hooks.deliveries(), hooks.failed_calls(leaf.username)
+    assert sum(len(d.body) + len(d.url) + len(d.response or "") for d in deliveries) <= 30_000
+    assert sum(len(f.request_body) + len(f.url) + len(f.response or "") for f in failed) <= 30_000
+    assert 5 <= len(deliveries) < 40 and 5 <= len(failed) < 40
+    assert deliveries[-1].response is not None and deliveries[-1].response.startswith("39:")  # the newest stays
+    assert failed[-1].response is not None and failed[-1].response.startswith("39:")
+
+
+def test_webhook_deliveries_and_failed_calls_keep_at_most_their_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_webhooks, "KEPT_ATTEMPTS", 7)
+    leaf = _failing_deliveries(monkeypatch, kept_bytes=10**9, cycles=20)
+    hooks = leaf._backend.webhooks
+    assert len(hooks.deliveries()) == 7 and len(hooks.failed_calls(leaf.username)) == 7
+
+
+def test_reading_an_unknown_owners_webhooks_keeps_nothing_for_it() -> None:
+    hooks = FakeLeaf(clock=ManualClock(START))._backend.webhooks
+    for i in range(100):
+        assert hooks.failed_calls(f"nobody-{i}") == [] and hooks.list_webhooks(f"nobody-{i}") == []
+    assert not hooks._owners

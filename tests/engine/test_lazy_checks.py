@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -126,3 +127,16 @@ def test_a_month_over_settled_credentials_runs_no_check_until_one_is_read() -> N
     events = leaf.john_deere_credential_events(users[0])
     assert len(events) == 60  # read: its month of daily checks (a refresh and a call each) is there
     assert len(leaf._backend._deferred) == USERS - 1
+
+
+def test_a_user_deleted_days_after_its_credential_was_posted_is_deleted() -> None:
+    # the credential's checks, left until it is read, run first: one syncs the account's organizations,
+    # which reads the user's settings (it was a 500, a KeyError, once the user was gone first)
+    leaf, clock, users = _fake(True, dt.timedelta(hours=24), False)
+    clock.advance(dt.timedelta(days=3))
+    leaf.delete_user(users[0])
+    assert [u.id for u in leaf.list_users()] == users[1:]
+    with leaf:
+        r = requests.delete(f"{leaf.user_management_url}/users/{users[1]}", headers=leaf.headers)
+    assert r.status_code == 204
+    assert [u.id for u in leaf.list_users()] == users[2:]

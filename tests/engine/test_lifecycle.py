@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -252,3 +253,26 @@ def test_a_jump_of_ten_years_equals_a_walk_of_ten_years() -> None:
         views.append((leaf.get_john_deere_credentials(user_id).status,
                       [(e.created_date, e.status_code) for e in events]))
     assert views[0] == views[1]
+
+
+def test_the_fakes_timing_says_when_it_checks_expires_tokens_and_forgets_events(clock: ManualClock) -> None:
+    second = dt.timedelta(seconds=1)
+    with FakeLeaf(clock=clock, check_interval=dt.timedelta(hours=6)) as leaf:
+        timing = leaf.timing
+        assert timing.check_interval == dt.timedelta(hours=6)  # the option, as given
+        user_id, _ = _credential(leaf)
+        first = leaf.john_deere_credential_events(user_id)
+        refresh = json.loads(next(e.body for e in first if "access_token" in e.body))
+        assert dt.timedelta(seconds=refresh["expires_in"]) == timing.access_token_lifetime
+        clock.advance(timing.check_interval - second)
+        assert len(leaf.john_deere_credential_events(user_id)) == len(first)
+        clock.advance(second)
+        assert len(leaf.john_deere_credential_events(user_id)) > len(first)  # the next check, right then
+        clock.set(first[-1].created_date + timing.events_window - second)
+        assert first[-1].id in [e.id for e in leaf.john_deere_credential_events(user_id)]
+        clock.advance(second)
+        assert first[-1].id not in [e.id for e in leaf.john_deere_credential_events(user_id)]
+        for remember_me, lifetime in ((False, timing.leaf_token_lifetime), (True, timing.remember_me_token_lifetime)):
+            token = leaf.login(remember_me=remember_me)
+            claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+            assert claims["exp"] == int((leaf.now() + lifetime).timestamp())

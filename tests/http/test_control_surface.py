@@ -67,6 +67,8 @@ PYTHON_ONLY: dict[str, str] = {
     "asgi_app": "a Python ASGI app", "httpx_transport": "a Python httpx transport",
     "httpx_async_transport": "a Python httpx transport",
     "start": "activates the in-process interception", "stop": "ends the in-process interception",
+    "timing": "reads back options the fake was made with (a served fake's are on its command line) and Leaf's "
+    "documented lifetimes",
 }
 
 

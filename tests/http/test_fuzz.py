@@ -56,7 +56,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return type(value)(_plain(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return type(value).__name__, _plain(vars(value))
+        return type(value).__name__, _plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     return value
 
 

@@ -215,3 +215,24 @@ def test_a_sorted_filtered_page_follows_every_change_to_the_users(leaf: FakeLeaf
     assert emails() == ["0@x.test", "a@x.test"]  # a replaced field moves the user
     leaf.delete_user(a.id)
     assert emails() == ["0@x.test"]
+
+
+def test_a_filter_lists_the_users_sharing_a_value_in_the_order_they_came(leaf: FakeLeaf,
+                                                                          http: requests.Session) -> None:
+    url = f"{leaf.user_management_url}/users"
+
+    def found(**params: str) -> list[str]:
+        return [u["id"] for u in http.get(url, params=params).json()]
+
+    ids = [leaf.create_user(name="Ann", email=f"{i}@x.test").id for i in range(3)]
+    assert found(name="Ann") == ids
+    leaf.delete_user(ids[1])
+    assert found(name="Ann") == [ids[0], ids[2]]
+    leaf.delete_user(ids[0])
+    assert found(name="Ann") == [ids[2]]  # one left of many
+    http.put(url, json={"id": ids[2], "name": "Bea", "email": "2@x.test"})
+    assert found(name="Ann") == []
+    again = leaf.create_user(name="Bea").id
+    assert found(name="Bea") == [ids[2], again]  # one, then many again
+    assert found(email="2@x.test") == [ids[2]]
+    assert found(name="Bea", email="2@x.test") == [ids[2]]

@@ -44,6 +44,32 @@ def access_token(rng: random.Random) -> str:
     return f"{header}.{claims}.{_b64url(rng.randbytes(256))}"
 
 
+class DrawnAccessToken:
+    """An access token held as the seed of the generator it was drawn from (0.1 KB instead of 0.6 KB), drawn
+    again when read: the same characters every time. ``after_refresh_token``: a rotated refresh token was
+    drawn from the generator first."""
+
+    __slots__ = ("after_refresh_token", "seed")
+
+    def __init__(self, seed: int, after_refresh_token: bool) -> None:
+        self.seed, self.after_refresh_token = seed, after_refresh_token
+
+    def text(self) -> str:
+        return _draw_access_token(self.seed, self.after_refresh_token)
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function of its arguments: the tokens a test reads again cost nothing
+def _draw_access_token(seed: int, after_refresh_token: bool) -> str:
+    rng = random.Random(seed)
+    if after_refresh_token:
+        opaque_token(rng)
+    return access_token(rng)
+
+
+def token_text(token: str | DrawnAccessToken) -> str:
+    return token if isinstance(token, str) else token.text()
+
+
 def opaque_token(rng: random.Random) -> str:
     """A refresh token or other opaque secret: 43 characters of URL-safe base64 (256 bits)."""
     return _b64url(rng.randbytes(32))
