@@ -175,6 +175,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        _check_alert_hooks(type(self))  # before the fake starts: a refusal must leave nothing patched behind
         self.clock = ManualClock(START)
         self.leaf = self.make_fake()
         served = [p.name for p in self.leaf.providers]
@@ -686,14 +687,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
 
     def _make_alerts_receiver(self) -> AlertsReceiver | None:
         """The receiver's URL, served in-process beside the fake, when the class overrides client_receive_alert."""
-        cls = type(self)
-        if cls.client_receive_alert is LeafClientStateMachine.client_receive_alert:
+        if type(self).client_receive_alert is LeafClientStateMachine.client_receive_alert:
             return None
-        missing = [name for name in ("client_alerts_acted_on", "client_alert_view")
-                   if getattr(cls, name) is getattr(LeafClientStateMachine, name)]
-        if missing:
-            raise TypeError(f"{cls.__name__} overrides client_receive_alert but not {' and '.join(missing)}: the "
-                            "machine checks what the client made of the alerts through them")
         receiver = AlertsReceiver(self.leaf.now, self._receive_alert)
         receiver.start()  # after the fake's own mock: every other URL goes on to it
         return receiver
@@ -1079,6 +1074,17 @@ def _set_rate_limit(leaf: FakeLeaf, limit: RateLimit | None) -> None:
     from fake_leaf.http._limits import RateLimiter
 
     leaf._app.limiter = RateLimiter(limit) if limit is not None else None
+
+
+def _check_alert_hooks(cls: type[LeafClientStateMachine]) -> None:
+    """A receiver without the hooks that report what the client made of the alerts is refused by name."""
+    if cls.client_receive_alert is LeafClientStateMachine.client_receive_alert:
+        return
+    missing = [name for name in ("client_alerts_acted_on", "client_alert_view")
+               if getattr(cls, name) is getattr(LeafClientStateMachine, name)]
+    if missing:
+        raise TypeError(f"{cls.__name__} overrides client_receive_alert but not {' and '.join(missing)}: the "
+                        "machine checks what the client made of the alerts through them")
 
 
 async def _awaited(awaitable: Any) -> Any:

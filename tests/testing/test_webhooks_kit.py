@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
+import requests
 from hypothesis import HealthCheck, settings
 
 from fake_leaf.testing.state_machine import ClientMismatchError, LeafClientStateMachine, LeafRules, _Change
@@ -17,6 +18,7 @@ from tests.reference_client import LeafClient
 from tests.testing.reference_machine import WebhookReferenceClientMachine
 
 M = TypeVar("M", bound=LeafClientStateMachine)
+_UNPATCHED_SEND = requests.adapters.HTTPAdapter.send
 
 
 @contextmanager
@@ -202,6 +204,7 @@ def test_a_receiver_without_its_view_hooks_is_refused_by_name() -> None:
 
     with pytest.raises(TypeError, match="client_alerts_acted_on and client_alert_view"):
         OnlyAReceiver()
+    assert requests.adapters.HTTPAdapter.send is _UNPATCHED_SEND  # refused before the fake patched anything
 
 
 class _AsyncReceiver(WebhookReferenceClientMachine):
