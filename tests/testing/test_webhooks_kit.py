@@ -13,6 +13,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, settings
 
+from fake_leaf import PROVIDERS
 from fake_leaf.testing.state_machine import ClientMismatchError, LeafClientStateMachine, LeafRules, _Change
 from tests.reference_client import LeafClient
 from tests.testing.reference_machine import WebhookReferenceClientMachine
@@ -277,3 +278,18 @@ def test_a_receiver_on_the_default_client_uses_the_machines_registration_and_sec
 
 TestMinimalReceiver = _MinimalReceiver.TestCase
 TestMinimalReceiver.settings = TestWebhookReferenceClient.settings
+
+
+class _MinimalReceiverOfAnotherProvider(_MinimalReceiver):
+    provider = PROVIDERS[1]
+
+
+def test_another_providers_permission_flaps_through_its_own_upstream() -> None:
+    with started(_MinimalReceiverOfAnotherProvider) as machine:
+        machine.deliveries_out_of_order("a permission flaps")
+        machine.check_alerts()
+        assert [a["provider"] for a in machine.acted] == [PROVIDERS[1].name] * 2
+
+
+TestMinimalReceiverOfAnotherProvider = _MinimalReceiverOfAnotherProvider.TestCase
+TestMinimalReceiverOfAnotherProvider.settings = TestWebhookReferenceClient.settings
