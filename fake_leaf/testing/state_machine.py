@@ -171,6 +171,9 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         super().__init_subclass__(**kwargs)
         _refuse_unknown_hooks(cls)
         cls.provider = _resolve_provider(cls)
+        if cls.client_receive_alert is not LeafClientStateMachine.client_receive_alert:
+            for name, webhook_rule in _WEBHOOK_RULES.items():  # a polling machine draws its steps as before
+                setattr(cls, name, webhook_rule)
         cls.TestCase.settings = DEFAULT_SETTINGS
 
     def __init__(self) -> None:
@@ -1074,6 +1077,14 @@ def _set_rate_limit(leaf: FakeLeaf, limit: RateLimit | None) -> None:
     from fake_leaf.http._limits import RateLimiter
 
     leaf._app.limiter = RateLimiter(limit) if limit is not None else None
+
+
+# the rules of a webhook-driven client: on the classes that override client_receive_alert only, so that a polling
+# machine's rules, and so its examples and their shrinking, are what they were before webhooks
+_WEBHOOK_RULES = {name: LeafClientStateMachine.__dict__[name] for name in (
+    "duplicate_delivery", "deliveries_out_of_order", "forged_delivery", "receiver_trouble", "leaf_retries_delivery")}
+for _name in _WEBHOOK_RULES:
+    delattr(LeafClientStateMachine, _name)
 
 
 def _check_alert_hooks(cls: type[LeafClientStateMachine]) -> None:

@@ -196,6 +196,9 @@ def test_a_client_without_a_receiver_polls_and_no_webhook_is_registered() -> Non
         revoke(machine)
         assert machine.alerts_receiver is None
         assert machine.leaf.webhook_deliveries() == []
+    # nor are the webhook rules drawn: a polling machine's examples are what they were
+    assert not hasattr(LeafClientStateMachine, "forged_delivery")
+    assert hasattr(WebhookReferenceClientMachine, "forged_delivery")
 
 
 def test_a_receiver_without_its_view_hooks_is_refused_by_name() -> None:
