@@ -11,9 +11,13 @@ replay), and the number of steps of the shrunk example.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from fake_leaf.testing.state_machine import DEFAULT_SETTINGS
 from tests.reference_client import LeafClient, LeafError
-from tests.testing.reference_machine import ReferenceClientMachine
+from tests.testing.reference_machine import ReferenceClientMachine, WebhookReferenceClientMachine
 
 TARGETS = {"caught": 9, "find": 5.0, "shrink": 10.0, "steps": 8}
 
@@ -202,12 +206,50 @@ class OrganizationsFromTheFirstPageOnly(LeafClient):
         return found
 
 
+class SignatureNotChecked(LeafClient):
+    """The signature not checked: a forged delivery is acted on."""
+
+    def receive_alert(self, body: bytes, headers: Mapping[str, str]) -> int:
+        signed = {**headers, "X-Leaf-Signature": base64.b64encode(
+            hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).digest()).decode()}
+        return super().receive_alert(body, signed)
+
+
+class DuplicateActsTwice(LeafClient):
+    """A duplicate delivery acts twice: alerts are not deduplicated."""
+
+    def receive_alert(self, body: bytes, headers: Mapping[str, str]) -> int:
+        self.alerts_seen.clear()
+        return super().receive_alert(body, headers)
+
+
+class ErrorForAHandledDelivery(LeafClient):
+    """A 5xx answered for a delivery already handled: a duplicate is refused as a conflict, and Leaf sends it again."""
+
+    def receive_alert(self, body: bytes, headers: Mapping[str, str]) -> int:
+        seen = len(self.alerts_seen)
+        status = super().receive_alert(body, headers)
+        duplicate = status == 200 and len(self.alerts_seen) == seen and b'"type": "credentials' in body
+        return 500 if duplicate else status
+
+
+class TrustsDeliveryOrder(LeafClient):
+    """The delivery order trusted over the alert's timestamp: the last alert to arrive is taken as the newest."""
+
+    def act_on_alert(self, payload: dict[str, Any]) -> None:
+        self.alerts_acted_on.append(payload)
+        self.newest_alerts[payload["credentialId"]] = payload
+
+
 MUTANTS: tuple[type[LeafClient], ...] = (
     NotFoundIsAnError, IgnoresRetryAfter, RetryAfterOnlyInSeconds, NeverRenewsTheToken,
     UnavailableIsUnauthenticated, IgnoresMissingPermission, PagesFromOne, StopsAfterTheFirstPage,
     EventsReadOldestFirst, StatusCachedForever, DeletesOnAnyNonOk, NoRetryOnConnectionError, BlindPostRetry,
     AlreadyExistsIsAFailure, SelectsBlockedOrganizations, OrganizationsFromTheFirstPageOnly,
+    SignatureNotChecked, DuplicateActsTwice, ErrorForAHandledDelivery, TrustsDeliveryOrder,
 )
+# bugs of a webhook receiver: run on the machine that delivers Leaf's alerts (the others on the polling one)
+WEBHOOK_MUTANTS = (SignatureNotChecked, DuplicateActsTwice, ErrorForAHandledDelivery, TrustsDeliveryOrder)
 
 
 # -- the measurement -------------------------------------------------------------------------------
@@ -237,7 +279,10 @@ class Run:
 def run_once(client: type[LeafClient], seed: int) -> Run:
     steps: list[int] = []
 
-    class Machine(ReferenceClientMachine):
+    base: type[ReferenceClientMachine] = WebhookReferenceClientMachine if client in WEBHOOK_MUTANTS \
+        else ReferenceClientMachine
+
+    class Machine(base):  # type: ignore[valid-type, misc]  # a base chosen at run time
         client_class = client
 
         def __init__(self) -> None:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import hashlib
+import hmac
 import json
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -61,6 +64,10 @@ class LeafClient:
         self.segment = credentials_segment
         self.token: str | None = None
         self.token_expires: dt.datetime | None = None
+        self.webhook_secret = secrets.token_urlsafe(24)
+        self.alerts_seen: set[tuple[str, str, str]] = set()  # (credentialId, type, timestamp): an alert's identity
+        self.alerts_acted_on: list[dict[str, Any]] = []  # what the client did something about, once each
+        self.newest_alerts: dict[str, dict[str, Any]] = {}  # credentialId -> its newest alert, by timestamp
 
     # -- authentication: POST /api/authenticate, a JWT whose exp says when to renew ----------
 
@@ -273,6 +280,52 @@ class LeafClient:
         if r.status_code != 200:
             raise LeafError(r)
 
+    # -- Leaf's alerts webhook: told rather than polling --------------------------------------------
+
+    def register_webhook(self, url: str) -> None:
+        """Both credential events to ``url``, signed with a secret of this client's own."""
+        r = self.session.post(f"{self.host}/services/alerts/api/alerts/webhooks", timeout=10, json={
+            "name": "credential alerts", "url": url, "secret": self.webhook_secret,
+            "events": ["credentialsUnauthenticated", "credentialsLimitedPermission"]},
+            headers={"Authorization": f"Bearer {self._valid_token()}"})
+        if r.status_code != 201:
+            raise LeafError(r)
+
+    def _valid_token(self) -> str | None:
+        self._ensure_token()
+        return self.token
+
+    def receive_alert(self, body: bytes, headers: Mapping[str, str]) -> int:
+        """One delivery: the signature checked over the raw bytes first; an alert acted on once however many
+        times it comes (Leaf delivers at least once); the newest by its own timestamp wins, whatever the order
+        of arrival; 2xx for everything handled, a duplicate too, or Leaf sends it again."""
+        signature = next((v for k, v in headers.items() if k.lower() == "x-leaf-signature"), "")
+        expected = base64.b64encode(hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).digest()).decode()
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return 401
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return 400
+        if not isinstance(payload, dict) or payload.get("type") not in ALERT_DECISIONS:
+            return 200  # the registration's confirmation, or an event this client does not act on
+        key = (str(payload["credentialId"]), str(payload["type"]), str(payload["timestamp"]))
+        if key in self.alerts_seen:
+            return 200
+        self.alerts_seen.add(key)
+        self.act_on_alert(payload)
+        return 200
+
+    def act_on_alert(self, payload: dict[str, Any]) -> None:
+        self.alerts_acted_on.append(payload)
+        newest = self.newest_alerts.get(payload["credentialId"])
+        if newest is None or _when(payload) > _when(newest):
+            self.newest_alerts[payload["credentialId"]] = payload
+
+    def alert_decisions(self) -> dict[str, Decision]:
+        """What the client will do per credential, from the newest alert it received."""
+        return {cid: ALERT_DECISIONS[a["type"]] for cid, a in self.newest_alerts.items()}
+
     # -- what to do about a status ----------------------------------------------------------
 
     def decide(self, leaf_user_id: str, status: str) -> Decision:
@@ -286,6 +339,13 @@ class LeafClient:
         if status == "MISSING_PERMISSION":
             return "ask_for_scopes"
         return "retry_later"
+
+
+ALERT_DECISIONS = {"credentialsUnauthenticated": "reconnect", "credentialsLimitedPermission": "ask_for_scopes"}
+
+
+def _when(alert: Mapping[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(alert["timestamp"]).replace("Z", "+00:00"))
 
 
 def _expiry(token: str) -> dt.datetime | None:

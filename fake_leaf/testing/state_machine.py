@@ -6,7 +6,9 @@ event loop of its own that lives as long as the example, so an async client made
 in the next. The machine plays what Leaf and the provider do to a client:
 the provider's transitions, time moves that land where behaviour changes, Leaf's faults and its
 rate limit; after each step it compares what your client reported with the fake's truth, and on a
-failure hypothesis prints the shrunk steps, each followed by the fake's story of it.
+failure hypothesis prints the shrunk steps, each followed by the fake's story of it. A client with an
+alerts receiver (``client_receive_alert``) also gets Leaf's alerts delivered, duplicated, reordered and
+forged (``_webhooks_kit``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from hypothesis.stateful import (
 
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
 from fake_leaf.engine import JOHN_DEERE, PROVIDERS, Provider
+from fake_leaf.testing._webhooks_kit import AlertsReceiver
 from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
 
 __all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
@@ -71,6 +74,9 @@ class LeafRules:
     # a grower's account gains (1 or 21: past a page), loses, blocks and unblocks organizations (a provider
     # whose organizations Leaf manages: John Deere)
     organization_changes: bool = True
+    # for a client with an alerts receiver (``client_receive_alert``): duplicates, deliveries out of order,
+    # forged deliveries, the receiver down for a while, an answer lost (Leaf's retries are played whatever this says)
+    webhook_plays: bool = True
 
 
 class UserRef(str):
@@ -127,6 +133,7 @@ RATE_LIMIT = RateLimit(requests=2, window=dt.timedelta(minutes=1), retry_after=T
 _SECOND = dt.timedelta(seconds=1)
 _MAX_ATTEMPTS = 4
 _EVENTS_PAGE = 100  # the largest page Leaf serves
+ALERTS_WEBHOOKS = "/services/alerts/api/alerts/webhooks"
 
 
 class ClientMismatchError(AssertionError):
@@ -164,10 +171,14 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         super().__init_subclass__(**kwargs)
         _refuse_unknown_hooks(cls)
         cls.provider = _resolve_provider(cls)
+        if cls.client_receive_alert is not LeafClientStateMachine.client_receive_alert:
+            for name, webhook_rule in _WEBHOOK_RULES.items():  # a polling machine draws its steps as before
+                setattr(cls, name, webhook_rule)
         cls.TestCase.settings = DEFAULT_SETTINGS
 
     def __init__(self) -> None:
         super().__init__()
+        _check_alert_hooks(type(self))  # before the fake starts: a refusal must leave nothing patched behind
         self.clock = ManualClock(START)
         self.leaf = self.make_fake()
         served = [p.name for p in self.leaf.providers]
@@ -190,6 +201,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._landmarks_at: dict[str, dt.datetime] | None = None
         self._story = _Story() if _final_run() else None
         self._loop: asyncio.AbstractEventLoop | None = None  # made for the first async hook
+        self.webhook_secret = "machine-webhook-secret"  # what the default client_register_webhook registers
+        self.alerts_receiver = self._make_alerts_receiver()
 
     # -- the hooks: override what your client does --------------------------------------------
 
@@ -354,6 +367,37 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         DELETE then POST, when the grower comes back)."""
         return DECISIONS[CredentialStatus(status)]
 
+    # -- the hooks of a webhook-driven client (optional: without client_receive_alert it polls) ------------
+
+    def client_register_webhook(self, url: str) -> None:
+        """Register your alerts receiver for ``url`` at Leaf's alerts service (both credential events), with
+        a secret of your own. The default registers ``self.webhook_secret``."""
+        if self._token is None:
+            self._await_hook("client_login")
+        r = self.session.post(f"{self.leaf.base_url}{ALERTS_WEBHOOKS}", timeout=10,
+                              headers={"Authorization": f"Bearer {self._token}"},
+                              json={"name": "credential alerts", "url": url, "secret": self.webhook_secret,
+                                    "events": ["credentialsUnauthenticated", "credentialsLimitedPermission"]})
+        r.raise_for_status()
+
+    def client_receive_alert(self, body: bytes, headers: dict[str, str]) -> int:
+        """Your receiver: one POST from Leaf, its raw body and headers; return the HTTP status you answer.
+
+        Override it (with ``client_alerts_acted_on`` and ``client_alert_view``) to have the machine deliver
+        Leaf's alerts to your client and play duplicates, late and forged deliveries and a receiver down."""
+        raise NotImplementedError("client_receive_alert: the machine plays a polling client unless it is overridden")
+
+    def client_alerts_acted_on(self) -> list[dict[str, Any]]:
+        """Every alert your client acted on, once per action, as the JSON it received (oldest first)."""
+        raise NotImplementedError("client_alerts_acted_on: override it beside client_receive_alert")
+
+    def client_alert_view(self) -> dict[str, dict[str, Any]]:
+        """Your client's view from the alerts: credentialId -> the newest alert of that credential by its
+        ``timestamp`` (whatever the order they arrived in), as the JSON it received; its ``type`` says what the
+        client does (credentialsUnauthenticated: ask the grower to reconnect; credentialsLimitedPermission: ask
+        for scopes). A credential without an alert is left out."""
+        raise NotImplementedError("client_alert_view: override it beside client_receive_alert")
+
     # -- the default client's transport: token, renewal on 401, retries -----------------------
 
     _token: str | None = None
@@ -433,6 +477,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def start(self) -> None:
         """The client logs in and connects its first grower (an integration has one from the start)."""
         self._hook("client_login")
+        self._register_webhook()
         self.create_user()
         self.connect(self.users[0])
 
@@ -641,6 +686,131 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._rate_limited = not self._rate_limited
         _set_rate_limit(self.leaf, RATE_LIMIT if self._rate_limited else None)
 
+    # -- the rules: Leaf's alerts webhook, for a client with a receiver -------------------------------
+
+    def _make_alerts_receiver(self) -> AlertsReceiver | None:
+        """The receiver's URL, served in-process beside the fake, when the class overrides client_receive_alert."""
+        if type(self).client_receive_alert is LeafClientStateMachine.client_receive_alert:
+            return None
+        receiver = AlertsReceiver(self.leaf.now, self._receive_alert)
+        receiver.start()  # after the fake's own mock: every other URL goes on to it
+        return receiver
+
+    def _receive_alert(self, body: bytes, headers: dict[str, str]) -> int:
+        """The client's hook, called from the fake's delivery thread while the machine's thread waits."""
+        answer = self.client_receive_alert(body, headers)
+        if hasattr(answer, "__await__"):  # an async receiver: on the machine's loop unless a hook is running on it
+            if self._loop is not None and self._loop.is_running():
+                return int(asyncio.run(_awaited(answer)))
+            return int(self.run(answer))
+        return int(answer)
+
+    def _register_webhook(self) -> None:
+        if self.alerts_receiver is None:
+            return
+        self._hook("client_register_webhook", self.alerts_receiver.url)
+        self.leaf.webhook_deliveries()  # the confirmation, if it is not sent already
+        confirmed = [a for a in self.alerts_receiver.arrivals if a.key is None and a.genuine]
+        self._expect(bool(confirmed), "client_register_webhook", f"no webhook for {self.alerts_receiver.url}",
+                     "a webhook whose confirmation reached the receiver")
+
+    def plays_webhooks(self) -> bool:
+        return self.alerts_receiver is not None and self.leaf_rules.webhook_plays
+
+    @precondition(lambda self: self.plays_webhooks())
+    @rule()
+    def duplicate_delivery(self) -> None:
+        """Leaf delivers at least once: the newest alert delivered again, and the next one twice."""
+        assert self.alerts_receiver is not None
+        self.alerts_receiver.duplicate()
+
+    def _order_choices(self) -> st.SearchStrategy[str]:
+        assert self.alerts_receiver is not None
+        hows = [how for how, available in (("a permission flaps", bool(self._flappable())),
+                                           ("the next alert late", not self.alerts_receiver.hold_next)) if available]
+        return st.sampled_from(hows)
+
+    @precondition(lambda self: self.plays_webhooks() and (not self.alerts_receiver.hold_next or self._flappable()))
+    @rule(how=st.runner().flatmap(lambda m: m._order_choices()))
+    def deliveries_out_of_order(self, how: str) -> None:
+        """A permission that flaps (withdrawn, given back, withdrawn, minutes apart, a check after each): its
+        first alert arrives after the second; or the next alert held until the credential's next one."""
+        assert self.alerts_receiver is not None
+        if how == "a permission flaps":
+            self._permission_flaps(self._flappable()[-1])
+        else:
+            self.alerts_receiver.hold_next = True
+
+    @precondition(lambda self: self.plays_webhooks() and self._credential_ids())
+    @rule(how=st.sampled_from(("wrong signature", "body changed after signing")))
+    def forged_delivery(self, how: str) -> None:
+        """An alert Leaf never sent, for a real credential: signed with another secret, or under a genuine
+        delivery's signature."""
+        assert self.alerts_receiver is not None
+        self.alerts_receiver.forge(how, self._credential_ids()[-1], self.provider.name)
+
+    @precondition(lambda self: self.plays_webhooks())
+    @rule(how=st.sampled_from(("the next answer lost", "down for 2 deliveries", "down for 5 deliveries")))
+    def receiver_trouble(self, how: str) -> None:
+        """The client's answer to the next alert lost on the way back (Leaf sends it again); or the receiver
+        down for the next deliveries (2: back for Leaf's second retry; 5: every attempt at an alert refused,
+        and the alert lost)."""
+        assert self.alerts_receiver is not None
+        if how == "the next answer lost":
+            self.alerts_receiver.lose_next_answer = True
+        else:
+            self.alerts_receiver.down_for = int(how.split()[-2])
+
+    @precondition(lambda self: self.alerts_receiver is not None and self._next_alert_retry is not None)
+    @rule()
+    def leaf_retries_delivery(self) -> None:
+        """Time moves to Leaf's next retry of a failed delivery (1, 30, 60, 240 minutes after the first failure)."""
+        assert self._next_alert_retry is not None
+        self.clock.advance(self._next_alert_retry - self.leaf.now())
+
+    _next_alert_retry: dt.datetime | None = None  # when Leaf retries a failed delivery next (read after each step)
+
+    def _flappable(self) -> list[UserRef]:
+        """Connected users whose credential is OK, with no provider change in force (nor an outage)."""
+        if self._outage:
+            return []
+        return [u for u in self.connected_users() if self.truth_status(u) == "OK" and not self._changed.get(u)]
+
+    def _permission_changes(self) -> tuple[str, str]:
+        return ("withdraw_scope", "restore_scope") if self.provider is JOHN_DEERE else \
+            ("withdraw_permission", "restore_permission")
+
+    def _permission_flaps(self, user: UserRef) -> None:
+        """The provider withdraws a permission, gives it back and withdraws it again, minutes apart, and Leaf
+        checks after each (two alerts); the first alert's delivery arrives after the second's."""
+        assert self.alerts_receiver is not None
+        withdraw, restore = self._permission_changes()
+        receiver = self.alerts_receiver
+        receiver.hold_next, receiver.down_for, receiver.lose_next_answer = True, 0, False
+        for change in (withdraw, restore, withdraw):
+            self.clock.advance(dt.timedelta(minutes=10))
+            self.apply_provider_change(change, user)
+            self.leaf.upstream(self.provider).run_check(user)
+            self.leaf.webhook_deliveries()
+        self._changed.setdefault(user, set()).add(withdraw)
+
+    def _credential_ids(self) -> list[str]:
+        return [c.id for c in (self.truth_credentials(u) for u in self.connected_users()) if c is not None]
+
+    def check_alerts(self) -> None:
+        """After each step: Leaf's due deliveries sent; then the client's actions and view against the alerts
+        that reached its receiver."""
+        __tracebackhide__ = True
+        if self.alerts_receiver is None:
+            return
+        deliveries = self.leaf.webhook_deliveries()
+        self._next_alert_retry = self.alerts_receiver.pending_retry(deliveries)
+        acted_on = self._hook("client_alerts_acted_on")
+        view = self._hook("client_alert_view")
+        mismatch = self.alerts_receiver.check(acted_on, view, self._credential_ids())
+        if mismatch is not None:
+            raise ClientMismatchError(self._with_story(mismatch))
+
     # -- checks -----------------------------------------------------------------------------
 
     def _hook(self, name: str, *args: Any) -> Any:
@@ -763,6 +933,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def check_invariants(self, *args: Any, **kwargs: Any) -> None:
         super().check_invariants(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
         self._landmarks_at = None  # the step changed the state
+        self.check_alerts()
         self._tell_the_story()  # here, not as an @invariant, so the steps do not print its name
 
     def _tell_the_story(self) -> None:
@@ -801,6 +972,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         return lines
 
     def teardown(self) -> None:
+        if self.alerts_receiver is not None:
+            self.alerts_receiver.stop()
         self.session.close()
         self.leaf.stop()
         if self._loop is not None:
@@ -901,6 +1074,29 @@ def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:
 
 def _set_rate_limit(leaf: FakeLeaf, limit: RateLimit | None) -> None:
     leaf.rate_limit = limit  # the machine switches it mid-example
+
+
+# the rules of a webhook-driven client: on the classes that override client_receive_alert only, so that a polling
+# machine's rules, and so its examples and their shrinking, are what they were before webhooks
+_WEBHOOK_RULES = {name: LeafClientStateMachine.__dict__[name] for name in (
+    "duplicate_delivery", "deliveries_out_of_order", "forged_delivery", "receiver_trouble", "leaf_retries_delivery")}
+for _name in _WEBHOOK_RULES:
+    delattr(LeafClientStateMachine, _name)
+
+
+def _check_alert_hooks(cls: type[LeafClientStateMachine]) -> None:
+    """A receiver without the hooks that report what the client made of the alerts is refused by name."""
+    if cls.client_receive_alert is LeafClientStateMachine.client_receive_alert:
+        return
+    missing = [name for name in ("client_alerts_acted_on", "client_alert_view")
+               if getattr(cls, name) is getattr(LeafClientStateMachine, name)]
+    if missing:
+        raise TypeError(f"{cls.__name__} overrides client_receive_alert but not {' and '.join(missing)}: the "
+                        "machine checks what the client made of the alerts through them")
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _jwt_expiry(body: bytes) -> dt.datetime | None:

@@ -1,4 +1,5 @@
-"""The kit's state machine wired to the reference client, as a user wires theirs: one hook per call."""
+"""The kit's state machine wired to the reference client, as a user wires theirs: one hook per call; polling, or
+also told by Leaf's alerts webhook."""
 
 from __future__ import annotations
 
@@ -56,3 +57,19 @@ class ReferenceClientMachine(LeafClientStateMachine):
 
     def client_select_organizations(self, leaf_user_id: str, organizations: dict[str, str]) -> None:
         self.client.select_organizations(leaf_user_id, organizations)
+
+
+class WebhookReferenceClientMachine(ReferenceClientMachine):
+    """The same client told by Leaf's alerts webhook: its receiver, what it acted on, its newest alerts."""
+
+    def client_register_webhook(self, url: str) -> None:
+        self.client.register_webhook(url)
+
+    def client_receive_alert(self, body: bytes, headers: dict[str, str]) -> int:
+        return self.client.receive_alert(body, headers)
+
+    def client_alerts_acted_on(self) -> list[dict[str, Any]]:
+        return list(self.client.alerts_acted_on)
+
+    def client_alert_view(self) -> dict[str, dict[str, Any]]:
+        return dict(self.client.newest_alerts)
