@@ -731,7 +731,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         return st.sampled_from(hows)
 
     @precondition(lambda self: self.plays_webhooks() and (not self.alerts_receiver.hold_next or self._flappable()))
-    @rule(how=st.runner().flatmap(lambda m: m._order_choices()))
+    @rule(how=st.runner().flatmap(lambda m: m._order_choices()))  # noqa: SLF001 (m is the machine itself)
     def deliveries_out_of_order(self, how: str) -> None:
         """A permission that flaps (withdrawn, given back, withdrawn, minutes apart, a check after each): its
         first alert arrives after the second; or the next alert held until the credential's next one."""
