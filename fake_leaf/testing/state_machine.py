@@ -198,6 +198,7 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         self._pending_fault: Any = None
         self._token_expiry: dt.datetime | None = None  # of the last token the fake handed out
         self._journal_read = 0
+        self._events_seen: tuple[str, list[list[str] | None]] | None = None  # during client_read_events
         self._landmarks_at: dict[str, dt.datetime] | None = None
         self._story = _Story() if _final_run() else None
         self._loop: asyncio.AbstractEventLoop | None = None  # made for the first async hook
@@ -213,6 +214,8 @@ class LeafClientStateMachine(RuleBasedStateMachine):
     def sleep(self, seconds: float) -> None:
         """Wait by the fake's clock: give this to your client as its sleep (for backoff and Retry-After)."""
         self.clock.advance(dt.timedelta(seconds=max(0.0, seconds)))
+        if self._events_seen is not None:  # a read of events waits: what Leaf lists may change meanwhile
+            self._events_seen[1].append(self._listed_events(self._events_seen[0]))
 
     async def async_sleep(self, seconds: float) -> None:
         """``sleep`` for an async client: moves the fake's clock, then lets other tasks run."""
@@ -559,13 +562,24 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             self._expect(decision == wanted, "client_decide", decision, wanted, user, f" for {truth}")
             self._expect(self.truth_status(user) is not None, "client_decide",
                          f"the credential of {user!r} deleted on {truth}", "the credential left at Leaf")
-        read = self._hook("client_read_events", user)
-        events = self.truth_events(user)
-        listed = None if events is None else [e.id for e in events]
-        self._expect(read == listed, "client_read_events", read, listed, user, " (Leaf lists events newest first)")
+        # a client that waits (Retry-After, backoff) reads the list as it was when its request got through:
+        # any of the lists between the hook's start and its end, since only the clock's moves change it
+        self._events_seen = (user, [self._listed_events(user)])
+        try:
+            read = self._hook("client_read_events", user)
+        finally:
+            _, seen = self._events_seen
+            self._events_seen = None
+        listed = self._listed_events(user)
+        self._expect(read == listed or read in seen, "client_read_events", read, listed, user,
+                     " (Leaf lists events newest first)")
         self._check_events(user)
         if self._manages_organizations():
             self._sync_organizations(user)
+
+    def _listed_events(self, user: str) -> list[str] | None:
+        events = self.truth_events(user)
+        return None if events is None else [e.id for e in events]
 
     def _manages_organizations(self) -> bool:
         declared = self.provider.organizations

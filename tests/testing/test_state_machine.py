@@ -3,6 +3,7 @@ mishandles or is not ready for faults is caught or spared as documented; failure
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -262,5 +263,57 @@ def test_a_client_that_mishandles_organizations_is_caught(machine_class: type[Le
         machine.organization_change(machine.users[0], "add 1", "nothing yet")  # a second one, left reachable
         with pytest.raises(ClientMismatchError, match=re.escape(says)):
             machine.organization_change(machine.users[0], change, "the next check and a sync")
+    finally:
+        machine.teardown()
+
+
+class _WaitsBeforeReadingEvents(LeafClientStateMachine):
+    """Reads the events after a wait by the fake's clock (as after a 429's Retry-After) that a check falls in."""
+
+    def client_read_events(self, leaf_user_id: str) -> list[str] | None:
+        self.sleep(dt.timedelta(days=1, minutes=1).total_seconds())  # the credential's next check runs
+        return super().client_read_events(leaf_user_id)
+
+
+class _ReadsThenWaits(_WaitsBeforeReadingEvents):
+    """Reads the events, then waits past a check and reads nothing more: its list is as of its read."""
+
+    def client_read_events(self, leaf_user_id: str) -> list[str] | None:
+        read = LeafClientStateMachine.client_read_events(self, leaf_user_id)
+        self.sleep(dt.timedelta(days=1, minutes=1).total_seconds())
+        return read
+
+
+class _ReadsAnOldList(_WaitsBeforeReadingEvents):
+    """Answers the list as it was before the wait, though its read came after it: a stale cache."""
+
+    def client_read_events(self, leaf_user_id: str) -> list[str] | None:
+        before = LeafClientStateMachine.client_read_events(self, leaf_user_id)
+        self.sleep(dt.timedelta(days=1, minutes=1).total_seconds())
+        LeafClientStateMachine.client_read_events(self, leaf_user_id)
+        return before[1:] if before else before  # one event short of any list Leaf held
+
+
+@pytest.mark.parametrize("machine_class", [_WaitsBeforeReadingEvents, _ReadsThenWaits])
+def test_events_read_while_the_clock_moves_are_judged_by_the_list_leaf_held_then(
+        machine_class: type[LeafClientStateMachine]) -> None:
+    machine = machine_class()
+    try:
+        machine.start()
+        user = machine.users[0]
+        before = machine.truth_events(user)
+        machine.sync(user)  # no mismatch: the list the client read is one Leaf held during the hook
+        after = machine.truth_events(user)
+        assert before is not None and after is not None and len(after) > len(before)  # a check ran meanwhile
+    finally:
+        machine.teardown()
+
+
+def test_a_list_leaf_never_held_while_the_client_read_is_still_a_mismatch() -> None:
+    machine = _ReadsAnOldList()
+    try:
+        machine.start()
+        with pytest.raises(ClientMismatchError, match="client_read_events"):
+            machine.sync(machine.users[0])
     finally:
         machine.teardown()
