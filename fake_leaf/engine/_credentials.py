@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from fake_leaf.engine import _errors as err
 from fake_leaf.engine._lifecycle import Lifecycle, _append_event, _prune_events
@@ -29,6 +30,11 @@ def _validate(declared: Iterable[BodyField], object_name: str, body: Mapping[str
     values: dict[str, str] = {}
     for f in declared:
         value = body.get(f.name)
+        # the usual field first: ASCII text, not blank, one of the choices if any (what the checks below pass)
+        if type(value) is str and value and value.isascii() and not value.isspace() \
+                and (f.choices is None or value in f.choices):
+            values[f.name] = value
+            continue
         if value is None and f.name in defaults:
             value = defaults[f.name]
         if value is None:
@@ -51,6 +57,9 @@ def _validate(declared: Iterable[BodyField], object_name: str, body: Mapping[str
     if errors:
         raise err.InvalidInputError(errors)
     return values
+
+
+_NO_DEFAULTS: Mapping[str, str] = MappingProxyType({})
 
 
 class CredentialsPart(Lifecycle):
@@ -86,9 +95,9 @@ class CredentialsPart(Lifecycle):
             values = validate_credentials_body(provider, values)  # the same credential as the POST makes
             return self._attach(user.id, provider, values, None, now)
 
-    def _defaults(self, provider: Provider) -> dict[str, str]:
+    def _defaults(self, provider: Provider) -> Mapping[str, str]:
         env = self.options.environment_defaults.get(provider.name)
-        return {"clientEnvironment": env} if env is not None else {}
+        return {"clientEnvironment": env} if env is not None else _NO_DEFAULTS
 
     def _attach(self, leaf_user_id: str, provider: Provider, values: dict[str, str],
                 scopes: Iterable[str] | None, now: _dt.datetime) -> Credentials:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import hashlib
 import heapq
 import json
 import warnings
@@ -31,10 +30,12 @@ from fake_leaf.engine._upstream import (
     ACCESS_TOKEN_LIFETIME,
     REFRESH_TOKEN_IDLE_LIMIT,
     Answer,
+    ListBody,
     SimulatedUpstream,
     _Grant,
 )
 from fake_leaf.engine.providers import Provider
+from fake_leaf.engine.providers._base import UpstreamOrganization
 
 EVENT_RETENTION = _dt.timedelta(days=30)
 # the alert log keeps the newest, like the request journal: 10,000, fewer past 8 MiB of their texts (a
@@ -61,10 +62,14 @@ class Lifecycle(EngineState):
         """Start of every public operation (lock held): bring the state up to now."""
         now = self.now()
         held = self._held_since
-        if held is not None and now < held - CLOCK_SLACK and not self._warned_clock_back:
+        if held is not None and now < held and now < held - CLOCK_SLACK and not self._warned_clock_back:
             self._warned_clock_back = True
             warnings.warn(err.clock_went_back(held, now), ClockWentBackWarning, stacklevel=4)
-        self._catch_up(now)
+        schedule = self._schedule
+        if schedule and schedule[0][0] <= now:
+            self._catch_up(now)
+        elif self._caught_up_to is None or now > self._caught_up_to:  # nothing due: all a catch-up would do
+            self._caught_up_to = now
         return now
 
     def _written(self, now: _dt.datetime) -> None:
@@ -183,61 +188,79 @@ class Lifecycle(EngineState):
         """Bytes that the fake's seed, the credential, the instant (from the credential's creation) and the place
         among the credential's events at that instant determine: the same check makes the same values, however
         late it runs, and the same calls at the same times make the same values with the same seed."""
-        age = at - record.created_time
-        text = f"{record.id}|{age.days}|{age.seconds}|{age.microseconds}|{position}|".encode() + what
-        return hashlib.blake2b(text, key=self._seed_bytes, digest_size=32).digest()
+        return self._derive(_age_text(record, at), position, what)
+
+    def _derive(self, age_text: bytes, position: int, what: bytes) -> bytes:
+        # the seed's keyed hash, set up once and copied: a keyed BLAKE2b set up anew costs twice as much
+        h = self._keyed_hash.copy()
+        h.update(b"%s%d|%s" % (age_text, position, what))
+        return h.digest()
 
     def _event_id(self, record: _CredentialRecord, at: _dt.datetime) -> str:
         return id_from(self._derived(record, at, _events_at(record, at), b"event"))
 
     def _check(self, record: _CredentialRecord, at: _dt.datetime) -> None:
         """One background check: the upstream calls it makes, each an event; the last sets the status."""
-        valid = record.access_token_expires_at is not None and record.access_token_expires_at > at
+        expires = record.access_token_expires_at
+        valid = expires is not None and expires > at
         upstream = self._upstream(record)
         base = _events_at(record, at)
-        seed = int.from_bytes(self._derived(record, at, base, b"tokens"))
+        age_text = _age_text(record, at)
+        seed = int.from_bytes(self._derive(age_text, base, b"tokens"))
         answers = upstream.check(record.fields, valid, at, seed)
         for i, answer in enumerate(answers):
-            _append_event(record, id_from(self._derived(record, at, base + i, b"event")), at,
+            _append_event(record, id_from(self._derive(age_text, base + i, b"event")), at,
                           answer.status_code, answer.headers, answer.body)
             if answer.access_token is not None:
                 self._take_tokens(record, answer, at)
         last = answers[-1]
-        self._set_status(record, _status_for(last.status_code), at, last)
+        status = _status_for(last.status_code)
+        if status is not record.status:
+            self._set_status(record, status, at, last)
         grant: _Grant | None = record.grant
-        # settled: a check that made every call a check makes (a refresh, for OAuth2) repeats while nothing changes
-        complete = not record.provider.oauth2 or not valid
-        record.settled = _versions(upstream.version, grant.version) \
-            if complete and grant is not None and record.status is not CredentialStatus.UNAUTHENTICATED else None
-        if record.status is CredentialStatus.UNAUTHENTICATED:
+        if status is CredentialStatus.UNAUTHENTICATED:
+            record.settled = None
             record.next_check_at = None  # final until the credential is deleted
-        elif last.status_code in (200, 403) and record.provider.organizations is not None:
-            self._sync_organizations(record, at)  # the token works: Leaf reads the account's organizations
+            return
+        # settled: a check that made every call a check makes (a refresh, for OAuth2) repeats while nothing changes
+        complete = not valid or not record.provider.oauth2
+        record.settled = _versions(upstream.version, grant.version) if complete and grant is not None else None
+        if last.status_code in (200, 403) and record.provider.organizations is not None:
+            # the token works: Leaf reads the account's organizations (those the platform call listed)
+            body = last.body
+            self._sync_organizations(record, at, body.organizations if type(body) is ListBody else None)
 
     def _setting(self, leaf_user_id: str, name: str) -> str:
         """A config service setting for a Leaf user: its own, else its API owner's, else the default."""
-        own = self._user_configs.get(leaf_user_id, {})
-        if name in own:
+        own = self._user_configs.get(leaf_user_id)
+        if own is not None and name in own:
             return own[name]
         owner = self._users[leaf_user_id].owner
-        return self._owner_configs.get(owner, {}).get(name, SETTINGS_BY_NAME[name].default)
+        changed = self._owner_configs.get(owner)
+        return changed[name] if changed is not None and name in changed else SETTINGS_BY_NAME[name].default
 
-    def _sync_organizations(self, record: _CredentialRecord, at: _dt.datetime) -> None:
+    def _sync_organizations(self, record: _CredentialRecord, at: _dt.datetime,
+                            listed: tuple[UpstreamOrganization, ...] | None = None) -> None:
         """Bring Leaf's list of the account's organizations up to date, each change an alert.
 
         A new organization starts SELECTED (organizationDataSync ALL) or PREVIEW (SELECTED_ONLY), or
         BLOCKED when the application cannot reach it; a blocked one becomes BLOCKED, and PREVIEW once
-        the grower has granted the access again; one gone from the account leaves the list.
+        the grower has granted the access again; one gone from the account leaves the list. ``listed``:
+        what the check's own call listed (the account's organizations now), else they are looked up.
         """
         declared = record.provider.organizations
         assert declared is not None
-        found = self._upstream(record).organizations(record.fields)
-        reachable = any(not o.blocked for o in found)
+        found = listed if listed is not None else self._upstream(record).organizations(record.fields)
+        reachable = False
+        for org in found:
+            if not org.blocked:
+                reachable = True
+                break
         fresh = OrganizationStatus.SELECTED if self._setting(record.leaf_user_id, "organizationDataSync") == "ALL" \
             else OrganizationStatus.PREVIEW
         held = record.organizations
+        fields = record.fields
         for org in found:
-            uri = declared.management_uri(record.fields, org.id, reachable)
             before = held.get(org.id)
             if before is None:
                 status = OrganizationStatus.BLOCKED if org.blocked else fresh
@@ -248,21 +271,23 @@ class Lifecycle(EngineState):
                 status, kind = OrganizationStatus.PREVIEW, None  # fixed by the grower: back, to be selected
             else:
                 status, kind = before.status, None
-            now_held = ProviderOrganization(org.id, org.name, status, uri)
+            now_held = ProviderOrganization(org.id, org.name, status, declared.management_uri(fields, org.id,
+                                                                                              reachable))
             if now_held != before:
                 held[org.id] = now_held
             if kind is not None:
                 self._organization_alert(record, kind, now_held, at)
+        if len(held) == len(found):  # each found one is held: none is gone
+            return
         present = {o.id for o in found}
         for org_id in [i for i in held if i not in present]:
             self._organization_alert(record, "providerOrganizationRemoved", held.pop(org_id), at)
 
     def _organization_alert(self, record: _CredentialRecord, kind: str, org: ProviderOrganization,
                             at: _dt.datetime) -> None:
-        self._add_alert(OrganizationAlert(
-            type=kind, leaf_user_id=record.leaf_user_id, provider=record.provider.name,
-            provider_org_id=org.provider_org_id, provider_org_name=org.provider_org_name, status=org.status,
-            timestamp=at, api_owner=self._users[record.leaf_user_id].owner))
+        self._add_alert(OrganizationAlert(kind, record.leaf_user_id, record.provider.name, org.provider_org_id,
+                                          org.provider_org_name, org.status, at,
+                                          self._users[record.leaf_user_id].owner))
 
     def _add_alert(self, alert: Alert | OrganizationAlert) -> None:
         alerts = self._alerts
@@ -467,6 +492,12 @@ def _headers_text(headers: Mapping[str, str] | str) -> str:
         if len(_encoded_headers) < 256:
             _encoded_headers[key] = text
     return text
+
+
+def _age_text(record: _CredentialRecord, at: _dt.datetime) -> bytes:
+    """The credential and the instant, as the values a check derives name them (see Lifecycle._derived)."""
+    age = at - record.created_time
+    return f"{record.id}|{age.days}|{age.seconds}|{age.microseconds}|".encode()
 
 
 def _events_at(record: _CredentialRecord, at: _dt.datetime) -> int:

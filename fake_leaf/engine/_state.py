@@ -10,7 +10,7 @@ import itertools
 import random
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -47,14 +47,48 @@ class EngineOptions:
                              f"century), got {self.check_interval}")
 
 
+_BY_NAME: dict[int, tuple[tuple[Provider, ...], dict[str, Provider]]] = {}  # the providers option's few values
+
+
+def _by_name(providers: Iterable[Provider]) -> dict[str, Provider]:
+    """The providers by name (a fresh dict); two of one name are refused. The dict of a tuple seen before is
+    copied from the one made then (the same objects in the same order): most fakes serve the default 15."""
+    given = providers if isinstance(providers, tuple) else tuple(providers)
+    known = _BY_NAME.get(id(given))
+    if known is not None and known[0] is given:
+        return dict(known[1])
+    found: dict[str, Provider] = {}
+    for p in given:
+        if p.name in found:
+            raise ValueError(f"two providers are named {p.name!r}")
+        found[p.name] = p
+    if len(_BY_NAME) < 16:  # the tuple is kept alive with its entry, so its id cannot be reused
+        _BY_NAME[id(given)] = (given, dict(found))
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_key(seed: int) -> bytes:
+    return hashlib.blake2b(repr(seed).encode(), digest_size=16).digest()
+
+
+_UNSEEDED: list[random.Random] = []
+
+
+def _unseeded() -> random.Random:
+    if not _UNSEEDED:
+        _UNSEEDED.append(random.Random())
+    return _UNSEEDED[0]
+
+
 class _Upstreams(Mapping[str, SimulatedUpstream]):
     """Each provider's side, made the first time it is used: a fake (one a test) uses one or two of fifteen.
 
     Iterating goes through every provider, in order, making those not made yet.
     """
 
-    def __init__(self, names: Iterable[str], make: Callable[[str], SimulatedUpstream]) -> None:
-        self._names = tuple(names)
+    def __init__(self, names: Collection[str], make: Callable[[str], SimulatedUpstream]) -> None:
+        self._names = names
         self._make = make
         self._made: dict[str, SimulatedUpstream] = {}
 
@@ -89,13 +123,9 @@ class EngineState:
     ) -> None:
         self.clock = clock
         self.options = options or EngineOptions()
-        self.providers: dict[str, Provider] = {}
-        for p in providers:
-            if p.name in self.providers:
-                raise ValueError(f"two providers are named {p.name!r}")
-            self.providers[p.name] = p
+        self.providers: dict[str, Provider] = _by_name(providers)
         self._lock = threading.RLock()
-        self._secret = secrets.token_bytes(32)
+        self._signing_key: bytes | None = None  # made on the first token signed (see _secret)
         # an alert's wire shape is the HTTP layer's; the router hands it over (the engine imports no HTTP)
         self.alert_payload: Callable[[Alert | OrganizationAlert], Mapping[str, object]] | None = None
         # bearer tokens whose signature checked out: their (owner, expiry), so a request skips the HMAC
@@ -109,19 +139,22 @@ class EngineState:
         """Everything but the API owners: users, credentials, schedules, alerts, the upstreams."""
         self._users.clear()
         self._users_by_owner = {owner: {} for owner in self._owners}
-        self.random = random.Random(self.options.seed)  # reseeded with the world: a reset fake makes the same values
+        # reseeded with the world (a reset fake makes the same values); made when first drawn from (see random)
+        self._random: random.Random | None = None
         seed = self.options.seed
         # what checks mint (tokens, event ids) and credential ids derive from this, per credential and instant,
         # so that a credential's checks make the same values whenever (and however lazily) they are run
-        self._seed_bytes = (hashlib.blake2b(repr(seed).encode(), digest_size=16).digest() if seed is not None
-                            else secrets.token_bytes(16))
+        seed_bytes = _seed_key(seed) if seed is not None else secrets.token_bytes(16)
+        # keyed with them, set up once and copied for each value (a keyed BLAKE2b set up anew costs twice as much)
+        self._keyed_hash = hashlib.blake2b(key=seed_bytes, digest_size=32)
+        self._keyed_id_hash = hashlib.blake2b(key=seed_bytes, digest_size=16)
         self._ids_made = 0  # user and credential ids: digests of the seed and this count (no seeded Random to set up)
         # owner -> field -> value -> the one user with it, or the users with it by id (Users._index)
         self._user_index: dict[str, dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]]] = {}
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
                                  tuple[int, list[_UserRecord]]] = {}
         self._user_versions: dict[str, int] = {}
-        self.upstreams: Mapping[str, SimulatedUpstream] = _Upstreams(self.providers, self._new_upstream)
+        self.upstreams: Mapping[str, SimulatedUpstream] = _Upstreams(self.providers.keys(), self._new_upstream)
         self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)
         self._stale_entries = 0  # entries of the schedule whose credential was deleted or rescheduled
@@ -137,13 +170,45 @@ class EngineState:
         self._held_since: _dt.datetime | None = None  # the newest time the state was written at
         self._warned_clock_back = False
 
+    @property
+    def random(self) -> random.Random:
+        """What the fake draws the values Leaf and the providers make (organization ids, made fields) from.
+
+        Seeded: a ``random.Random(seed)`` made at its first draw, so it gives what one made with the world gives
+        (seeding one costs 6 us, and most fakes never draw). Unseeded: one generator shared by every unseeded fake
+        (seeding one from the system costs 13 us; its values are unpredictable either way).
+        """
+        rng = self._random
+        if rng is None:
+            with self._lock:  # two threads' first draws: one generator, one sequence
+                rng = self._random
+                if rng is None:
+                    seed = self.options.seed
+                    rng = self._random = random.Random(seed) if seed is not None else _unseeded()
+        return rng
+
+    @property
+    def _secret(self) -> bytes:
+        """The key the fake signs its bearer tokens with: random, made at the first token (under the lock, so
+        that every token of the fake is signed with the same one)."""
+        key = self._signing_key
+        if key is None:
+            with self._lock:
+                key = self._signing_key
+                if key is None:
+                    key = self._signing_key = secrets.token_bytes(32)
+        return key
+
     def _new_id(self) -> str:
         """The next user or credential id: the same seed makes the same ids in the same order."""
         self._ids_made += 1
-        return id_from(hashlib.blake2b(b"id|%d" % self._ids_made, key=self._seed_bytes, digest_size=16).digest())
+        h = self._keyed_id_hash.copy()
+        h.update(b"id|%d" % self._ids_made)
+        return id_from(h.digest())
 
     def _new_upstream(self, name: str) -> SimulatedUpstream:
-        upstream = SimulatedUpstream(self.providers[name], self.options.refresh_token_rotation, self.random)
+        upstream = SimulatedUpstream(self.providers[name], self.options.refresh_token_rotation)
+        upstream.random_of = lambda: self.random  # the fake's generator, made when the upstream first draws
         upstream.before_change = functools.partial(self._bring_up_all, name)
         return upstream
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from fake_leaf.engine.providers._base import (
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
 REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)
 JSON_HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
+_JSON_HEADERS = json.dumps(JSON_HEADERS)  # as an event holds them
 WHOLE_ACCESS = ""  # the permission that stands for the whole grant (an organization, an account's access)
 
 INVALID_GRANT = {"error": "invalid_grant", "error_description": "The refresh token is invalid or expired."}
@@ -85,16 +87,19 @@ def _written(body: RefreshBody | ListBody) -> str:
     return body.write()
 
 
-@dataclass(eq=False, repr=False)
 class Answer:
-    """One upstream HTTP answer, as Leaf's events record it (and, for a refresh, the new tokens)."""
+    """One upstream HTTP answer, as Leaf's events record it (and, for a refresh, the new tokens).
 
-    status_code: int
-    headers: dict[str, str]
-    body: str | RefreshBody | ListBody
-    access_token: str | DrawnAccessToken | None = None
-    refresh_token: str | None = None
-    scopes: tuple[str, ...] | None = None
+    ``headers`` is the JSON text an event keeps of them: the upstreams answer a few fixed sets, written once.
+    """
+
+    __slots__ = ("access_token", "body", "headers", "refresh_token", "scopes", "status_code")
+
+    def __init__(self, status_code: int, headers: str, body: str | RefreshBody | ListBody,
+                 access_token: str | DrawnAccessToken | None = None, refresh_token: str | None = None,
+                 scopes: tuple[str, ...] | None = None) -> None:
+        self.status_code, self.headers, self.body = status_code, headers, body
+        self.access_token, self.refresh_token, self.scopes = access_token, refresh_token, scopes
 
     def text(self) -> str:
         return self.body if isinstance(self.body, str) else self.body.text()
@@ -128,7 +133,9 @@ class SimulatedUpstream:
                  rng: random.Random | None = None) -> None:
         self.provider = provider
         self._rotation = refresh_token_rotation
-        self.random = rng if rng is not None else random.Random()  # the fake's: tokens repeat with its seed
+        self._random = rng
+        # where the fake's generator comes from when none was given: tokens repeat with its seed
+        self.random_of: Callable[[], random.Random] | None = None
         self._secrets: dict[tuple[str, str], str | None] = {}  # (environment, client) -> secret or password
         self._grants: dict[tuple[str, str], _Grant] = {}  # (environment, token, key or username) -> grant
         self._outages: dict[str, int] = {}  # environment -> status code
@@ -139,6 +146,23 @@ class SimulatedUpstream:
         # called before a control changes the provider as a whole, or a grant (with it): the engine
         # brings the checks it left for later up to date first, as they ran before the change
         self.before_change: Callable[[_Grant | None], None] | None = None
+        # the fields' roles, read once: every check reads them several times
+        up = provider.upstream
+        self._oauth2 = isinstance(up, OAuth2)
+        self._client_field = up.client_id if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) \
+            else up.username
+        self._token_field = up.refresh_token if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) \
+            else up.username
+        self._secret_field = provider.secret_field
+        self._default_environment = provider.environments[0]
+
+    @property
+    def random(self) -> random.Random:
+        """The generator the provider draws from: the fake's, made when first drawn from."""
+        rng = self._random
+        if rng is None:
+            rng = self._random = self.random_of() if self.random_of is not None else random.Random()
+        return rng
 
     @property
     def refresh_token_rotation(self) -> bool:
@@ -154,24 +178,22 @@ class SimulatedUpstream:
     # -- the roles the provider module gives its fields -------------------------------------
 
     def environment(self, fields: Mapping[str, str]) -> str:
-        return fields.get("clientEnvironment", self.provider.environments[0])
+        return fields.get("clientEnvironment", self._default_environment)
 
     def _client(self, fields: Mapping[str, str]) -> str:
-        up = self.provider.upstream
-        name = up.client_id if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) else up.username
-        return fields[name]
+        return fields[self._client_field]
 
     def _secret(self, fields: Mapping[str, str]) -> str | None:
-        name = self.provider.secret_field
+        name = self._secret_field
         return fields[name] if name is not None else None
 
     def token_field(self) -> str:
         """The body field that names the grant (the refresh token; the key or username otherwise)."""
-        up = self.provider.upstream
-        return up.refresh_token if isinstance(up, OAuth2) else up.key if isinstance(up, ApiKey) else up.username
+        return self._token_field
 
     def _grant_of(self, fields: Mapping[str, str]) -> _Grant | None:
-        return self._grants.get((self.environment(fields), fields[self.token_field()]))
+        return self._grants.get((fields.get("clientEnvironment", self._default_environment),
+                                 fields[self._token_field]))
 
     # -- what Leaf does ------------------------------------------------------------------------
 
@@ -182,10 +204,11 @@ class SimulatedUpstream:
     def accept(self, fields: Mapping[str, str], scopes: tuple[str, ...], now: _dt.datetime,
                holder: str = "") -> _Grant:
         """A credential was posted to Leaf: unknown clients and grants become known as they are."""
-        env = self.environment(fields)
-        client = self._client(fields)
-        self._secrets.setdefault((env, client), self._secret(fields))
-        key = (env, fields[self.token_field()])
+        env = fields.get("clientEnvironment", self._default_environment)
+        client = fields[self._client_field]
+        if (env, client) not in self._secrets:
+            self._secrets[(env, client)] = self._secret(fields)
+        key = (env, fields[self._token_field])
         grant = self._grants.get(key)
         if grant is None:
             grant = self._grants[key] = _Grant(client, scopes, now, key=key)
@@ -239,32 +262,32 @@ class SimulatedUpstream:
         OAuth2: a refresh when the access token has expired, then a platform call. Otherwise one
         call carrying the key or the login.
         """
-        if not self.provider.oauth2:
+        if not self._oauth2:
             return [self._keyed_call(fields)]
-        answers: list[Answer] = []
-        token = fields[self.token_field()]
+        token = fields[self._token_field]
         if not access_token_valid:
             refresh = self.refresh(fields, now, seed)
-            answers.append(refresh)
             if refresh.status_code != 200:
-                return answers
-            token = refresh.refresh_token or token
-        answers.append(self._platform_call(self.environment(fields), token))
-        return answers
+                return [refresh]
+            return [refresh, self._platform_call(self.environment(fields), refresh.refresh_token or token)]
+        return [self._platform_call(self.environment(fields), token)]
 
     def refresh(self, fields: Mapping[str, str], now: _dt.datetime, seed: int | None = None) -> Answer:
         """POST to the token endpoint with grant_type=refresh_token; new tokens drawn from a generator seeded
         with ``seed`` (the access token is then held as that seed), else from the fake's own."""
-        env = self.environment(fields)
+        env = fields.get("clientEnvironment", self._default_environment)
         if env in self._outages:
             return _outage_answer(self._outages[env])
-        if self._secrets.get((env, self._client(fields)), "\0unknown") != self._secret(fields):
-            return Answer(401, dict(JSON_HEADERS), compact(INVALID_CLIENT))
-        token = fields[self.token_field()]
+        client = fields[self._client_field]
+        secret_field = self._secret_field
+        if self._secrets.get((env, client), "\0unknown") != (fields[secret_field] if secret_field is not None
+                                                             else None):
+            return Answer(401, _JSON_HEADERS, compact(INVALID_CLIENT))
+        token = fields[self._token_field]
         grant = self._grants.get((env, token))
-        if grant is None or grant.revoked or grant.client != self._client(fields) \
+        if grant is None or grant.revoked or grant.client != client \
                 or now - grant.last_used >= REFRESH_TOKEN_IDLE_LIMIT:
-            return Answer(400, dict(JSON_HEADERS), compact(INVALID_GRANT))
+            return Answer(400, _JSON_HEADERS, compact(INVALID_GRANT))
         grant.last_used = now
         new_token = token
         if self._rotation:
@@ -275,18 +298,23 @@ class SimulatedUpstream:
         # the grant's own tuple while nothing is withdrawn: every credential and event that holds it shares it
         scopes = tuple(s for s in grant.scopes if s not in grant.withdrawn) if grant.withdrawn else grant.scopes
         access = DrawnAccessToken(seed, self._rotation) if seed is not None else access_token(self.random)
-        return Answer(200, dict(JSON_HEADERS), RefreshBody(access, scopes, new_token), access, new_token, scopes)
+        return Answer(200, _JSON_HEADERS, RefreshBody(access, scopes, new_token), access, new_token, scopes)
 
     def _platform_call(self, env: str, token: str) -> Answer:
         if env in self._outages:
             return _outage_answer(self._outages[env])
         grant = self._grants.get((env, token))
         orgs = self.provider.organizations
-        if grant is not None and (grant.withdrawn or (orgs is not None and grant.no_organization_reachable())):
-            return self._denied(grant)
-        if orgs is not None and grant is not None:  # the check lists the account's organizations
-            return Answer(200, dict(JSON_HEADERS), ListBody(orgs.list_body, tuple(grant.organizations.values())))
-        return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
+        if grant is not None:
+            if grant.withdrawn:
+                return self._denied(grant)
+            if orgs is not None:  # the check lists the account's organizations; none reachable: denied
+                held = tuple(grant.organizations.values())
+                for org in held:
+                    if not org.blocked:
+                        return Answer(200, _JSON_HEADERS, ListBody(orgs.list_body, held))
+                return self._denied(grant)
+        return Answer(200, _JSON_HEADERS, self.provider.upstream.ok_body)
 
     def _keyed_call(self, fields: Mapping[str, str]) -> Answer:
         env = self.environment(fields)
@@ -295,12 +323,12 @@ class SimulatedUpstream:
         is_key = isinstance(self.provider.upstream, ApiKey)
         grant = self._grant_of(fields)
         if grant is None or grant.revoked:
-            return Answer(401, dict(JSON_HEADERS), compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
+            return Answer(401, _JSON_HEADERS, compact(INVALID_KEY if is_key else ACCOUNT_DISABLED))
         if self._secrets.get((env, self._client(fields))) != self._secret(fields):
-            return Answer(401, dict(JSON_HEADERS), compact(INVALID_SECRET if is_key else INVALID_LOGIN))
+            return Answer(401, _JSON_HEADERS, compact(INVALID_SECRET if is_key else INVALID_LOGIN))
         if grant.withdrawn:
             return self._denied(grant)
-        return Answer(200, dict(JSON_HEADERS), self.provider.upstream.ok_body)
+        return Answer(200, _JSON_HEADERS, self.provider.upstream.ok_body)
 
     def _denied(self, grant: _Grant) -> Answer:
         scopes = sorted(s for s in grant.withdrawn if s != WHOLE_ACCESS)
@@ -310,7 +338,7 @@ class SimulatedUpstream:
             reason = "The organization is not connected to this application"
         else:
             reason = "This key or account no longer has permission to the grower's data"
-        return Answer(403, dict(JSON_HEADERS), self.provider.upstream.denied_body(self.provider.label, reason))
+        return Answer(403, _JSON_HEADERS, self.provider.upstream.denied_body(self.provider.label, reason))
 
     def mark_used(self, fields: Mapping[str, str], at: _dt.datetime) -> None:
         """A successful refresh at ``at`` that the fake skipped simulating (its event had expired)."""
@@ -457,6 +485,10 @@ class SimulatedUpstream:
 
 def _outage_answer(status_code: int) -> Answer:
     if status_code == 429:
-        return Answer(429, {"Content-Type": "application/json", "Retry-After": "60"},
-                      compact({"error": "Too Many Requests"}))
-    return Answer(status_code, {"Content-Type": "text/plain"}, "Service Unavailable")
+        return Answer(429, _TOO_MANY_HEADERS, _TOO_MANY_BODY)
+    return Answer(status_code, _UNAVAILABLE_HEADERS, "Service Unavailable")
+
+
+_TOO_MANY_HEADERS = json.dumps({"Content-Type": "application/json", "Retry-After": "60"})
+_TOO_MANY_BODY = compact({"error": "Too Many Requests"})
+_UNAVAILABLE_HEADERS = json.dumps({"Content-Type": "text/plain"})

@@ -26,20 +26,39 @@ def leaf_timestamp(when: _dt.datetime) -> str:
 def credentials_json(c: Credentials, provider: Provider) -> dict[str, object]:
     """Exactly the provider's declared answer fields, in its order: never a field Leaf does not answer."""
     body: dict[str, object] = {}
-    for name in provider.answer_fields:
-        if name == "id":
+    fields = c.fields
+    for name, kind in _answer_plan(provider):
+        if kind is _FIELD:
+            body[name] = fields.get(name)
+        elif kind is _ID:
             body[name] = c.id
-        elif name == "status":
+        elif kind is _STATUS:
             body[name] = c.status.value
-        elif name == "createdTime":
+        elif kind is _CREATED:
             body[name] = leaf_timestamp(c.created_time)
-        elif name == "tokenMetadata":
+        elif kind is _SCOPES:
             body[name] = {"scopes": list(c.scopes)}
-        elif name == "accessToken" and provider.oauth2:
-            body[name] = c.access_token
         else:
-            body[name] = c.fields.get(name)
+            body[name] = c.access_token
     return body
+
+
+# what each answer field of a provider is, worked out once per provider (most are body fields)
+_FIELD, _ID, _STATUS, _CREATED, _SCOPES, _ACCESS_TOKEN = "field", "id", "status", "created", "scopes", "token"
+_PLANS: dict[int, tuple[Provider, tuple[tuple[str, str], ...]]] = {}
+
+
+def _answer_plan(provider: Provider) -> tuple[tuple[str, str], ...]:
+    known = _PLANS.get(id(provider))
+    if known is not None and known[0] is provider:
+        return known[1]
+    special = {"id": _ID, "status": _STATUS, "createdTime": _CREATED, "tokenMetadata": _SCOPES}
+    if provider.oauth2:
+        special["accessToken"] = _ACCESS_TOKEN
+    plan = tuple((name, special.get(name, _FIELD)) for name in provider.answer_fields)
+    if len(_PLANS) < 256:  # the provider is kept with its plan, so its id is not reused while cached
+        _PLANS[id(provider)] = (provider, plan)
+    return plan
 
 
 def user_json(user: LeafUser, credentials: Mapping[str, Credentials],

@@ -1,0 +1,129 @@
+"""What a fake makes when it is created and when it creates users and credentials: the values a seed
+promises, drawn however late the fake sets up what it draws from, and the snapshots and refusals a client
+reads, whatever shortcut the engine takes to make them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+
+import pytest
+import requests
+
+from fake_leaf import Credentials, FakeLeaf, InvalidInputError, ManualClock, NotFoundError
+from fake_leaf.engine.providers import PROVIDERS
+
+START = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
+BODY = {"clientKey": "key", "clientSecret": "secret", "refreshToken": "refresh", "clientEnvironment": "STAGE"}
+
+
+def _made(seed: int | None, leaf: FakeLeaf | None = None) -> dict[str, object]:
+    """Everything a seed decides for one user with John Deere and Sentera credentials."""
+    leaf = leaf or FakeLeaf(clock=ManualClock(START), seed=seed)
+    user = leaf.create_as_json({"name": "grower"})
+    john_deere = leaf.create_as_json(BODY, str(user["id"]))
+    sentera = leaf.create_as_json({"username": "u", "password": "p", "organizationName": "Acme"}, str(user["id"]),
+                                  "Sentera")
+    organizations = [o.provider_org_id for o in leaf.organizations("JohnDeere", str(user["id"]))]
+    events = [e.id for e in leaf.john_deere_credential_events(str(user["id"]))]
+    return {"user": user, "john_deere": john_deere, "sentera": sentera, "organizations": organizations,
+            "events": events}
+
+
+def test_a_seed_gives_the_same_organizations_tokens_and_made_fields_in_every_fake_and_after_a_reset() -> None:
+    first = _made(5)
+    assert _made(5) == first
+    leaf = FakeLeaf(clock=ManualClock(START), seed=5)
+    _made(5, leaf)
+    leaf.reset()
+    assert _made(5, leaf) == first
+    other = _made(6)
+    assert other["organizations"] != first["organizations"]
+    assert other["sentera"] != first["sentera"]
+
+
+def test_fakes_without_a_seed_make_other_organizations_and_fields_each_time() -> None:
+    made = [_made(None) for _ in range(3)]
+    assert len({str(m["organizations"]) for m in made}) == 3
+    assert len({str(m["sentera"]) for m in made}) == 3
+
+
+def test_threads_that_draw_first_at_once_share_one_sequence() -> None:
+    leaf = FakeLeaf(seed=3)
+    users = [leaf.create_user(name=f"grower {i}").id for i in range(8)]
+    barrier = threading.Barrier(len(users))
+
+    def post(user: str) -> None:
+        barrier.wait()
+        leaf.create_john_deere_credentials(user, client_key="k", client_secret="s", refresh_token=f"r-{user}")
+
+    threads = [threading.Thread(target=post, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = {o.provider_org_id for u in users for o in leaf.organizations("JohnDeere", u)}
+    assert len(ids) == len(users)  # one generator: no two accounts drew the same organization id
+
+
+def test_tokens_signed_in_different_threads_at_first_use_all_verify() -> None:
+    leaf = FakeLeaf()
+    tokens: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def login() -> None:
+        barrier.wait()
+        tokens.append(leaf.login())
+
+    threads = [threading.Thread(target=login) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with leaf:
+        answers = [requests.get(f"{leaf.user_management_url}/users", headers={"Authorization": f"Bearer {t}"})
+                   for t in tokens]
+    assert [a.status_code for a in answers] == [200] * 4
+
+
+def test_a_credential_snapshot_is_the_dataclass_built_from_its_fields() -> None:
+    leaf = FakeLeaf(clock=ManualClock(START), seed=1)
+    user = leaf.create_user(name="grower").id
+    made = leaf.create_john_deere_credentials(user, client_key="k", client_secret="s", refresh_token="r")
+    values = {f.name: getattr(made, f.name) for f in dataclasses.fields(Credentials)}
+    rebuilt = Credentials(**values)
+    assert made == rebuilt and hash(made) == hash(rebuilt) and repr(made) == repr(rebuilt)
+    assert set(vars(made)) == {f.name for f in dataclasses.fields(Credentials)}  # every field, nothing else
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.status = made.status  # type: ignore[misc]
+    assert dataclasses.replace(made, scopes=()).scopes == ()
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("", "NotBlank"), (" ", "NotBlank"), ("\t\n", "NotBlank"), ("\u3000", "NotBlank"), ("stage", "Pattern"),
+    (1, "TypeMismatch"), ("STAGE\udc00", "NotReadable"),
+])
+def test_every_field_is_checked_whatever_its_text(value: object, code: str) -> None:
+    leaf = FakeLeaf()
+    user = leaf.create_user(name="grower").id
+    with pytest.raises(InvalidInputError) as refused:
+        leaf.create_as_json({**BODY, "clientEnvironment": value}, user)
+    assert [(e.field, e.message) for e in refused.value.field_errors] == [("clientEnvironment", code)]
+    with pytest.raises(NotFoundError):  # nothing was made
+        leaf.get_john_deere_credentials(user)
+
+
+@pytest.mark.parametrize("value", ["clé-キー", "k" * 10_000, " padded "])
+def test_text_of_any_script_or_length_is_kept_as_posted(value: str) -> None:
+    leaf = FakeLeaf()
+    user = leaf.create_user(name="grower").id
+    answer = leaf.create_as_json({**BODY, "clientKey": value}, user)
+    assert answer["clientKey"] == value
+
+
+def test_a_fake_serving_two_providers_of_one_name_is_refused_every_time() -> None:
+    twice = (PROVIDERS[0], PROVIDERS[0])
+    for _ in range(2):
+        with pytest.raises(ValueError, match="two providers are named"):
+            FakeLeaf(providers=twice)
