@@ -39,12 +39,14 @@ class ConfigsPart(Lifecycle):
         values = _settings(body)
         with self._lock:
             self._begin()  # checks that fell due before now ran under the old setting: not retroactive
+            self._flush_syncs()  # so did the syncs of the checks that ran
             self._owner_configs.setdefault(owner, {}).update(values)
             return self.owner_config(owner)
 
     def _own(self, owner: str, leaf_user_id: str) -> dict[str, str] | None:
         """A Leaf user's own settings, or None; the state caught up and the user checked first (lock held)."""
         self._begin()
+        self._flush_syncs()  # the syncs of the checks that ran read the settings of their time
         self._user(owner, leaf_user_id)
         return self._user_configs.get(leaf_user_id)
 

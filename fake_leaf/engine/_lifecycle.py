@@ -42,6 +42,8 @@ EVENT_RETENTION = _dt.timedelta(days=30)
 # credential's identifying value can be long, and a deleted credential's stays in its alerts); the oldest go first
 MAX_ALERTS = 10_000
 MAX_ALERT_TEXT = 8 * 1024 * 1024
+# organization syncs left for later (Lifecycle._defer_sync): beyond this many, they are run
+MAX_UNSYNCED = 1024
 CLOCK_SLACK = _dt.timedelta(seconds=1)  # clocks read in different threads may disagree by this much
 T = TypeVar("T")
 
@@ -173,6 +175,7 @@ class Lifecycle(EngineState):
         """A credential is gone (deleted, replaced, its user deleted): no more checks, no events; its grant
         is released (the provider keeps it, bounded, for a credential that posts it again)."""
         self._bring_up(record)  # the checks it owes did happen, as far as the provider can tell
+        self._flush_syncs()  # and their syncs, while its user and settings exist
         self._live.pop(record.id, None)
         if record.next_check_at is not None:
             record.next_check_at = None
@@ -226,9 +229,42 @@ class Lifecycle(EngineState):
         complete = not valid or not record.provider.oauth2
         record.settled = _versions(upstream.version, grant.version) if complete and grant is not None else None
         if last.status_code in (200, 403) and record.provider.organizations is not None:
-            # the token works: Leaf reads the account's organizations (those the platform call listed)
+            # the token works: Leaf reads the account's organizations (those the platform call listed); Leaf's
+            # list is brought up to date when something could tell (see _defer_sync)
             body = last.body
-            self._sync_organizations(record, at, body.organizations if type(body) is ListBody else None)
+            self._defer_sync(record, at, body.organizations if type(body) is ListBody else
+                             upstream.organizations(record.fields))
+
+    def _defer_sync(self, record: _CredentialRecord, at: _dt.datetime,
+                    found: tuple[UpstreamOrganization, ...]) -> None:
+        """Leave a check's organization sync until something could tell it ran (``_flush_syncs``).
+
+        What a sync makes (Leaf's list, its alerts) follows from what the check found (kept here, immutable),
+        Leaf's list before it (only syncs change it, in order, and the readers and writers of the list run the
+        syncs left first), the user's settings (their writers run them first), the credential's fields (only its
+        grant's token changes: the one of the time is kept) and the user's owner (never changes; deleting
+        a credential or a user runs them first). So the syncs run later, in order, make exactly the lists and
+        alerts they made at once: a credential created and read, and never asked for its organizations or the
+        alerts, skips its sync. At most MAX_UNSYNCED wait.
+        """
+        unsynced = self._unsynced
+        unsynced.append((record, at, found, record.fields.get(self._upstream(record).token_field())))
+        if len(unsynced) > MAX_UNSYNCED:
+            self._flush_syncs()
+
+    def _flush_syncs(self) -> None:
+        """Run the organization syncs left for later, in the order their checks ran."""
+        unsynced = self._unsynced
+        if not unsynced:
+            return
+        self._unsynced = []
+        for record, at, found, token in unsynced:
+            fields = record.fields
+            name = self._upstream(record).token_field()
+            if fields.get(name) != token:  # rotated since: the sync read the token of its check
+                fields = {**fields, name: token} if token is not None else \
+                    {k: v for k, v in fields.items() if k != name}
+            self._sync_organizations(record, at, found, fields)
 
     def _setting(self, leaf_user_id: str, name: str) -> str:
         """A config service setting for a Leaf user: its own, else its API owner's, else the default."""
@@ -240,17 +276,16 @@ class Lifecycle(EngineState):
         return changed[name] if changed is not None and name in changed else SETTINGS_BY_NAME[name].default
 
     def _sync_organizations(self, record: _CredentialRecord, at: _dt.datetime,
-                            listed: tuple[UpstreamOrganization, ...] | None = None) -> None:
-        """Bring Leaf's list of the account's organizations up to date, each change an alert.
+                            found: tuple[UpstreamOrganization, ...], fields: Mapping[str, str]) -> None:
+        """Bring Leaf's list of the account's organizations up to date with ``found`` (the account's, as the
+        check found them), each change an alert; ``fields``: the credential's at the check.
 
         A new organization starts SELECTED (organizationDataSync ALL) or PREVIEW (SELECTED_ONLY), or
         BLOCKED when the application cannot reach it; a blocked one becomes BLOCKED, and PREVIEW once
-        the grower has granted the access again; one gone from the account leaves the list. ``listed``:
-        what the check's own call listed (the account's organizations now), else they are looked up.
+        the grower has granted the access again; one gone from the account leaves the list.
         """
         declared = record.provider.organizations
         assert declared is not None
-        found = listed if listed is not None else self._upstream(record).organizations(record.fields)
         reachable = False
         for org in found:
             if not org.blocked:
@@ -259,7 +294,6 @@ class Lifecycle(EngineState):
         fresh = OrganizationStatus.SELECTED if self._setting(record.leaf_user_id, "organizationDataSync") == "ALL" \
             else OrganizationStatus.PREVIEW
         held = record.organizations
-        fields = record.fields
         for org in found:
             before = held.get(org.id)
             if before is None:
@@ -290,6 +324,8 @@ class Lifecycle(EngineState):
                                           self._users[record.leaf_user_id].owner))
 
     def _add_alert(self, alert: Alert | OrganizationAlert) -> None:
+        if self._unsynced:  # their alerts came first
+            self._flush_syncs()
         alerts = self._alerts
         alerts.append(alert)
         self._alert_text += _alert_text(alert)
@@ -436,6 +472,7 @@ class Lifecycle(EngineState):
         """The alerts of either kind, oldest first: the newest ``MAX_ALERTS`` (10,000) are kept."""
         with self._lock:
             self._begin()
+            self._flush_syncs()
             return list(self._alerts)
 
     def alerts_since(self, cursor: int) -> tuple[list[Alert | OrganizationAlert], int]:
@@ -443,6 +480,7 @@ class Lifecycle(EngineState):
         new cursor: what the webhooks read."""
         with self._lock:
             self._begin()
+            self._flush_syncs()
             start = max(cursor - self._alerts_dropped, 0)
             return self._alerts[start:], self._alerts_dropped + len(self._alerts)
 

@@ -24,6 +24,7 @@ class OrganizationsPart(Lifecycle):
         if record is None:
             raise err.organizations_without_credentials(leaf_user_id, provider.label)
         self._bring_up(record)
+        self._flush_syncs()  # Leaf's list as the checks left it
         return record
 
     def list_organizations(self, owner: str, leaf_user_id: str, provider_name: str) -> list[ProviderOrganization]:
@@ -74,6 +75,7 @@ class OrganizationsPart(Lifecycle):
             record = self._organizations_of(owner, leaf_user_id, provider_name, managed=True)
             if record.status is not CredentialStatus.UNAUTHENTICATED:
                 self._check(record, now)
+                self._flush_syncs()
             return list(record.organizations.values())
 
 

@@ -21,6 +21,7 @@ from fake_leaf.engine._ids import id_from
 from fake_leaf.engine._models import Alert, OrganizationAlert, _CredentialRecord, _Owner, _UserRecord
 from fake_leaf.engine._upstream import SimulatedUpstream, _Grant
 from fake_leaf.engine.providers import PROVIDERS, Provider
+from fake_leaf.engine.providers._base import UpstreamOrganization
 
 OnDuplicate = Literal["reject", "replace"]
 PutWithoutCredentials = Literal["keep", "drop"]
@@ -165,6 +166,10 @@ class EngineState:
         self._alert_text = 0  # the characters of the kept alerts' client-sized texts (it keeps MAX_ALERT_TEXT)
         self._sequence = itertools.count()
         self._alerts: list[Alert | OrganizationAlert] = []  # one log, oldest first: what webhooks deliver
+        # the organization syncs of checks that ran, left for later (Lifecycle._defer_sync): (the credential,
+        # the check's instant, the organizations it found, its grant's token then)
+        self._unsynced: list[tuple[_CredentialRecord, _dt.datetime, tuple[UpstreamOrganization, ...],
+                                   str | None]] = []
         self._owner_configs: dict[str, dict[str, str]] = {}  # the settings an API owner changed
         self._user_configs: dict[str, dict[str, str]] = {}  # a Leaf user's own settings, by its id
         self._held_since: _dt.datetime | None = None  # the newest time the state was written at

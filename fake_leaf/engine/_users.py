@@ -173,6 +173,7 @@ class Users(Lifecycle):
             # settings, which an organization sync reads) still exists
             for record in user.credentials.values():
                 self._forget(record)
+            self._flush_syncs()  # those of credentials replaced earlier too, while the user exists
             user.credentials.clear()
             del self._users[user.id]
             del self._users_by_owner[owner][user.id]

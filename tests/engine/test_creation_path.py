@@ -127,3 +127,61 @@ def test_a_fake_serving_two_providers_of_one_name_is_refused_every_time() -> Non
     for _ in range(2):
         with pytest.raises(ValueError, match="two providers are named"):
             FakeLeaf(providers=twice)
+
+
+def _jd(leaf: FakeLeaf, user: str, token: str = "refresh") -> None:
+    leaf.create_john_deere_credentials(user, client_key="key", client_secret="secret", refresh_token=token)
+
+
+def test_an_organization_found_at_creation_has_the_status_the_setting_of_that_time_gives() -> None:
+    leaf = FakeLeaf(clock=ManualClock(START))
+    user = leaf.create_user(name="grower").id
+    _jd(leaf, user)
+    with leaf:
+        r = requests.patch(f"{leaf.base_url}/services/config/api/configs", headers=leaf.headers,
+                           json={"organizationDataSync": "SELECTED_ONLY"})
+        assert r.status_code == 200
+    other = leaf.create_user(name="later").id
+    _jd(leaf, other, "other")
+    assert [o.status.value for o in leaf.organizations("JohnDeere", user)] == ["SELECTED"]
+    assert [o.status.value for o in leaf.organizations("JohnDeere", other)] == ["PREVIEW"]
+
+
+def test_alerts_are_listed_in_the_order_they_were_raised() -> None:
+    leaf = FakeLeaf(clock=ManualClock(START))
+    first, second = (leaf.create_user(name=n).id for n in ("first", "second"))
+    _jd(leaf, first)
+    leaf.john_deere.set_status(first, "MISSING_PERMISSION")
+    _jd(leaf, second, "other")
+    log = [(a.type, a.leaf_user_id) for a in leaf._backend.alert_log()]  # noqa: SLF001 (both kinds, one log)
+    assert log == [("providerOrganizationCreated", first), ("credentialsLimitedPermission", first),
+                   ("providerOrganizationCreated", second)]
+
+
+def test_the_organization_alerts_of_a_deleted_user_stay_with_their_owner() -> None:
+    leaf = FakeLeaf(clock=ManualClock(START))
+    user = leaf.create_user(name="grower").id
+    _jd(leaf, user)
+    leaf.delete_user(user)
+    alerts = leaf.organization_alerts()
+    assert [(a.type, a.leaf_user_id, a.api_owner) for a in alerts] == [
+        ("providerOrganizationCreated", user, leaf.username)]
+
+
+def test_a_replaced_credential_raised_its_alert_before_its_successor() -> None:
+    leaf = FakeLeaf(clock=ManualClock(START), on_duplicate_credentials="replace")
+    user = leaf.create_user(name="grower").id
+    for i in range(3):
+        _jd(leaf, user, f"token-{i}")
+    assert [a.type for a in leaf.organization_alerts()] == ["providerOrganizationCreated"] * 3
+    assert len(leaf.organizations("JohnDeere", user)) == 1
+
+
+def test_many_credentials_created_unread_each_have_their_organization_and_alert() -> None:
+    leaf = FakeLeaf(clock=ManualClock(START), seed=2)
+    users = [leaf.create_user(name=f"grower {i}").id for i in range(1500)]  # past what waits to be synced
+    for i, user in enumerate(users):
+        _jd(leaf, user, f"token-{i}")
+    alerts = leaf.organization_alerts()
+    assert [a.leaf_user_id for a in alerts] == users
+    assert all(len(leaf.organizations("JohnDeere", u)) == 1 for u in users[::100])
