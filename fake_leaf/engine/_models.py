@@ -204,13 +204,24 @@ class _UserRecord:
     fields: dict[str, str | None]
     credentials: dict[str, _CredentialRecord] = field(default_factory=dict)  # provider name -> record
     _snapshot: LeafUser | None = None
+    indexed: int = 0  # when it was last indexed (Users._index): its place among the users with a value
 
     def snapshot(self) -> LeafUser:
-        if self._snapshot is None:
+        made = self._snapshot
+        if made is None:
+            # the frozen dataclass's __init__ sets each slot through object.__setattr__: its slots' own setters
+            # cost half
             f = self.fields
-            self._snapshot = LeafUser(self.id, self.owner, f["name"], f["email"], f["phone"], f["address"],
-                                      f["externalId"])
-        return self._snapshot
+            made = _new_object(LeafUser)
+            _set_user_id(made, self.id)
+            _set_api_owner(made, self.owner)
+            _set_name(made, f["name"])
+            _set_email(made, f["email"])
+            _set_phone(made, f["phone"])
+            _set_address(made, f["address"])
+            _set_external_id(made, f["externalId"])
+            self._snapshot = made
+        return made
 
 
 @dataclass(eq=False, repr=False, slots=True)
@@ -252,3 +263,6 @@ class _CredentialRecord:
 
 
 _new_object = object.__new__
+_set_user_id, _set_api_owner, _set_name, _set_email, _set_phone, _set_address, _set_external_id = (
+    LeafUser.__dict__[name].__set__ for name in ("id", "api_owner", "name", "email", "phone", "address",
+                                                  "external_id"))

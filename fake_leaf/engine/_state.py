@@ -155,6 +155,7 @@ class EngineState:
         self._sorted_cache: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bool], ...]],
                                  tuple[int, list[_UserRecord]]] = {}
         self._user_versions: dict[str, int] = {}
+        self._indexed = 0  # users indexed so far (Users._index)
         self.upstreams: Mapping[str, SimulatedUpstream] = _Upstreams(self.providers.keys(), self._new_upstream)
         self._live: dict[str, _CredentialRecord] = {}  # credential id -> record, while it exists
         self._schedule: list[tuple[_dt.datetime, int, str]] = []  # (due, tie-break, credential id)

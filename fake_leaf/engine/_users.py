@@ -15,6 +15,14 @@ MAX_PAGE_SIZE = err.MAX_PAGE_SIZE
 
 
 def _user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
+    fields = {name: body.get(name) for name in USER_FIELDS}
+    for value in fields.values():
+        if value is not None and (type(value) is not str or not value.isascii()):
+            return _checked_user_fields(body)  # the usual body (ASCII strings or nulls) needs no more look
+    return fields  # type: ignore[return-value]  # every value is a str or None (checked just above)
+
+
+def _checked_user_fields(body: Mapping[str, object]) -> dict[str, str | None]:
     errors: list[err.FieldError] = []
     fields: dict[str, str | None] = {}
     for name in USER_FIELDS:
@@ -44,28 +52,28 @@ class Users(Lifecycle):
             raise ValueError(f"no API owner {owner!r}; add it with add_api_owner") from None
 
     def _index(self, user: _UserRecord, add: bool) -> None:
-        """Add the user to (or take it from) its owner's index: field -> value -> the users with it, in the
-        order they came. A value only one user has maps to that user alone: most names and emails are
-        unique, and a dict each would cost 100,000 users 17 MB."""
-        by_field = self._user_index.setdefault(user.owner, {})
-        for name in USER_FIELDS:
-            by_value = by_field.setdefault(name, {})
-            value = user.fields[name]
-            same = by_value.get(value)
-            if add:
-                if same is None:
-                    by_value[value] = user
-                elif isinstance(same, _UserRecord):
-                    by_value[value] = {same.id: same, user.id: user}
-                else:
-                    same[user.id] = user
-            elif same is user:
-                del by_value[value]
-            elif isinstance(same, dict):
-                same.pop(user.id, None)
-                if len(same) == 1:
-                    by_value[value] = next(iter(same.values()))
+        """Add the user to (or take it from) its owner's index, once a filter has made it (``_owner_index``)."""
+        by_field = self._user_index.get(user.owner)
+        if by_field is not None:
+            _index_into(by_field, user, add)
+        if add:
+            self._indexed += 1
+            user.indexed = self._indexed
         self._user_versions[user.owner] = self._user_versions.get(user.owner, 0) + 1
+
+    def _owner_index(self, owner: str) -> dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]]:
+        """The owner's index: field -> value -> the users with it, in the order they came (to it: a user whose
+        fields were replaced comes again). Made at the first filter on the owner's users, from the order each
+        user was last indexed in, so it is the index that indexing every user as it came would have made;
+        kept up to date from then on. A value only one user has maps to that user alone: most names and
+        emails are unique, and a dict each would cost 100,000 users 17 MB."""
+        by_field = self._user_index.get(owner)
+        if by_field is None:
+            by_field = {}
+            for user in sorted(self._owner_users(owner).values(), key=_indexed):
+                _index_into(by_field, user, True)
+            self._user_index[owner] = by_field
+        return by_field
 
     def owner_of(self, leaf_user_id: str) -> str:
         """The API owner of a Leaf user (for the control plane, which acts for every owner)."""
@@ -228,7 +236,7 @@ class Users(Lifecycle):
         users = self._owner_users(owner)
         if not filters:
             return users.values()
-        index = self._user_index.get(owner, {})
+        index = self._owner_index(owner)
         candidates = [_members(index.get(name, {}).get(value)) for name, value in filters.items()]
         smallest = min(candidates, key=len)
         if len(candidates) == 1:
@@ -247,6 +255,31 @@ class Users(Lifecycle):
                 self._sorted_cache.clear()
             self._sorted_cache[key] = cached
         return cached[1]
+
+
+def _indexed(user: _UserRecord) -> int:
+    return user.indexed
+
+
+def _index_into(by_field: dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]], user: _UserRecord,
+                add: bool) -> None:
+    for name in USER_FIELDS:
+        by_value = by_field.setdefault(name, {})
+        value = user.fields[name]
+        same = by_value.get(value)
+        if add:
+            if same is None:
+                by_value[value] = user
+            elif isinstance(same, _UserRecord):
+                by_value[value] = {same.id: same, user.id: user}
+            else:
+                same[user.id] = user
+        elif same is user:
+            del by_value[value]
+        elif isinstance(same, dict):
+            same.pop(user.id, None)
+            if len(same) == 1:
+                by_value[value] = next(iter(same.values()))
 
 
 def _members(entry: _UserRecord | dict[str, _UserRecord] | None) -> dict[str, _UserRecord]:

@@ -72,10 +72,29 @@ def user_json(user: LeafUser, credentials: Mapping[str, Credentials],
         "address": user.address,
         "externalId": user.external_id,
     }
+    if not credentials:  # a new user's: every provider's field null
+        body.update(_no_credentials(providers))
+        return body
     for p in providers.values():
         c = credentials.get(p.name)
         body[p.user_field] = credentials_json(c, p) if c is not None else None
     return body
+
+
+_NO_CREDENTIALS: dict[tuple[int, ...], tuple[tuple[Provider, ...], dict[str, None]]] = {}
+
+
+def _no_credentials(providers: Mapping[str, Provider]) -> dict[str, None]:
+    """Each provider's user field, null, in order: one dict for the providers a fake serves."""
+    served = tuple(providers.values())
+    key = tuple(map(id, served))
+    known = _NO_CREDENTIALS.get(key)
+    if known is not None:
+        return known[1]
+    nulls: dict[str, None] = {p.user_field: None for p in served}
+    if len(_NO_CREDENTIALS) < 64:  # the providers are kept with it, so their ids are not reused while cached
+        _NO_CREDENTIALS[key] = (served, nulls)
+    return nulls
 
 
 def event_json(e: CredentialEvent) -> dict[str, object]:

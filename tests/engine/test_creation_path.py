@@ -11,7 +11,7 @@ import threading
 import pytest
 import requests
 
-from fake_leaf import Credentials, FakeLeaf, InvalidInputError, ManualClock, NotFoundError
+from fake_leaf import Credentials, FakeLeaf, InvalidInputError, LeafUser, ManualClock, NotFoundError
 from fake_leaf.engine.providers import PROVIDERS
 
 START = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
@@ -185,3 +185,49 @@ def test_many_credentials_created_unread_each_have_their_organization_and_alert(
     alerts = leaf.organization_alerts()
     assert [a.leaf_user_id for a in alerts] == users
     assert all(len(leaf.organizations("JohnDeere", u)) == 1 for u in users[::100])
+
+
+def test_a_user_snapshot_is_the_dataclass_built_from_its_fields() -> None:
+    leaf = FakeLeaf()
+    made = leaf.create_user(name="grower", email="g@example.com", externalId="farm-1")
+    values = {f.name: getattr(made, f.name) for f in dataclasses.fields(LeafUser)}
+    assert made == LeafUser(**values) and hash(made) == hash(LeafUser(**values)) and repr(made) == repr(
+        LeafUser(**values))
+    assert (made.name, made.email, made.phone, made.external_id, made.api_owner) == (
+        "grower", "g@example.com", None, "farm-1", leaf.username)
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"name": 1}, "TypeMismatch"), ({"email": ["a"]}, "TypeMismatch"), ({"phone": "1\udc00"}, "NotReadable"),
+])
+def test_a_user_field_that_is_not_text_is_refused(body: dict[str, object], code: str) -> None:
+    leaf = FakeLeaf()
+    with pytest.raises(InvalidInputError) as refused:
+        leaf.create_as_json(body)
+    assert [e.message for e in refused.value.field_errors] == [code]
+    assert leaf.list_users() == []
+
+
+def test_user_filters_list_users_in_the_order_they_last_got_their_values() -> None:
+    """The filter index is made at the first filter: it lists what indexing every change at once lists."""
+    for filter_first in (False, True):
+        leaf = FakeLeaf()
+        if filter_first:
+            leaf.list_users()
+            with leaf:
+                requests.get(f"{leaf.user_management_url}/users", params={"name": "x"}, headers=leaf.headers)
+        ids = [leaf.create_user(name="same", email=f"{i}@example.com").id for i in range(4)]
+        leaf.update_user(ids[1], name="same")  # the same value again: it comes last among them
+        leaf.update_user(ids[2], name="other")
+        leaf.update_user(ids[2], name="same")
+        leaf.delete_user(ids[0])
+        with leaf:
+            r = requests.get(f"{leaf.user_management_url}/users", params={"name": "same"}, headers=leaf.headers)
+        assert [u["id"] for u in r.json()] == [ids[3], ids[1], ids[2]], filter_first
+
+
+def test_a_new_user_answers_null_for_every_provider_it_has_no_credentials_of() -> None:
+    leaf = FakeLeaf()
+    answer = leaf.create_as_json({"name": "grower"})
+    assert [k for k, v in answer.items() if v is None and k.endswith("Credentials")] == [
+        p.user_field for p in leaf.providers]
