@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import hashlib
 import heapq
 import json
 import warnings
@@ -206,14 +207,27 @@ class Lifecycle(EngineState):
         """One background check: the upstream calls it makes, each an event; the last sets the status."""
         expires = record.access_token_expires_at
         valid = expires is not None and expires > at
-        upstream = self._upstream(record)
-        base = _events_at(record, at)
+        upstream = self.upstreams[record.provider.name]
+        events = record.events
+        base = 0 if not events or events[-1].created_date < at else _events_at(record, at)
         age_text = _age_text(record, at)
-        seed = int.from_bytes(self._derive(age_text, base, b"tokens"))
-        answers = upstream.check(record.fields, valid, at, seed)
-        for i, answer in enumerate(answers):
-            _append_event(record, id_from(self._derive(age_text, base + i, b"event")), at,
-                          answer.status_code, answer.headers, answer.body)
+        keyed = self._keyed_hash
+        h = keyed.copy()
+        h.update(b"%s%d|tokens" % (age_text, base))
+        answers = upstream.check(record.fields, valid, at, int.from_bytes(h.digest()))
+        when = at  # the events' date: the check's own instant, one object for all its events, in UTC
+        if when.tzinfo is not _dt.timezone.utc or type(when) is not _dt.datetime:
+            when = when.astimezone(_dt.timezone.utc)
+        position = base
+        for answer in answers:
+            # the event's id is derived when first read (most events never are): the same digest as _derived's
+            event = CredentialEvent(_DerivedId(keyed, b"%s%d|event" % (age_text, position)), when,
+                                    answer.status_code, answer.headers, answer.body)
+            position += 1
+            if not events or events[-1].created_date <= when:
+                events.append(event)
+            else:  # keep arrival order among equal timestamps: after every event not newer
+                events.insert(bisect.bisect_right(events, when, key=_created_date), event)
             if answer.access_token is not None:
                 self._take_tokens(record, answer, at)
         last = answers[-1]
@@ -530,6 +544,24 @@ def _headers_text(headers: Mapping[str, str] | str) -> str:
         if len(_encoded_headers) < 256:
             _encoded_headers[key] = text
     return text
+
+
+class _DerivedId:
+    """An id to derive from the fake's seed when first read: the keyed hash of what names it."""
+
+    __slots__ = ("keyed", "named")
+
+    def __init__(self, keyed: hashlib.blake2b, named: bytes) -> None:
+        self.keyed, self.named = keyed, named
+
+    def text(self) -> str:
+        h = self.keyed.copy()
+        h.update(self.named)
+        return id_from(h.digest())
+
+
+def _created_date(event: CredentialEvent) -> _dt.datetime:
+    return event.created_date
 
 
 def _age_text(record: _CredentialRecord, at: _dt.datetime) -> bytes:

@@ -128,22 +128,32 @@ class CredentialEvent:
     month of events over 100,000 credentials would otherwise hold every access token twice.
     """
 
-    __slots__ = ("_body", "created_date", "headers", "id", "status_code")
+    __slots__ = ("_body", "_id", "created_date", "headers", "status_code")
     __match_args__ = ("id", "created_date", "status_code", "headers", "body")
-    id: str
     created_date: _dt.datetime
     status_code: int
     headers: str
+    _id: str | BodyInParts
     _body: str | BodyInParts
 
-    def __init__(self, id: str, created_date: _dt.datetime, status_code: int, headers: str,
+    def __init__(self, id: str | BodyInParts, created_date: _dt.datetime, status_code: int, headers: str,
                  body: str | BodyInParts) -> None:
-        init = object.__setattr__
-        init(self, "id", id)
-        init(self, "created_date", created_date)
-        init(self, "status_code", status_code)
-        init(self, "headers", headers)
-        init(self, "_body", body)
+        # the slots' own setters (object.__setattr__ would look each up by name; the class refuses assignment)
+        _set_event_id(self, id)
+        _set_created_date(self, created_date)
+        _set_status_code(self, status_code)
+        _set_headers(self, headers)
+        _set_body(self, body)
+
+    @property
+    def id(self) -> str:
+        """The event's id. The fake may hold how to derive it (a check's event ids are digests of the fake's
+        seed) and derive it when first read: most events are never listed."""
+        found = self._id
+        if not isinstance(found, str):
+            found = found.text()
+            _set_event_id(self, found)
+        return found
 
     @property
     def body(self) -> str:
@@ -174,6 +184,10 @@ class CredentialEvent:
 
     def __reduce__(self) -> tuple[type[CredentialEvent], tuple[str, _dt.datetime, int, str, str]]:
         return CredentialEvent, self._values()
+
+
+_set_event_id, _set_created_date, _set_status_code, _set_headers, _set_body = (
+    CredentialEvent.__dict__[name].__set__ for name in ("_id", "created_date", "status_code", "headers", "_body"))
 
 
 @dataclass(frozen=True)

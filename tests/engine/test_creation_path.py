@@ -4,14 +4,16 @@ reads, whatever shortcut the engine takes to make them."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
+import pickle
 import threading
 
 import pytest
 import requests
 
-from fake_leaf import Credentials, FakeLeaf, InvalidInputError, LeafUser, ManualClock, NotFoundError
+from fake_leaf import CredentialEvent, Credentials, FakeLeaf, InvalidInputError, LeafUser, ManualClock, NotFoundError
 from fake_leaf.engine.providers import PROVIDERS
 
 START = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
@@ -231,3 +233,23 @@ def test_a_new_user_answers_null_for_every_provider_it_has_no_credentials_of() -
     answer = leaf.create_as_json({"name": "grower"})
     assert [k for k, v in answer.items() if v is None and k.endswith("Credentials")] == [
         p.user_field for p in leaf.providers]
+
+
+def test_an_events_id_is_the_same_whenever_and_however_it_is_first_read() -> None:
+    def month(read_early: bool) -> list[CredentialEvent]:
+        clock = ManualClock(START)
+        leaf = FakeLeaf(clock=clock, seed=9)
+        user = leaf.create_user(name="grower").id
+        _jd(leaf, user)
+        held = leaf.john_deere_credential_events(user)
+        if read_early:
+            assert [e.id for e in held]
+        clock.advance(dt.timedelta(days=3))
+        return leaf.john_deere_credential_events(user)
+
+    early, late = month(True), month(False)
+    assert [e.id for e in late] == [e.id for e in early] and len({e.id for e in early}) == len(early) == 8
+    fresh = month(False)
+    unread = pickle.loads(pickle.dumps(fresh[-1]))  # pickled, copied and compared before its id was read
+    assert unread == early[-1] and copy.copy(fresh[-2]) == early[-2] and hash(fresh[-3]) == hash(early[-3])
+    assert str(fresh[0]) == str(early[0])
