@@ -138,8 +138,11 @@ class Lifecycle(EngineState):
         return (record.settled is not None and grant is not None and len(grant.holders) == 1
                 and record.settled == (self._upstream(record).version, grant.version))
 
-    def _bring_up(self, record: _CredentialRecord) -> None:
-        """Run the checks a deferred credential owes, as the catch-ups that found them due would have."""
+    def _bring_up(self, record: _CredentialRecord, leaving: bool = False) -> None:
+        """Run the checks a deferred credential owes, as the catch-ups that found them due would have.
+
+        ``leaving``: the credential is being forgotten: its next check is not scheduled (it has none).
+        """
         if self._deferred.pop(record.id, None) is None:
             return
         now = self._caught_up_to
@@ -158,7 +161,9 @@ class Lifecycle(EngineState):
                 following = self._skip(record, following, horizon)
             first = False
             due = record.next_check_at = following
-        if due is not None:
+        if leaving:  # a deferred credential has no entry in the schedule: none to drop
+            record.next_check_at = None
+        elif due is not None:
             self._schedule_check(record, due)
 
     def _bring_up_all(self, provider_name: str, grant: _Grant | None) -> None:
@@ -175,7 +180,7 @@ class Lifecycle(EngineState):
     def _forget(self, record: _CredentialRecord) -> None:
         """A credential is gone (deleted, replaced, its user deleted): no more checks, no events; its grant
         is released (the provider keeps it, bounded, for a credential that posts it again)."""
-        self._bring_up(record)  # the checks it owes did happen, as far as the provider can tell
+        self._bring_up(record, leaving=True)  # the checks it owes did happen, as far as the provider can tell
         self._flush_syncs()  # and their syncs, while its user and settings exist
         self._live.pop(record.id, None)
         if record.next_check_at is not None:
@@ -229,7 +234,7 @@ class Lifecycle(EngineState):
             else:  # keep arrival order among equal timestamps: after every event not newer
                 events.insert(bisect.bisect_right(events, when, key=_created_date), event)
             if answer.access_token is not None:
-                self._take_tokens(record, answer, at)
+                self._take_tokens(record, answer, at, upstream)
         last = answers[-1]
         status = _status_for(last.status_code)
         if status is not record.status:
@@ -247,10 +252,10 @@ class Lifecycle(EngineState):
             # list is brought up to date when something could tell (see _defer_sync)
             body = last.body
             self._defer_sync(record, at, body.organizations if type(body) is ListBody else
-                             upstream.organizations(record.fields))
+                             upstream.organizations(record.fields), upstream)
 
-    def _defer_sync(self, record: _CredentialRecord, at: _dt.datetime,
-                    found: tuple[UpstreamOrganization, ...]) -> None:
+    def _defer_sync(self, record: _CredentialRecord, at: _dt.datetime, found: tuple[UpstreamOrganization, ...],
+                    upstream: SimulatedUpstream) -> None:
         """Leave a check's organization sync until something could tell it ran (``_flush_syncs``).
 
         What a sync makes (Leaf's list, its alerts) follows from what the check found (kept here, immutable),
@@ -262,7 +267,7 @@ class Lifecycle(EngineState):
         alerts, skips its sync. At most MAX_UNSYNCED wait.
         """
         unsynced = self._unsynced
-        unsynced.append((record, at, found, record.fields.get(self._upstream(record).token_field())))
+        unsynced.append((record, at, found, record.fields.get(upstream.token_field())))
         if len(unsynced) > MAX_UNSYNCED:
             self._flush_syncs()
 
@@ -381,11 +386,12 @@ class Lifecycle(EngineState):
         if answer.status_code == 200:
             self._take_tokens(record, answer, at)
 
-    def _take_tokens(self, record: _CredentialRecord, answer: Answer, at: _dt.datetime) -> None:
+    def _take_tokens(self, record: _CredentialRecord, answer: Answer, at: _dt.datetime,
+                     upstream: SimulatedUpstream | None = None) -> None:
         assert answer.access_token is not None and answer.refresh_token is not None
         record.access_token = answer.access_token
         record.access_token_expires_at = at + ACCESS_TOKEN_LIFETIME
-        record.fields[self._upstream(record).token_field()] = answer.refresh_token
+        record.fields[(upstream or self._upstream(record)).token_field()] = answer.refresh_token
         if answer.scopes is not None:
             record.scopes = answer.scopes
 
