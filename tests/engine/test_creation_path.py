@@ -253,3 +253,17 @@ def test_an_events_id_is_the_same_whenever_and_however_it_is_first_read() -> Non
     unread = pickle.loads(pickle.dumps(fresh[-1]))  # pickled, copied and compared before its id was read
     assert unread == early[-1] and copy.copy(fresh[-2]) == early[-2] and hash(fresh[-3]) == hash(early[-3])
     assert str(fresh[0]) == str(early[0])
+
+
+def test_ids_are_the_version_4_uuids_the_standard_library_makes_of_the_same_bytes() -> None:
+    import os
+    import random
+    import uuid
+
+    from fake_leaf.engine._ids import id_from, new_id
+
+    for _ in range(2000):
+        raw = os.urandom(32)
+        assert id_from(raw) == str(uuid.UUID(bytes=raw[:16], version=4))
+    assert new_id(random.Random(4)) == str(uuid.UUID(bytes=random.Random(4).randbytes(16), version=4))
+    assert uuid.UUID(new_id()).version == 4
