@@ -69,8 +69,13 @@ def _by_name(providers: Iterable[Provider]) -> dict[str, Provider]:
 
 
 @functools.lru_cache(maxsize=64)
-def _seed_key(seed: int) -> bytes:
-    return hashlib.blake2b(repr(seed).encode(), digest_size=16).digest()
+def _seed_hashes(seed: int) -> tuple[hashlib.blake2b, hashlib.blake2b]:
+    return _hashes(hashlib.blake2b(repr(seed).encode(), digest_size=16).digest())
+
+
+def _hashes(key: bytes) -> tuple[hashlib.blake2b, hashlib.blake2b]:
+    """The keyed hashes derived values (32 bytes) and user and credential ids (16 bytes) are digests of."""
+    return hashlib.blake2b(key=key, digest_size=32), hashlib.blake2b(key=key, digest_size=16)
 
 
 def _seeded(seed: int) -> random.Random:
@@ -157,10 +162,10 @@ class EngineState:
         seed = self.options.seed
         # what checks mint (tokens, event ids) and credential ids derive from this, per credential and instant,
         # so that a credential's checks make the same values whenever (and however lazily) they are run
-        seed_bytes = _seed_key(seed) if seed is not None else secrets.token_bytes(16)
-        # keyed with them, set up once and copied for each value (a keyed BLAKE2b set up anew costs twice as much)
-        self._keyed_hash = hashlib.blake2b(key=seed_bytes, digest_size=32)
-        self._keyed_id_hash = hashlib.blake2b(key=seed_bytes, digest_size=16)
+        # keyed with them, set up once and copied for each value (a keyed BLAKE2b set up anew costs twice as much);
+        # only ever copied, so a seed's are shared by every fake with that seed
+        self._keyed_hash, self._keyed_id_hash = (_seed_hashes(seed) if seed is not None
+                                                 else _hashes(secrets.token_bytes(16)))
         self._ids_made = 0  # user and credential ids: digests of the seed and this count (no seeded Random to set up)
         # owner -> field -> value -> the one user with it, or the users with it by id (Users._index)
         self._user_index: dict[str, dict[str, dict[str | None, _UserRecord | dict[str, _UserRecord]]]] = {}
