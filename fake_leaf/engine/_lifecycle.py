@@ -277,12 +277,15 @@ class Lifecycle(EngineState):
         if not unsynced:
             return
         self._unsynced = []
+        live = self._live
         for record, at, found, token in unsynced:
-            fields = record.fields
-            name = self._upstream(record).token_field()
-            if fields.get(name) != token:  # rotated since: the sync read the token of its check
-                fields = {**fields, name: token} if token is not None else \
-                    {k: v for k, v in fields.items() if k != name}
+            fields: Mapping[str, str] | None = None  # a deleted credential's list is never read: no managementUri
+            if record.id in live:
+                fields = record.fields
+                name = self._upstream(record).token_field()
+                if fields.get(name) != token:  # rotated since: the sync read the token of its check
+                    fields = {**fields, name: token} if token is not None else \
+                        {k: v for k, v in fields.items() if k != name}
             self._sync_organizations(record, at, found, fields)
 
     def _setting(self, leaf_user_id: str, name: str) -> str:
@@ -295,9 +298,10 @@ class Lifecycle(EngineState):
         return changed[name] if changed is not None and name in changed else SETTINGS_BY_NAME[name].default
 
     def _sync_organizations(self, record: _CredentialRecord, at: _dt.datetime,
-                            found: tuple[UpstreamOrganization, ...], fields: Mapping[str, str]) -> None:
+                            found: tuple[UpstreamOrganization, ...], fields: Mapping[str, str] | None) -> None:
         """Bring Leaf's list of the account's organizations up to date with ``found`` (the account's, as the
-        check found them), each change an alert; ``fields``: the credential's at the check.
+        check found them), each change an alert; ``fields``: the credential's at the check (None: the credential
+        is gone, and so is its list: only the alerts are made as they were).
 
         A new organization starts SELECTED (organizationDataSync ALL) or PREVIEW (SELECTED_ONLY), or
         BLOCKED when the application cannot reach it; a blocked one becomes BLOCKED, and PREVIEW once
@@ -324,8 +328,8 @@ class Lifecycle(EngineState):
                 status, kind = OrganizationStatus.PREVIEW, None  # fixed by the grower: back, to be selected
             else:
                 status, kind = before.status, None
-            now_held = ProviderOrganization(org.id, org.name, status, declared.management_uri(fields, org.id,
-                                                                                              reachable))
+            uri = declared.management_uri(fields, org.id, reachable) if fields is not None else ""
+            now_held = ProviderOrganization(org.id, org.name, status, uri)
             if now_held != before:
                 held[org.id] = now_held
             if kind is not None:

@@ -267,3 +267,15 @@ def test_ids_are_the_version_4_uuids_the_standard_library_makes_of_the_same_byte
         assert id_from(raw) == str(uuid.UUID(bytes=raw[:16], version=4))
     assert new_id(random.Random(4)) == str(uuid.UUID(bytes=random.Random(4).randbytes(16), version=4))
     assert uuid.UUID(new_id()).version == 4
+
+
+@pytest.mark.parametrize("client_key", ["plain", "a/b c?d", "clé-キー", "%2F", "k" * 300 + "/"])
+def test_the_management_uri_names_the_client_as_one_path_segment(client_key: str) -> None:
+    from urllib.parse import quote
+
+    leaf = FakeLeaf()
+    user = leaf.create_user(name="grower").id
+    leaf.create_john_deere_credentials(user, client_key=client_key, client_secret="s", refresh_token="r")
+    for _ in range(2):  # quoted once, then kept: the same either way
+        uri = leaf.organizations("JohnDeere", user)[0].management_uri
+        assert uri.startswith(f"https://connections.deere.com/connections/{quote(client_key, safe='')}/")

@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
+from urllib.parse import quote
 
 ENVIRONMENTS: tuple[str, ...] = ("STAGE", "PRODUCTION")
 NO_ENVIRONMENT = ""  # the one environment of a provider whose body has no clientEnvironment
@@ -144,6 +145,17 @@ def client_environment(*, required: bool) -> BodyField:
     """``clientEnvironment``: STAGE or PRODUCTION exactly; required, or STAGE when left out."""
     return BodyField("clientEnvironment", required=required, choices=ENVIRONMENTS,
                      default=None if required else "STAGE")
+
+
+def quoted_segment(text: str) -> str:
+    """``text`` percent-encoded as one URL path segment (``urllib.parse.quote(text, safe="")``); a client id is
+    quoted at every organization sync, so short ones are kept once quoted."""
+    return _quoted(text) if len(text) <= 256 else quote(text, safe="")
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted(text: str) -> str:
+    return quote(text, safe="")
 
 
 def compact(data: object) -> str:

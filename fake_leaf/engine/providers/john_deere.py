@@ -6,7 +6,6 @@ import functools
 import json
 import random
 from collections.abc import Mapping
-from urllib.parse import quote
 
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine.providers._base import (
@@ -15,6 +14,7 @@ from fake_leaf.engine.providers._base import (
     Provider,
     UpstreamOrganization,
     client_environment,
+    quoted_segment,
     required,
 )
 
@@ -40,7 +40,7 @@ def _management_uri(fields: Mapping[str, str], org_id: str, connected: bool) -> 
     # the grower manages the application's access in connections-dialog; with no organization connected at
     # all, the application's set-up is incomplete and the grower selects organizations first
     page = "connections-dialog" if connected else "select-organizations"
-    return f"https://connections.deere.com/connections/{quote(fields['clientKey'], safe='')}/{page}?orgId={org_id}"
+    return f"https://connections.deere.com/connections/{quoted_segment(fields['clientKey'])}/{page}?orgId={org_id}"
 
 
 def _organization_id(rng: random.Random) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from urllib.parse import quote
 
 from fake_leaf.engine.providers._base import (
     OAuth2,
     Organizations,
     Provider,
     UpstreamOrganization,
+    quoted_segment,
     required,
     uuid4,
 )
@@ -25,7 +25,7 @@ def _organization_list(organizations: tuple[UpstreamOrganization, ...]) -> str:
 
 def _management_uri(fields: Mapping[str, str], org_id: str, connected: bool) -> str:
     page = "connections-dialog" if connected else "select-organizations"
-    return f"https://id.trimble.com/connections/{quote(fields['clientId'], safe='')}/{page}?organizationId={org_id}"
+    return f"https://id.trimble.com/connections/{quoted_segment(fields['clientId'])}/{page}?organizationId={org_id}"
 
 
 PROVIDER = Provider(
