@@ -8,9 +8,8 @@ e-mail addresses under the reserved example domains.
 from __future__ import annotations
 
 import hashlib
-import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from fake_leaf import Provider
@@ -42,6 +41,48 @@ class _Bits:
         return options[self.below(len(options))]
 
 
+_T = TypeVar("_T")
+_TABLES: dict[str, bytes] = {}  # alphabet -> each byte's character, made once per process
+
+
+class _Stream:
+    """Draws from a stream of SHAKE-256 bytes: a byte a character of a string, eight bytes a number.
+
+    A character is its byte modulo the alphabet's size (a slight bias, nothing a sample value minds), so a
+    string is one ``bytes.translate``: a client key and a secret cost about a microsecond, against some
+    fifty for as many ``random.Random.choice`` calls.
+    """
+
+    __slots__ = ("_at", "_bytes")
+
+    def __init__(self, key: bytes) -> None:
+        self._bytes = hashlib.shake_256(key).digest(256)  # a John Deere body takes 100
+        self._at = 0
+
+    def _take(self, n: int) -> bytes:
+        if self._at + n > len(self._bytes):  # a provider with many long fields: extend the stream
+            self._bytes += hashlib.shake_256(self._bytes).digest(len(self._bytes) + n)
+        taken = self._bytes[self._at:self._at + n]
+        self._at += n
+        return taken
+
+    def text(self, alphabet: str, n: int) -> str:
+        table = _TABLES.get(alphabet)
+        if table is None:
+            table = _TABLES[alphabet] = bytes(ord(alphabet[i % len(alphabet)]) for i in range(256))
+        return self._take(n).translate(table).decode("ascii")
+
+    def choice(self, seq: Sequence[_T]) -> _T:
+        return seq[self.randrange(len(seq))]
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        low, high = (0, start) if stop is None else (start, stop)
+        span = -(-(high - low) // step)
+        if span <= 0:
+            raise ValueError(f"empty range for randrange({start}, {stop}, {step})")
+        return low + step * (int.from_bytes(self._take(8), "big") % span)
+
+
 class SampleData:
     """POST bodies for a Leaf user and John Deere credentials, drawn from digests of the seed and a counter.
 
@@ -52,7 +93,6 @@ class SampleData:
     def __init__(self, seed: int) -> None:
         self._seed = seed
         self._drawn = 0
-        self._random: random.Random | None = None  # for other providers' bodies, made when first needed
 
     def _digest(self, size: int) -> bytes:
         self._drawn += 1
@@ -78,6 +118,4 @@ class SampleData:
         """A valid POST body for any provider (John Deere's: a client key shaped like 0oa + 17, a secret...)."""
         from fake_leaf.testing._samples import credentials_body
 
-        if self._random is None:
-            self._random = random.Random(self._digest(16))
-        return credentials_body(provider, self._random)
+        return credentials_body(provider, _Stream(self._digest(16)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import hashlib
 import hmac
 import json
 
@@ -59,22 +58,22 @@ class Tokens(EngineState):
             if username not in self._owners:
                 raise ValueError(f"no API owner {username!r}")
             exp = int((self.now() + lifetime).timestamp())
-        claims = {"sub": username, "auth": "ROLE_USER", "exp": exp}
-        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        # json.dumps({"sub": ..., "auth": "ROLE_USER", "exp": ...}, separators=(",", ":")), written directly
+        payload = _b64(f'{{"sub":{json.dumps(username)},"auth":"ROLE_USER","exp":{exp}}}'.encode())
         signing_input = f"{_JWT_HEADER}.{payload}"
-        return f"{signing_input}.{self._sign(signing_input)}"
+        token = f"{signing_input}.{self._sign(signing_input)}"
+        self._remember_verified(token, (username, exp))  # its first request need not check the signature again
+        return token
 
     def _sign(self, signing_input: str) -> str:
-        return _b64(hmac.new(self._secret, signing_input.encode("ascii"), hashlib.sha512).digest())
+        return _b64(hmac.digest(self._secret, signing_input.encode("ascii"), "sha512"))
 
     def owner_for_token(self, token: str) -> str:
         """The API owner a bearer token stands for, or NotAuthenticatedError saying why not."""
         verified = self._verified_tokens.get(token)
         if verified is None:
             verified = self._verify(token)
-            if len(self._verified_tokens) >= _VERIFIED_TOKENS_KEPT:
-                self._verified_tokens.clear()
-            self._verified_tokens[token] = verified
+            self._remember_verified(token, verified)
         owner, exp = verified
         with self._lock:
             if self.now().timestamp() >= exp:
@@ -83,6 +82,11 @@ class Tokens(EngineState):
             if owner not in self._owners:
                 raise err.NotAuthenticatedError(f"API owner {owner!r} no longer exists")
             return owner
+
+    def _remember_verified(self, token: str, verified: tuple[str, int]) -> None:
+        if len(self._verified_tokens) >= _VERIFIED_TOKENS_KEPT:
+            self._verified_tokens.clear()
+        self._verified_tokens[token] = verified
 
     def _verify(self, token: str) -> tuple[str, int]:
         """The owner and expiry a token of this fake's signs, or NotAuthenticatedError."""

@@ -199,8 +199,9 @@ def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pyt
 
 def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_seed="""
-        def test_show(leaf_user):
-            print("USER", leaf_user["name"], leaf_user["email"])
+        def test_show(leaf_user, john_deere_credentials):
+            print("USER", leaf_user["name"], leaf_user["email"], john_deere_credentials["clientKey"],
+                  john_deere_credentials["clientSecret"])
     """)
     runs = [pytester.runpytest("-p", "no:randomly", "-s", "--fake-leaf-seed=42") for _ in range(2)]
     names = [[line for line in r.stdout.lines if "USER" in line] for r in runs]

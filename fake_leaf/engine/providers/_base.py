@@ -8,9 +8,10 @@ import hashlib
 import json
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import quote
+
+from fake_leaf.engine._record import frozen
 
 ENVIRONMENTS: tuple[str, ...] = ("STAGE", "PRODUCTION")
 NO_ENVIRONMENT = ""  # the one environment of a provider whose body has no clientEnvironment
@@ -122,7 +123,7 @@ def uuid4(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@dataclass(frozen=True)
+@frozen  # made once, at import: a dataclass's generated methods would cost import time
 class BodyField:
     """One field of a credentials POST body: a non-blank string, optionally from a fixed set."""
 
@@ -170,7 +171,7 @@ def _generic_denied(provider_label: str, reason: str) -> str:
 GENERIC_OK = compact({"status": "ok", "items": [{"id": "412345", "name": "Fake Leaf Farms"}]})
 
 
-@dataclass(frozen=True)
+@frozen
 class OAuth2:
     """An OAuth2 upstream: a token endpoint that refreshes, then a platform API.
 
@@ -185,10 +186,10 @@ class OAuth2:
     # the platform API's 403 body, from the reason: the provider's own shape where it is known
     denied_body: Callable[[str, str], str] = _generic_denied
     ok_body: str = GENERIC_OK  # what the platform API answers a working credential
-    kind: str = field(default="oauth2", init=False)
+    kind = "oauth2"  # not a field: the same for every one
 
 
-@dataclass(frozen=True)
+@frozen
 class ApiKey:
     """An API-key upstream: every call carries the key (revocable) and a secret (rotatable) if any."""
 
@@ -196,10 +197,10 @@ class ApiKey:
     secret: str | None = None
     denied_body: Callable[[str, str], str] = _generic_denied
     ok_body: str = GENERIC_OK
-    kind: str = field(default="api_key", init=False)
+    kind = "api_key"  # not a field: the same for every one
 
 
-@dataclass(frozen=True)
+@frozen
 class UsernamePassword:
     """An account upstream: every call signs in with a username and a password (changeable)."""
 
@@ -207,7 +208,7 @@ class UsernamePassword:
     password: str = "password"
     denied_body: Callable[[str, str], str] = _generic_denied
     ok_body: str = GENERIC_OK
-    kind: str = field(default="password", init=False)
+    kind = "password"  # not a field: the same for every one
 
 
 Upstream = OAuth2 | ApiKey | UsernamePassword
@@ -249,7 +250,7 @@ class OneClick(NamedTuple):  # a tuple: cheaper to define at import than a datac
     made: tuple[tuple[str, Maker], ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Provider:
     """How one provider's credentials look in Leaf's API, and how its upstream behaves.
 
