@@ -78,18 +78,6 @@ def _hashes(key: bytes) -> tuple[hashlib.blake2b, hashlib.blake2b]:
     return hashlib.blake2b(key=key, digest_size=32), hashlib.blake2b(key=key, digest_size=16)
 
 
-def _seeded(seed: int) -> random.Random:
-    """``random.Random(seed)``: its state copied from the one the seed made first (a third cheaper than seeding)."""
-    rng = random.Random.__new__(random.Random)
-    rng.setstate(_seeded_state(seed))
-    return rng
-
-
-@functools.lru_cache(maxsize=64)
-def _seeded_state(seed: int) -> tuple[object, ...]:
-    return random.Random(seed).getstate()
-
-
 _UNSEEDED: list[random.Random] = []
 
 
@@ -207,7 +195,7 @@ class EngineState:
                 rng = self._random
                 if rng is None:
                     seed = self.options.seed
-                    rng = self._random = _seeded(seed) if seed is not None else _unseeded()
+                    rng = self._random = random.Random(seed) if seed is not None else _unseeded()
         return rng
 
     @property
