@@ -26,7 +26,8 @@ moves = st.one_of(
 controls = st.tuples(st.sampled_from([
     "read", "read", "read", "events", "organizations", "revoke", "rotate", "withdraw", "restore", "disconnect",
     "connect", "add_organization", "outage", "end_outage", "rotation_on", "rotation_off", "run_check",
-    "set_missing", "set_ok", "delete", "post_again", "post_shared", "alerts",
+    "set_missing", "set_ok", "delete", "post_again", "post_shared", "alerts", "preview_new", "select_new",
+    "own_preview", "delete_user",
 ]), st.integers(min_value=0, max_value=USERS - 1))
 steps = st.lists(st.one_of(moves, controls), min_size=1, max_size=14)
 
@@ -36,6 +37,7 @@ def _fake(lazy: bool, check_interval: dt.timedelta, rotation: bool) -> tuple[Fak
     leaf = FakeLeaf(clock=clock, seed=7, check_interval=check_interval, refresh_token_rotation=rotation,
                     on_duplicate_credentials="replace")
     leaf._backend._lazy = lazy  # the eager reference: every check runs in the catch-up that finds it due
+    leaf._backend._sync_later = lazy  # and syncs the organizations at once
     users = [leaf.create_user(name=f"grower {i}").id for i in range(USERS)]
     for i, user in enumerate(users):
         clock.advance(dt.timedelta(minutes=7 * i))  # checks at different times of the day
@@ -79,6 +81,13 @@ def _apply(leaf: FakeLeaf, clock: ManualClock, users: list[str], step: object) -
             "post_again": lambda: _post(leaf, user, f"refresh-{index}"),
             # the grant another user's credential carries: two credentials share it
             "post_shared": lambda: _post(leaf, user, f"refresh-{(index + 1) % USERS}"),
+            # the setting a sync reads, for every user or this one (a new organization's first status)
+            "preview_new": lambda: leaf._backend.update_owner_config(leaf.username,
+                                                                     {"organizationDataSync": "SELECTED_ONLY"}),
+            "select_new": lambda: leaf._backend.update_owner_config(leaf.username, {"organizationDataSync": "ALL"}),
+            "own_preview": lambda: leaf._backend.create_user_config(leaf.username, user,
+                                                                    {"organizationDataSync": "SELECTED_ONLY"}),
+            "delete_user": lambda: leaf.delete_user(user),
         }
         return actions[action]()
     except Exception as error:  # a control on a credential that is gone, say: both fakes must refuse alike
