@@ -56,6 +56,7 @@ DEFAULT_PASSWORD = "fake-leaf-password"
 
 T = TypeVar("T")
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+@functools.lru_cache(maxsize=64)  # a fixture makes a fake per test, nearly always for the same base URL
 def _normalise_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
