@@ -24,8 +24,11 @@ import httpx
 from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http._faults import drops_connection, times_out
+from fake_leaf.http._types import FoldedHeaders
 
 AppSource = Callable[[], LeafApp]
+# httpx gives its headers' names in lower case (``Headers.items()``): the router then finds one in one dict read
+_FOLDED_ITEMS = list(httpx.Headers({"X-Name": "v"}).items()) == [("x-name", "v")]
 
 
 def _read_timeout(request: httpx.Request) -> float | None:
@@ -50,8 +53,9 @@ class _Serving:
             why = self.origin.refusal(url.scheme, url.port, path)
             if why is not None:
                 raise httpx.ConnectError(self.origin.refusal_message(request.method, str(url), why), request=request)
+        headers = request.headers.items()
         return serve(self._app_source(), request.method, self.origin.app_path(path), query,
-                     dict(request.headers.items()), body)
+                     FoldedHeaders(headers) if _FOLDED_ITEMS else dict(headers), body)
 
     @staticmethod
     def to_httpx(request: httpx.Request, response: HttpResponse) -> httpx.Response:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
 from fake_leaf.http._app import for_method
 from fake_leaf.http._framing import framing
+from fake_leaf.http._types import header_value
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -60,9 +61,15 @@ def origin(base_url: str) -> Origin:
 
 def serve(app: LeafApp, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
           base_url: str | None = None) -> HttpResponse:
-    """One request whose body the client library has read whole: framed and refused as a server would."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    framed = framing(lowered.get("content-length"), lowered.get("transfer-encoding"))
+    """One request whose body the client library has read whole: framed and refused as a server would.
+
+    ``headers`` are the request's own (a mapping made for it: the router keeps no reference past the answer).
+    """
+    content_length = header_value(headers, "content-length")
+    transfer_encoding = header_value(headers, "transfer-encoding")
+    if content_length is None and transfer_encoding is None:  # nothing says where the body ends: it is all of it
+        return app.handle(HttpRequest(method, path, query, headers, body, base_url))
+    framed = framing(content_length, transfer_encoding)
     declared = framed.length if framed.too_large else None  # the router refuses (and journals) it
     refusal = framed.refusal(path or "/")
     if refusal is None and declared is None:
@@ -72,5 +79,5 @@ def serve(app: LeafApp, method: str, path: str, query: str, headers: Mapping[str
         return for_method(method, refusal)
     if framed.length is not None:
         body = body[:framed.length]  # over HTTP the rest would start the next request
-    return app.handle(HttpRequest(method, path, query, dict(headers), b"" if declared is not None else body,
+    return app.handle(HttpRequest(method, path, query, headers, b"" if declared is not None else body,
                                   base_url=base_url, declared_size=declared))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import functools
 import json
 import math
 import operator
 import re
+import threading
 from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -42,17 +42,24 @@ class _RouteTable(NamedTuple):
 
 
 _tables: dict[tuple[str, ...], tuple[tuple[Provider, ...], _RouteTable]] = {}
+_last_table: tuple[tuple[Provider, ...], _RouteTable] | None = None  # nearly every app of a run has the same
 
 
 def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     """Built once per provider set and shared (read-only) by every app: a fixture makes an app per test.
 
     Looked up by the providers' names and checked by identity: hashing 15 frozen providers field by
-    field would cost more than the lookup saves.
+    field would cost more than the lookup saves. The last table used is tried first: comparing two tuples
+    of the very same providers is one pass in C (equal items that are the same object are not compared).
     """
+    global _last_table
+    last = _last_table
+    if last is not None and last[0] == providers:
+        return last[1]
     key = tuple([p.name for p in providers])
     cached = _tables.get(key)
     if cached is not None and all(map(operator.is_, cached[0], providers)):  # as long: the names are the key
+        _last_table = cached
         return cached[1]
     routes = tuple(build_routes(providers))
     by_template: dict[str, dict[str, Route]] = {}
@@ -60,14 +67,26 @@ def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
         by_template.setdefault(r.template, {})[r.method] = r
     patterns = [(methods[next(iter(methods))].pattern, methods) for methods in by_template.values()]
     table = _RouteTable(routes, by_template, patterns)
-    _tables[key] = (providers, table)
+    _tables[key] = _last_table = (providers, table)
     return table
 
 
-@functools.lru_cache(maxsize=64)  # every answer carries one: written once per second of the fake's clock
+_last_date: tuple[_dt.datetime, str] | None = None  # every answer carries one: written once per second of the fake's
+
+
 def _http_date(now: _dt.datetime) -> str:
-    return (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
+    """``now`` (UTC, whole seconds) as an HTTP-date."""
+    global _last_date
+    last = _last_date
+    if last is not None and last[0] == now:
+        return last[1]
+    text = (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
             f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} GMT")
+    _last_date = (now, text)
+    return text
+
+
+_made = threading.Lock()  # what an app makes when first used, made once however many threads ask
 
 
 class LeafApp:
@@ -77,17 +96,43 @@ class LeafApp:
         self.backend = backend
         self.base_url = base_url.rstrip("/")
         table = _route_table(tuple(backend.providers.values()))
-        self.routes = list(table.routes)
-        self.faults = FaultRegistry()
+        self.routes = table.routes
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
-        self.journal = Journal()
-        self.receivers = Receivers()  # /_fake-leaf/receivers/{name}
+        # made when first used (a fixture makes an app per test, and many tests never fault or read the journal)
+        self._faults: FaultRegistry | None = None
+        self._journal: Journal | None = None
+        self._receivers: Receivers | None = None
         backend.alert_payload = alert_json
         if (webhooks := backend.webhooks_in_use()) is not None:
             webhooks.alert_payload = alert_json
         self.deliveries = Deliverer(backend)  # the adapters give it their senders
         self._by_template = table.by_template
         self._patterns = table.patterns
+
+    @property
+    def faults(self) -> FaultRegistry:
+        if self._faults is None:
+            with _made:
+                if self._faults is None:
+                    self._faults = FaultRegistry()
+        return self._faults
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            with _made:
+                if self._journal is None:
+                    self._journal = Journal()
+        return self._journal
+
+    @property
+    def receivers(self) -> Receivers:
+        """The fake's own webhook receivers: ``/_fake-leaf/receivers/{name}``."""
+        if self._receivers is None:
+            with _made:
+                if self._receivers is None:
+                    self._receivers = Receivers()
+        return self._receivers
 
     def implemented(self) -> list[str]:
         """'METHOD /path' for every route, as the not-implemented message lists them."""
@@ -135,7 +180,8 @@ class LeafApp:
         that sends them itself once the answer is out: ``deliveries.run_due()``)."""
         response = self._handle(request)
         # Leaf sends one; from the fake's clock, so an HTTP-date Retry-After is read against the fake's time
-        response.headers.setdefault("Date", self.http_date())
+        if "Date" not in response.headers:
+            response.headers["Date"] = self.http_date()
         if deliver:  # after the engine's lock is released: a receiver may call back into the fake
             self.deliveries.run_due()
         return response
@@ -143,23 +189,28 @@ class LeafApp:
     def http_date(self) -> str:
         """The fake's now as an HTTP-date (RFC 9110 5.6.7): ``Sun, 01 Mar 2026 00:00:00 GMT``."""
         try:
-            now = self.backend.now().astimezone(_UTC)
+            now = self.backend.now()
         except FakeLeafError:  # a clock out of Leaf's range: the request's own answer says so
             now = _dt.datetime.now(_UTC)
+        if now.tzinfo is not _UTC:
+            now = now.astimezone(_UTC)
         return _http_date(now.replace(microsecond=0))
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
         method = request.method  # case-sensitive (RFC 9110 9.1): "delete" is not DELETE
         template, params = self._match(path)
-        control = is_control(template)  # the test's side: never faulted, not journaled
-        if control or (template or "").endswith("/failed-calls"):
+        control = template is not None and template.startswith(CONTROL)  # the test's side: never faulted, not journaled
+        if control or (template is not None and template.endswith("/failed-calls")):
             # what the control plane and failed-calls read includes every delivery due by now, and those in flight
             self.deliveries.run_due()
             self.deliveries.settle()
-        size = max(len(request.body), request.declared_size or 0)
+        size = len(request.body)
+        if request.declared_size is not None and request.declared_size > size:
+            size = request.declared_size
         too_large = size > MAX_BODY
-        fault = None if control else self.faults.firing(method, template, after=False)
+        faults = None if control else self._faults
+        fault = None if faults is None else faults.firing(method, template, after=False)
         if fault is not None and fault.answers_instead:
             response = _faulted(fault, path)
         elif too_large:
@@ -169,22 +220,21 @@ class LeafApp:
                 response = self._dispatch(request, path, template, params)
             except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
                 response = problems.internal_error(f"{type(e).__name__}: {e}", path)
-            later = None if control else self.faults.firing(method, template, after=True)
+            later = None if faults is None else faults.firing(method, template, after=True)
             if later is not None:
                 response = _faulted(later, path, response)
                 fault = later
             elif fault is not None:
                 response = _faulted(fault, path, response)
-        if control:  # the journal is of what a client asked Leaf; control requests are the test's own
+        if not control:  # the journal is of what a client asked Leaf; control requests are the test's own
+            status = response.status
+            (self._journal or self.journal).record(
+                method, path, request.query, status, _reason(response) if status >= 400 else None, template,
+                params.get("leafUserId"), b"" if too_large else request.body,  # a body refused for its size is not kept
+                response.body, fault.kind if fault is not None else None)
+        if method == "HEAD":
             return for_method(method, response)
-        self.journal.append(JournalEntry(
-            method, path, request.query, response.status,
-            _reason(response) if response.status >= 400 else None,
-            route=template, leaf_user_id=params.get("leafUserId"),
-            request_body=b"" if too_large else request.body,  # a body refused for its size is not kept
-            response_body=response.body, fault=fault.kind if fault is not None else None,
-        ))
-        return for_method(method, response)
+        return response
 
     def _match(self, path: str) -> tuple[str | None, dict[str, str]]:
         for pattern, methods in self._patterns:
