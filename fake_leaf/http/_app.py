@@ -34,11 +34,50 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
+_Patterns = list[tuple[re.Pattern[str], dict[str, Route]]]
+
+
 class _RouteTable(NamedTuple):
     routes: tuple[Route, ...]
     # routes sharing a template share a pattern: match the path once, then pick the method
     by_template: dict[str, dict[str, Route]]
-    patterns: list[tuple[re.Pattern[str], dict[str, Route]]]
+    patterns: _Patterns
+    # the only patterns a path can match, in the table's order, by its number of segments and its last one
+    # (``_shape``); those whose last segment is a parameter under (count, "")
+    by_shape: dict[tuple[int, str], _Patterns]
+    literal: dict[str, str]  # the templates without parameters, and them with a trailing slash: path -> template
+
+
+def _shape(path: str) -> tuple[tuple[int, str], bool]:
+    """A path's number of segments and last segment, one trailing slash aside; and whether its last segment is
+    a parameter (of a template)."""
+    if len(path) > 1 and path[-1] == "/":
+        path = path[:-1]
+    last = path[path.rfind("/") + 1:]
+    return (path.count("/"), last), last.startswith("{")
+
+
+def _literal_paths(by_template: dict[str, dict[str, Route]], patterns: _Patterns) -> dict[str, str]:
+    """Each template without parameters, and it with a trailing slash, that no route before it matches."""
+    literal = {}
+    for template, methods in by_template.items():
+        own = next(iter(methods.values())).pattern
+        for path in (template, f"{template}/"):
+            if "{" not in template and next(p for p, _ in patterns if p.match(path)) is own:
+                literal[path] = template
+    return literal
+
+
+def _by_shape(patterns: _Patterns) -> dict[tuple[int, str], _Patterns]:
+    shapes: dict[tuple[int, str], list[int]] = {}
+    for i, (_, methods) in enumerate(patterns):
+        (count, last), variable = _shape(next(iter(methods.values())).template)
+        shapes.setdefault((count, "" if variable else last), []).append(i)
+    for (count, last), found in shapes.items():
+        if last:  # a path whose last segment is this one may also match a template ending with a parameter
+            found.extend(shapes.get((count, ""), ()))
+            found.sort()  # the table's order, as when every pattern was tried in turn
+    return {shape: [patterns[i] for i in found] for shape, found in shapes.items()}
 
 
 _tables: dict[tuple[str, ...], tuple[tuple[Provider, ...], _RouteTable]] = {}
@@ -66,7 +105,7 @@ def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     for r in routes:
         by_template.setdefault(r.template, {})[r.method] = r
     patterns = [(methods[next(iter(methods))].pattern, methods) for methods in by_template.values()]
-    table = _RouteTable(routes, by_template, patterns)
+    table = _RouteTable(routes, by_template, patterns, _by_shape(patterns), _literal_paths(by_template, patterns))
     _tables[key] = _last_table = (providers, table)
     return table
 
@@ -108,6 +147,8 @@ class LeafApp:
         self.deliveries = Deliverer(backend)  # the adapters give it their senders
         self._by_template = table.by_template
         self._patterns = table.patterns
+        self._by_shape = table.by_shape
+        self._literal = table.literal
 
     @property
     def faults(self) -> FaultRegistry:
@@ -237,7 +278,20 @@ class LeafApp:
         return response
 
     def _match(self, path: str) -> tuple[str | None, dict[str, str]]:
-        for pattern, methods in self._patterns:
+        template = self._literal.get(path)
+        if template is not None:  # a route without parameters, spelt as its template
+            return template, {}
+        end = len(path) - 1
+        if end < 0 or path[end] == "\n":  # "$" also matches before a final newline: every pattern tried
+            candidates = self._patterns
+        else:  # only the few patterns of the path's shape (``_shape``, written out: this runs for every request)
+            if end and path[end] == "/":
+                end -= 1
+            start = path.rfind("/", 0, end + 1)
+            count = path.count("/", 0, end + 1)
+            by_shape = self._by_shape
+            candidates = by_shape.get((count, path[start + 1:end + 1])) or by_shape.get((count, "")) or []
+        for pattern, methods in candidates:
             match = pattern.match(path)
             if match is not None:
                 route = methods[next(iter(methods))]
