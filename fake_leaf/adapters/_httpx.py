@@ -24,7 +24,7 @@ import httpx
 from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http._faults import drops_connection, times_out
-from fake_leaf.http._types import FoldedHeaders
+from fake_leaf.http._types import FoldedHeaders, header_value
 
 AppSource = Callable[[], LeafApp]
 # httpx gives its headers' names in lower case (``Headers.items()``): the router then finds one in one dict read
@@ -65,7 +65,12 @@ class _Serving:
         if times_out(response.fault):
             raise httpx.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): {request.method} "
                                     f"{request.url}", request=request)
-        return httpx.Response(response.status, headers=list(response.headers.items()), content=response.body,
+        # the body as a stream the client reads, and its Content-Length, as httpx's own content=... would set them
+        # (httpx reads content=... once more at once, through the decoders: 7 us a response)
+        headers = list(response.headers.items())
+        if response.body and header_value(response.headers, "content-length") is None:
+            headers.append(("Content-Length", str(len(response.body))))
+        return httpx.Response(response.status, headers=headers, stream=httpx.ByteStream(response.body),
                               request=request)
 
     @staticmethod

@@ -91,8 +91,11 @@ def events_json_text(events: list[CredentialEvent]) -> bytes:
     return f"[{','.join(texts)}]".encode()
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # json.dumps makes one per call
+
+
 def dumps(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODE(data).encode("utf-8")
 
 
 def alert_json(a: Alert | OrganizationAlert) -> dict[str, object]:
