@@ -144,7 +144,21 @@ def _clients_own_choice(client: Any, url: httpx.URL) -> Any:
     return client._transport
 
 
+_wrappers: dict[tuple[Any, bool], Any] = {}  # (the method patched, async): its patch, made once
+
+
 def _intercepting(original: Any, network_transport: type[Any], is_async: bool) -> Any:
+    """The patch of ``original`` (``_transport_for_url``): the same function every time a fake starts over it."""
+    key = (original, is_async)
+    wrapper = _wrappers.get(key)
+    if wrapper is None:
+        if len(_wrappers) >= 16:  # only if someone else patches httpx anew each time: keep a handful
+            _wrappers.clear()
+        wrapper = _wrappers[key] = _make_intercepting(original, network_transport, is_async)
+    return wrapper
+
+
+def _make_intercepting(original: Any, network_transport: type[Any], is_async: bool) -> Any:
     def _transport_for_url(self: Any, url: httpx.URL) -> Any:
         if _active:
             host = url.host

@@ -26,6 +26,7 @@ class _Interceptor(Protocol):
 
 
 _active: list[OtherClients] = []
+_interceptor_types: dict[str, Callable[[Callable[[], LeafApp], str], _Interceptor]] = {}  # by library, once imported
 
 
 class OtherClients:
@@ -49,8 +50,10 @@ class OtherClients:
             return
         interceptor = self._made.get(library)
         if interceptor is None:
-            interceptor = self._made[library] = importlib.import_module(ADAPTERS[library]).Interceptor(
-                self._app_source, self._base_url)
+            made = _interceptor_types.get(library)
+            if made is None:
+                made = _interceptor_types[library] = importlib.import_module(ADAPTERS[library]).Interceptor
+            interceptor = self._made[library] = made(self._app_source, self._base_url)
         interceptor.start()
         self._started.append((library, interceptor))
 
