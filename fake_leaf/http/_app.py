@@ -110,18 +110,23 @@ def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     return table
 
 
-_last_date: tuple[_dt.datetime, str] | None = None  # every answer carries one: written once per second of the fake's
+# every answer carries one: written once per second of the fake's clock (that second, the next, the text)
+_last_date: tuple[_dt.datetime, _dt.datetime, str] | None = None
+_SECOND = _dt.timedelta(seconds=1)
 
 
 def _http_date(now: _dt.datetime) -> str:
-    """``now`` (UTC, whole seconds) as an HTTP-date."""
+    """``now`` as an HTTP-date, to the second."""
     global _last_date
-    last = _last_date
-    if last is not None and last[0] == now:
-        return last[1]
+    if now.tzinfo is not _UTC:
+        now = now.astimezone(_UTC)
+    now = now.replace(microsecond=0)
     text = (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
             f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} GMT")
-    _last_date = (now, text)
+    try:
+        _last_date = (now, now + _SECOND, text)
+    except OverflowError:  # the last second a datetime holds: written each time
+        pass
     return text
 
 
@@ -233,9 +238,10 @@ class LeafApp:
             now = self.backend.now()
         except FakeLeafError:  # a clock out of Leaf's range: the request's own answer says so
             now = _dt.datetime.now(_UTC)
-        if now.tzinfo is not _UTC:
-            now = now.astimezone(_UTC)
-        return _http_date(now.replace(microsecond=0))
+        last = _last_date
+        if last is not None and last[0] <= now < last[1]:  # the second last written
+            return last[2]
+        return _http_date(now)
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
