@@ -316,7 +316,18 @@ class LeafApp:
             return problems.method_not_allowed(method, path, allowed)
         call = Call(request, path.rstrip("/") or "/", params, self.backend, request.base_url or self.base_url,
                     route.provider, app=self)
-        return self._run(route, call)
+        try:
+            # one request is one engine operation: a list never meets a user deleted halfway through it
+            with self.backend.atomic():
+                if route.authenticated:
+                    call.owner = authenticate_owner(call)
+                    if self.limiter is not None:
+                        wait = self.limiter.admit(call.owner, self.backend.now())
+                        if wait is not None:
+                            return problems.rate_limited(self.limiter.limit, math.ceil(wait.total_seconds()))
+                return route.handler(call)
+        except FakeLeafError as e:  # every refusal carries its status; the catalogue shapes its body
+            return problems.for_error(e, call.path)
 
     def _closest(self, method: str, path: str) -> list[str]:
         """The three routes most like the request, each with why it did not match.
@@ -345,20 +356,6 @@ class LeafApp:
             best.sort(key=lambda b: (-b[0], b[1]))
             del best[3:]
         return [f"{r.method} {r.template} ({_why_not(r, method, segments)})" for _, _, r in best]
-
-    def _run(self, route: Route, call: Call) -> HttpResponse:
-        try:
-            # one request is one engine operation: a list never meets a user deleted halfway through it
-            with self.backend.atomic():
-                if route.authenticated:
-                    call.owner = authenticate_owner(call)
-                    if self.limiter is not None:
-                        wait = self.limiter.admit(call.owner, self.backend.now())
-                        if wait is not None:
-                            return problems.rate_limited(self.limiter.limit, math.ceil(wait.total_seconds()))
-                return route.handler(call)
-        except FakeLeafError as e:  # every refusal carries its status; the catalogue shapes its body
-            return problems.for_error(e, call.path)
 
 
 def _why_not(route: Route, method: str, segments: list[str]) -> str:

@@ -54,7 +54,7 @@ class ControlTarget(Protocol):
                         leaf_user_id: str | None = None) -> list[JournalEntry]: ...
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class Call:
     """What a handler gets: the request, its path parameters and the engine."""
 
