@@ -31,6 +31,24 @@ AppSource = Callable[[], LeafApp]
 _FOLDED_ITEMS = list(httpx.Headers({"X-Name": "v"}).items()) == [("x-name", "v")]
 
 
+def _headers(headers: httpx.Headers) -> dict[str, str]:
+    """``dict(headers.items())``: names in lower case, repeated names' values joined. Read from the raw bytes when
+    they are ASCII and no name repeats (nearly always): ``items()`` first decodes every header twice to find the
+    encoding (3 us a request)."""
+    folded = FoldedHeaders()
+    for key, value in headers.raw:
+        if not (key.isascii() and value.isascii()):
+            break
+        name = key.decode("ascii").lower()
+        if name in folded:
+            break
+        folded[name] = value.decode("ascii")
+    else:
+        return folded
+    items = headers.items()
+    return FoldedHeaders(items) if _FOLDED_ITEMS else dict(items)
+
+
 def _read_timeout(request: httpx.Request) -> float | None:
     timeout = request.extensions.get("timeout") or {}
     value = timeout.get("read")
@@ -53,9 +71,8 @@ class _Serving:
             why = self.origin.refusal(url.scheme, url.port, path)
             if why is not None:
                 raise httpx.ConnectError(self.origin.refusal_message(request.method, str(url), why), request=request)
-        headers = request.headers.items()
         return serve(self._app_source(), request.method, self.origin.app_path(path), query,
-                     FoldedHeaders(headers) if _FOLDED_ITEMS else dict(headers), body)
+                     _headers(request.headers), body)
 
     @staticmethod
     def to_httpx(request: httpx.Request, response: HttpResponse) -> httpx.Response:
