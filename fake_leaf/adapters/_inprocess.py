@@ -24,6 +24,7 @@ class Origin:
         self.scheme = base.scheme.lower()
         self.port = base.port or DEFAULT_PORTS.get(self.scheme)
         self.base_path = base.path.rstrip("/")
+        self._served_without_port = self.port == DEFAULT_PORTS.get(self.scheme)  # a URL with no port is ours
 
     def owns(self, host: str | None) -> bool:
         """The fake's host, however it is spelt (case, a trailing dot, IPv6 brackets)."""
@@ -31,6 +32,9 @@ class Origin:
 
     def refusal(self, scheme: str, port: int | None, path: str) -> str | None:
         """Why a URL on the fake's host is not the fake's own origin, or None when it is."""
+        if scheme == self.scheme and not self.base_path and (port == self.port or (
+                port is None and self._served_without_port)):
+            return None  # the fake's own scheme and port, spelt as its base URL spells them: every request's case
         scheme = scheme.lower()
         port = port or DEFAULT_PORTS.get(scheme)
         if scheme != self.scheme:

@@ -34,7 +34,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
-_Patterns = list[tuple[re.Pattern[str], dict[str, Route]]]
+_Patterns = list[tuple[re.Pattern[str], str]]  # each template's pattern, and the template
 
 
 class _RouteTable(NamedTuple):
@@ -70,8 +70,8 @@ def _literal_paths(by_template: dict[str, dict[str, Route]], patterns: _Patterns
 
 def _by_shape(patterns: _Patterns) -> dict[tuple[int, str], _Patterns]:
     shapes: dict[tuple[int, str], list[int]] = {}
-    for i, (_, methods) in enumerate(patterns):
-        (count, last), variable = _shape(next(iter(methods.values())).template)
+    for i, (_, template) in enumerate(patterns):
+        (count, last), variable = _shape(template)
         shapes.setdefault((count, "" if variable else last), []).append(i)
     for (count, last), found in shapes.items():
         if last:  # a path whose last segment is this one may also match a template ending with a parameter
@@ -104,7 +104,7 @@ def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     by_template: dict[str, dict[str, Route]] = {}
     for r in routes:
         by_template.setdefault(r.template, {})[r.method] = r
-    patterns = [(methods[next(iter(methods))].pattern, methods) for methods in by_template.values()]
+    patterns = [(next(iter(methods.values())).pattern, template) for template, methods in by_template.items()]
     table = _RouteTable(routes, by_template, patterns, _by_shape(patterns), _literal_paths(by_template, patterns))
     _tables[key] = _last_table = (providers, table)
     return table
@@ -297,11 +297,14 @@ class LeafApp:
             count = path.count("/", 0, end + 1)
             by_shape = self._by_shape
             candidates = by_shape.get((count, path[start + 1:end + 1])) or by_shape.get((count, "")) or []
-        for pattern, methods in candidates:
+        for pattern, template in candidates:
             match = pattern.match(path)
             if match is not None:
-                route = methods[next(iter(methods))]
-                return route.template, {k: unquote(v) for k, v in match.groupdict().items()}
+                params = match.groupdict()
+                for name, value in params.items():
+                    if "%" in value:  # unquote's own shortcut, without its call
+                        params[name] = unquote(value)
+                return template, params
         return None, {}
 
     def _dispatch(self, request: HttpRequest, path: str, template: str | None,
