@@ -42,6 +42,12 @@ def _served_parts(base_url: str) -> tuple[str, int | None, str, re.Pattern[str]]
     return scheme, base.port or _DEFAULT_PORTS.get(scheme), base.path.rstrip("/"), host_pattern(base_url)
 
 
+@functools.lru_cache(maxsize=16)  # one per base URL: a fixture starts a fake per test
+def _not_ours(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """Every URL ``pattern`` (a host's, from ``host_pattern``) does not match."""
+    return re.compile(f"^(?!{pattern.pattern[1:]})", pattern.flags)
+
+
 def _body_bytes(body: object) -> bytes:
     if body is None:
         return b""
@@ -141,8 +147,7 @@ class ResponsesInterceptor:
         if mock is None:
             # Hand every other URL to whatever served requests before us (the test's own
             # `responses` mock, or the network), so fake-leaf only ever takes its own host.
-            not_ours = re.compile(f"^(?!{self._pattern.pattern[1:]})", self._pattern.flags)
-            mock = self._own_mock = _OwnMock(not_ours)
+            mock = self._own_mock = _OwnMock(_not_ours(self._pattern))
         self._routes = [_LeafRoute(self._pattern, self)]
         for route in self._routes:
             mock.add(route)
