@@ -24,8 +24,29 @@ import httpx
 from fake_leaf.adapters._inprocess import Origin, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http._faults import drops_connection, times_out
+from fake_leaf.http._types import FoldedHeaders, header_value
 
 AppSource = Callable[[], LeafApp]
+# httpx gives its headers' names in lower case (``Headers.items()``): the router then finds one in one dict read
+_FOLDED_ITEMS = list(httpx.Headers({"X-Name": "v"}).items()) == [("x-name", "v")]
+
+
+def _headers(headers: httpx.Headers) -> dict[str, str]:
+    """``dict(headers.items())``: names in lower case, repeated names' values joined. Read from the raw bytes when
+    they are ASCII and no name repeats (nearly always): ``items()`` first decodes every header twice to find the
+    encoding (3 us a request)."""
+    folded = FoldedHeaders()
+    for key, value in headers.raw:
+        if not (key.isascii() and value.isascii()):
+            break
+        name = key.decode("ascii").lower()
+        if name in folded:
+            break
+        folded[name] = value.decode("ascii")
+    else:
+        return folded
+    items = headers.items()
+    return FoldedHeaders(items) if _FOLDED_ITEMS else dict(items)
 
 
 def _read_timeout(request: httpx.Request) -> float | None:
@@ -51,7 +72,7 @@ class _Serving:
             if why is not None:
                 raise httpx.ConnectError(self.origin.refusal_message(request.method, str(url), why), request=request)
         return serve(self._app_source(), request.method, self.origin.app_path(path), query,
-                     dict(request.headers.items()), body)
+                     _headers(request.headers), body)
 
     @staticmethod
     def to_httpx(request: httpx.Request, response: HttpResponse) -> httpx.Response:
@@ -61,7 +82,12 @@ class _Serving:
         if times_out(response.fault):
             raise httpx.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): {request.method} "
                                     f"{request.url}", request=request)
-        return httpx.Response(response.status, headers=list(response.headers.items()), content=response.body,
+        # the body as a stream the client reads, and its Content-Length, as httpx's own content=... would set them
+        # (httpx reads content=... once more at once, through the decoders: 7 us a response)
+        headers = list(response.headers.items())
+        if response.body and header_value(response.headers, "content-length") is None:
+            headers.append(("Content-Length", str(len(response.body))))
+        return httpx.Response(response.status, headers=headers, stream=httpx.ByteStream(response.body),
                               request=request)
 
     @staticmethod
@@ -135,7 +161,21 @@ def _clients_own_choice(client: Any, url: httpx.URL) -> Any:
     return client._transport
 
 
+_wrappers: dict[tuple[Any, bool], Any] = {}  # (the method patched, async): its patch, made once
+
+
 def _intercepting(original: Any, network_transport: type[Any], is_async: bool) -> Any:
+    """The patch of ``original`` (``_transport_for_url``): the same function every time a fake starts over it."""
+    key = (original, is_async)
+    wrapper = _wrappers.get(key)
+    if wrapper is None:
+        if len(_wrappers) >= 16:  # only if someone else patches httpx anew each time: keep a handful
+            _wrappers.clear()
+        wrapper = _wrappers[key] = _make_intercepting(original, network_transport, is_async)
+    return wrapper
+
+
+def _make_intercepting(original: Any, network_transport: type[Any], is_async: bool) -> Any:
     def _transport_for_url(self: Any, url: httpx.URL) -> Any:
         if _active:
             host = url.host

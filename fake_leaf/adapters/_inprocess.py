@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
 from fake_leaf.http._app import for_method
 from fake_leaf.http._framing import framing
+from fake_leaf.http._types import header_value
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -23,6 +24,7 @@ class Origin:
         self.scheme = base.scheme.lower()
         self.port = base.port or DEFAULT_PORTS.get(self.scheme)
         self.base_path = base.path.rstrip("/")
+        self._served_without_port = self.port == DEFAULT_PORTS.get(self.scheme)  # a URL with no port is ours
 
     def owns(self, host: str | None) -> bool:
         """The fake's host, however it is spelt (case, a trailing dot, IPv6 brackets)."""
@@ -30,6 +32,9 @@ class Origin:
 
     def refusal(self, scheme: str, port: int | None, path: str) -> str | None:
         """Why a URL on the fake's host is not the fake's own origin, or None when it is."""
+        if scheme == self.scheme and not self.base_path and (port == self.port or (
+                port is None and self._served_without_port)):
+            return None  # the fake's own scheme and port, spelt as its base URL spells them: every request's case
         scheme = scheme.lower()
         port = port or DEFAULT_PORTS.get(scheme)
         if scheme != self.scheme:
@@ -60,9 +65,15 @@ def origin(base_url: str) -> Origin:
 
 def serve(app: LeafApp, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
           base_url: str | None = None) -> HttpResponse:
-    """One request whose body the client library has read whole: framed and refused as a server would."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    framed = framing(lowered.get("content-length"), lowered.get("transfer-encoding"))
+    """One request whose body the client library has read whole: framed and refused as a server would.
+
+    ``headers`` are the request's own (a mapping made for it: the router keeps no reference past the answer).
+    """
+    content_length = header_value(headers, "content-length")
+    transfer_encoding = header_value(headers, "transfer-encoding")
+    if content_length is None and transfer_encoding is None:  # nothing says where the body ends: it is all of it
+        return app.handle(HttpRequest(method, path, query, headers, body, base_url))
+    framed = framing(content_length, transfer_encoding)
     declared = framed.length if framed.too_large else None  # the router refuses (and journals) it
     refusal = framed.refusal(path or "/")
     if refusal is None and declared is None:
@@ -72,5 +83,5 @@ def serve(app: LeafApp, method: str, path: str, query: str, headers: Mapping[str
         return for_method(method, refusal)
     if framed.length is not None:
         body = body[:framed.length]  # over HTTP the rest would start the next request
-    return app.handle(HttpRequest(method, path, query, dict(headers), b"" if declared is not None else body,
+    return app.handle(HttpRequest(method, path, query, headers, b"" if declared is not None else body,
                                   base_url=base_url, declared_size=declared))

@@ -26,6 +26,7 @@ class _Interceptor(Protocol):
 
 
 _active: list[OtherClients] = []
+_interceptor_types: dict[str, Callable[[Callable[[], LeafApp], str], _Interceptor]] = {}  # by library, once imported
 
 
 class OtherClients:
@@ -34,29 +35,34 @@ class OtherClients:
     def __init__(self, app_source: Callable[[], LeafApp], base_url: str) -> None:
         self._app_source, self._base_url = app_source, base_url
         self._made: dict[str, _Interceptor] = {}
-        self._started: list[tuple[str, _Interceptor]] = []
+        self._started: dict[str, _Interceptor] = {}  # in the order started
 
     def start(self) -> None:
         _active.append(self)
+        missing = False
         for library in ADAPTERS:
             if sys.modules.get(library) is not None:
                 self.serve(library)
-        if any(library not in sys.modules for library in ADAPTERS) and _FINDER not in sys.meta_path:
+            elif library not in sys.modules:
+                missing = True
+        if missing and _FINDER not in sys.meta_path:
             sys.meta_path.insert(0, _FINDER)
 
     def serve(self, library: str) -> None:
-        if any(name == library for name, _ in self._started):
+        if library in self._started:
             return
         interceptor = self._made.get(library)
         if interceptor is None:
-            interceptor = self._made[library] = importlib.import_module(ADAPTERS[library]).Interceptor(
-                self._app_source, self._base_url)
+            made = _interceptor_types.get(library)
+            if made is None:
+                made = _interceptor_types[library] = importlib.import_module(ADAPTERS[library]).Interceptor
+            interceptor = self._made[library] = made(self._app_source, self._base_url)
         interceptor.start()
-        self._started.append((library, interceptor))
+        self._started[library] = interceptor
 
     def stop(self) -> None:
         while self._started:
-            self._started.pop()[1].stop()
+            self._started.popitem()[1].stop()  # the last started first
         if self in _active:
             _active.remove(self)
         if not _active and _FINDER in sys.meta_path:

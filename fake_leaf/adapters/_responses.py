@@ -42,6 +42,12 @@ def _served_parts(base_url: str) -> tuple[str, int | None, str, re.Pattern[str]]
     return scheme, base.port or _DEFAULT_PORTS.get(scheme), base.path.rstrip("/"), host_pattern(base_url)
 
 
+@functools.lru_cache(maxsize=16)  # one per base URL: a fixture starts a fake per test
+def _not_ours(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """Every URL ``pattern`` (a host's, from ``host_pattern``) does not match."""
+    return re.compile(f"^(?!{pattern.pattern[1:]})", pattern.flags)
+
+
 def _body_bytes(body: object) -> bytes:
     if body is None:
         return b""
@@ -141,8 +147,7 @@ class ResponsesInterceptor:
         if mock is None:
             # Hand every other URL to whatever served requests before us (the test's own
             # `responses` mock, or the network), so fake-leaf only ever takes its own host.
-            not_ours = re.compile(f"^(?!{self._pattern.pattern[1:]})", self._pattern.flags)
-            mock = self._own_mock = _OwnMock(not_ours)
+            mock = self._own_mock = _OwnMock(_not_ours(self._pattern))
         self._routes = [_LeafRoute(self._pattern, self)]
         for route in self._routes:
             mock.add(route)
@@ -166,44 +171,43 @@ class ResponsesInterceptor:
         if self._base_path:
             path = path[len(self._base_path):]
         body = _body_bytes(prepared.body)
-        # what a server would make of these headers: the same refusals as over HTTP, state untouched
-        framed = framing(prepared.headers.get("Content-Length"), prepared.headers.get("Transfer-Encoding"))
-        # a body too large is the router's to refuse (and journal), by what the headers announce
-        declared = framed.length if framed.too_large else None
-        refusal = framed.refusal(path or "/")
-        if refusal is None and declared is None:
-            refusal = framed.short(len(body), path or "/")
-        if refusal is not None:
-            refusal = for_method(str(prepared.method), refusal)
-            refusal.headers.setdefault("Date", self.app.http_date())
-            return refusal.status, refusal.headers, refusal.body
-        if framed.length is not None:
-            body = body[:framed.length]  # over HTTP the rest would start the next request
-        request = HttpRequest(
-            method=str(prepared.method),
-            path=path,
-            query=url.query,
-            headers=dict(prepared.headers),
-            body=b"" if declared is not None else body,
-            declared_size=declared,
-        )
-        response = self.app.handle(request)
-        read_timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
+        method = str(prepared.method)
+        # requests' own case-insensitive headers: the router reads them as they are, and keeps none past the answer
+        headers = prepared.headers
+        content_length, transfer_encoding = headers.get("Content-Length"), headers.get("Transfer-Encoding")
+        declared = None
+        if content_length is not None or transfer_encoding is not None:
+            # what a server would make of these headers: the same refusals as over HTTP, state untouched
+            framed = framing(content_length, transfer_encoding)
+            # a body too large is the router's to refuse (and journal), by what the headers announce
+            declared = framed.length if framed.too_large else None
+            refusal = framed.refusal(path or "/")
+            if refusal is None and declared is None:
+                refusal = framed.short(len(body), path or "/")
+            if refusal is not None:
+                refusal = for_method(method, refusal)
+                refusal.headers.setdefault("Date", self.app.http_date())
+                return refusal.status, refusal.headers, refusal.body
+            if framed.length is not None:
+                body = body[:framed.length]  # over HTTP the rest would start the next request
+        response = self.app.handle(HttpRequest(method, path, url.query, headers,
+                                               b"" if declared is not None else body, None, "in-process", declared))
         if response.delay:
+            read_timeout = _read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
             if read_timeout is not None and response.delay >= read_timeout:
                 time.sleep(read_timeout)
                 raise requests.ReadTimeout(f"fake-leaf answered after {response.delay} s (an injected delay), past "
                                            f"the read timeout of {read_timeout} s: {prepared.method} {url.geturl()}",
                                            request=prepared)
             time.sleep(response.delay)
-        if drops_connection(response.fault):
-            raise requests.ConnectionError(f"fake-leaf dropped the connection (an injected fault): "
+        if response.fault is not None:
+            if drops_connection(response.fault):
+                raise requests.ConnectionError(f"fake-leaf dropped the connection (an injected fault): "
+                                               f"{prepared.method} {url.geturl()}", request=prepared)
+            if times_out(response.fault):
+                raise requests.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): "
                                            f"{prepared.method} {url.geturl()}", request=prepared)
-        if times_out(response.fault):
-            raise requests.ReadTimeout(f"fake-leaf did not answer in time (an injected fault): "
-                                       f"{prepared.method} {url.geturl()}", request=prepared)
         return response.status, response.headers, response.body
-
 
     def _refuse_other_origins(self, prepared: requests.PreparedRequest, url: SplitResult) -> None:
         """The fake's host under another scheme, port or path prefix: refused here, never sent to the network."""

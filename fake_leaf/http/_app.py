@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import functools
 import json
 import math
 import operator
 import re
+import threading
 from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -34,40 +34,103 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 MAX_BODY = 2 * 1024 * 1024  # Leaf's bodies are small JSON; a larger one is 413, on every transport
 
 
+_Patterns = list[tuple[re.Pattern[str], str]]  # each template's pattern, and the template
+
+
 class _RouteTable(NamedTuple):
     routes: tuple[Route, ...]
     # routes sharing a template share a pattern: match the path once, then pick the method
     by_template: dict[str, dict[str, Route]]
-    patterns: list[tuple[re.Pattern[str], dict[str, Route]]]
+    patterns: _Patterns
+    # the only patterns a path can match, in the table's order, by its number of segments and its last one
+    # (``_shape``); those whose last segment is a parameter under (count, "")
+    by_shape: dict[tuple[int, str], _Patterns]
+    literal: dict[str, str]  # the templates without parameters, and them with a trailing slash: path -> template
+
+
+def _shape(path: str) -> tuple[tuple[int, str], bool]:
+    """A path's number of segments and last segment, one trailing slash aside; and whether its last segment is
+    a parameter (of a template)."""
+    if len(path) > 1 and path[-1] == "/":
+        path = path[:-1]
+    last = path[path.rfind("/") + 1:]
+    return (path.count("/"), last), last.startswith("{")
+
+
+def _literal_paths(by_template: dict[str, dict[str, Route]], patterns: _Patterns) -> dict[str, str]:
+    """Each template without parameters, and it with a trailing slash, that no route before it matches."""
+    literal = {}
+    for template, methods in by_template.items():
+        own = next(iter(methods.values())).pattern
+        for path in (template, f"{template}/"):
+            if "{" not in template and next(p for p, _ in patterns if p.match(path)) is own:
+                literal[path] = template
+    return literal
+
+
+def _by_shape(patterns: _Patterns) -> dict[tuple[int, str], _Patterns]:
+    shapes: dict[tuple[int, str], list[int]] = {}
+    for i, (_, template) in enumerate(patterns):
+        (count, last), variable = _shape(template)
+        shapes.setdefault((count, "" if variable else last), []).append(i)
+    for (count, last), found in shapes.items():
+        if last:  # a path whose last segment is this one may also match a template ending with a parameter
+            found.extend(shapes.get((count, ""), ()))
+            found.sort()  # the table's order, as when every pattern was tried in turn
+    return {shape: [patterns[i] for i in found] for shape, found in shapes.items()}
 
 
 _tables: dict[tuple[str, ...], tuple[tuple[Provider, ...], _RouteTable]] = {}
+_last_table: tuple[tuple[Provider, ...], _RouteTable] | None = None  # nearly every app of a run has the same
 
 
 def _route_table(providers: tuple[Provider, ...]) -> _RouteTable:
     """Built once per provider set and shared (read-only) by every app: a fixture makes an app per test.
 
     Looked up by the providers' names and checked by identity: hashing 15 frozen providers field by
-    field would cost more than the lookup saves.
+    field would cost more than the lookup saves. The last table used is tried first: comparing two tuples
+    of the very same providers is one pass in C (equal items that are the same object are not compared).
     """
+    global _last_table
+    last = _last_table
+    if last is not None and last[0] == providers:
+        return last[1]
     key = tuple([p.name for p in providers])
     cached = _tables.get(key)
     if cached is not None and all(map(operator.is_, cached[0], providers)):  # as long: the names are the key
+        _last_table = cached
         return cached[1]
     routes = tuple(build_routes(providers))
     by_template: dict[str, dict[str, Route]] = {}
     for r in routes:
         by_template.setdefault(r.template, {})[r.method] = r
-    patterns = [(methods[next(iter(methods))].pattern, methods) for methods in by_template.values()]
-    table = _RouteTable(routes, by_template, patterns)
-    _tables[key] = (providers, table)
+    patterns = [(next(iter(methods.values())).pattern, template) for template, methods in by_template.items()]
+    table = _RouteTable(routes, by_template, patterns, _by_shape(patterns), _literal_paths(by_template, patterns))
+    _tables[key] = _last_table = (providers, table)
     return table
 
 
-@functools.lru_cache(maxsize=64)  # every answer carries one: written once per second of the fake's clock
+# every answer carries one: written once per second of the fake's clock (that second, the next, the text)
+_last_date: tuple[_dt.datetime, _dt.datetime, str] | None = None
+_SECOND = _dt.timedelta(seconds=1)
+
+
 def _http_date(now: _dt.datetime) -> str:
-    return (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
+    """``now`` as an HTTP-date, to the second."""
+    global _last_date
+    if now.tzinfo is not _UTC:
+        now = now.astimezone(_UTC)
+    now = now.replace(microsecond=0)
+    text = (f"{_DAYS[now.weekday()]}, {now.day:02d} {_MONTHS[now.month - 1]} {now.year:04d} "
             f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} GMT")
+    try:
+        _last_date = (now, now + _SECOND, text)
+    except OverflowError:  # the last second a datetime holds: written each time
+        pass
+    return text
+
+
+_made = threading.Lock()  # what an app makes when first used, made once however many threads ask
 
 
 class LeafApp:
@@ -77,17 +140,45 @@ class LeafApp:
         self.backend = backend
         self.base_url = base_url.rstrip("/")
         table = _route_table(tuple(backend.providers.values()))
-        self.routes = list(table.routes)
-        self.faults = FaultRegistry()
+        self.routes = table.routes
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
-        self.journal = Journal()
-        self.receivers = Receivers()  # /_fake-leaf/receivers/{name}
+        # made when first used (a fixture makes an app per test, and many tests never fault or read the journal)
+        self._faults: FaultRegistry | None = None
+        self._journal: Journal | None = None
+        self._receivers: Receivers | None = None
         backend.alert_payload = alert_json
         if (webhooks := backend.webhooks_in_use()) is not None:
             webhooks.alert_payload = alert_json
         self.deliveries = Deliverer(backend)  # the adapters give it their senders
         self._by_template = table.by_template
         self._patterns = table.patterns
+        self._by_shape = table.by_shape
+        self._literal = table.literal
+
+    @property
+    def faults(self) -> FaultRegistry:
+        if self._faults is None:
+            with _made:
+                if self._faults is None:
+                    self._faults = FaultRegistry()
+        return self._faults
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            with _made:
+                if self._journal is None:
+                    self._journal = Journal()
+        return self._journal
+
+    @property
+    def receivers(self) -> Receivers:
+        """The fake's own webhook receivers: ``/_fake-leaf/receivers/{name}``."""
+        if self._receivers is None:
+            with _made:
+                if self._receivers is None:
+                    self._receivers = Receivers()
+        return self._receivers
 
     def implemented(self) -> list[str]:
         """'METHOD /path' for every route, as the not-implemented message lists them."""
@@ -135,7 +226,8 @@ class LeafApp:
         that sends them itself once the answer is out: ``deliveries.run_due()``)."""
         response = self._handle(request)
         # Leaf sends one; from the fake's clock, so an HTTP-date Retry-After is read against the fake's time
-        response.headers.setdefault("Date", self.http_date())
+        if "Date" not in response.headers:
+            response.headers["Date"] = self.http_date()
         if deliver:  # after the engine's lock is released: a receiver may call back into the fake
             self.deliveries.run_due()
         return response
@@ -143,23 +235,29 @@ class LeafApp:
     def http_date(self) -> str:
         """The fake's now as an HTTP-date (RFC 9110 5.6.7): ``Sun, 01 Mar 2026 00:00:00 GMT``."""
         try:
-            now = self.backend.now().astimezone(_UTC)
+            now = self.backend.now()
         except FakeLeafError:  # a clock out of Leaf's range: the request's own answer says so
             now = _dt.datetime.now(_UTC)
-        return _http_date(now.replace(microsecond=0))
+        last = _last_date
+        if last is not None and last[0] <= now < last[1]:  # the second last written
+            return last[2]
+        return _http_date(now)
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path or "/"
         method = request.method  # case-sensitive (RFC 9110 9.1): "delete" is not DELETE
         template, params = self._match(path)
-        control = is_control(template)  # the test's side: never faulted, not journaled
-        if control or (template or "").endswith("/failed-calls"):
+        control = template is not None and template.startswith(CONTROL)  # the test's side: never faulted, not journaled
+        if control or (template is not None and template.endswith("/failed-calls")):
             # what the control plane and failed-calls read includes every delivery due by now, and those in flight
             self.deliveries.run_due()
             self.deliveries.settle()
-        size = max(len(request.body), request.declared_size or 0)
+        size = len(request.body)
+        if request.declared_size is not None and request.declared_size > size:
+            size = request.declared_size
         too_large = size > MAX_BODY
-        fault = None if control else self.faults.firing(method, template, after=False)
+        faults = None if control else self._faults
+        fault = None if faults is None else faults.firing(method, template, after=False)
         if fault is not None and fault.answers_instead:
             response = _faulted(fault, path)
         elif too_large:
@@ -169,29 +267,44 @@ class LeafApp:
                 response = self._dispatch(request, path, template, params)
             except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
                 response = problems.internal_error(f"{type(e).__name__}: {e}", path)
-            later = None if control else self.faults.firing(method, template, after=True)
+            later = None if faults is None else faults.firing(method, template, after=True)
             if later is not None:
                 response = _faulted(later, path, response)
                 fault = later
             elif fault is not None:
                 response = _faulted(fault, path, response)
-        if control:  # the journal is of what a client asked Leaf; control requests are the test's own
+        if not control:  # the journal is of what a client asked Leaf; control requests are the test's own
+            status = response.status
+            (self._journal or self.journal).record(
+                method, path, request.query, status, _reason(response) if status >= 400 else None, template,
+                params.get("leafUserId"), b"" if too_large else request.body,  # a body refused for its size is not kept
+                response.body, fault.kind if fault is not None else None)
+        if method == "HEAD":
             return for_method(method, response)
-        self.journal.append(JournalEntry(
-            method, path, request.query, response.status,
-            _reason(response) if response.status >= 400 else None,
-            route=template, leaf_user_id=params.get("leafUserId"),
-            request_body=b"" if too_large else request.body,  # a body refused for its size is not kept
-            response_body=response.body, fault=fault.kind if fault is not None else None,
-        ))
-        return for_method(method, response)
+        return response
 
     def _match(self, path: str) -> tuple[str | None, dict[str, str]]:
-        for pattern, methods in self._patterns:
+        template = self._literal.get(path)
+        if template is not None:  # a route without parameters, spelt as its template
+            return template, {}
+        end = len(path) - 1
+        if end < 0 or path[end] == "\n":  # "$" also matches before a final newline: every pattern tried
+            candidates = self._patterns
+        else:  # only the few patterns of the path's shape (``_shape``, written out: this runs for every request)
+            if end and path[end] == "/":
+                end -= 1
+            start = path.rfind("/", 0, end + 1)
+            count = path.count("/", 0, end + 1)
+            by_shape = self._by_shape
+            candidates = by_shape.get((count, path[start + 1:end + 1])) or by_shape.get((count, "")) or []
+        for pattern, template in candidates:
             match = pattern.match(path)
             if match is not None:
-                route = methods[next(iter(methods))]
-                return route.template, {k: unquote(v) for k, v in match.groupdict().items()}
+                params = match.groupdict()
+                for name, value in params.items():
+                    if "%" in value:  # unquote's own shortcut, without its call
+                        params[name] = unquote(value)
+                return template, params
         return None, {}
 
     def _dispatch(self, request: HttpRequest, path: str, template: str | None,
@@ -206,7 +319,18 @@ class LeafApp:
             return problems.method_not_allowed(method, path, allowed)
         call = Call(request, path.rstrip("/") or "/", params, self.backend, request.base_url or self.base_url,
                     route.provider, app=self)
-        return self._run(route, call)
+        try:
+            # one request is one engine operation: a list never meets a user deleted halfway through it
+            with self.backend.atomic():
+                if route.authenticated:
+                    call.owner = authenticate_owner(call)
+                    if self.limiter is not None:
+                        wait = self.limiter.admit(call.owner, self.backend.now())
+                        if wait is not None:
+                            return problems.rate_limited(self.limiter.limit, math.ceil(wait.total_seconds()))
+                return route.handler(call)
+        except FakeLeafError as e:  # every refusal carries its status; the catalogue shapes its body
+            return problems.for_error(e, call.path)
 
     def _closest(self, method: str, path: str) -> list[str]:
         """The three routes most like the request, each with why it did not match.
@@ -235,20 +359,6 @@ class LeafApp:
             best.sort(key=lambda b: (-b[0], b[1]))
             del best[3:]
         return [f"{r.method} {r.template} ({_why_not(r, method, segments)})" for _, _, r in best]
-
-    def _run(self, route: Route, call: Call) -> HttpResponse:
-        try:
-            # one request is one engine operation: a list never meets a user deleted halfway through it
-            with self.backend.atomic():
-                if route.authenticated:
-                    call.owner = authenticate_owner(call)
-                    if self.limiter is not None:
-                        wait = self.limiter.admit(call.owner, self.backend.now())
-                        if wait is not None:
-                            return problems.rate_limited(self.limiter.limit, math.ceil(wait.total_seconds()))
-                return route.handler(call)
-        except FakeLeafError as e:  # every refusal carries its status; the catalogue shapes its body
-            return problems.for_error(e, call.path)
 
 
 def _why_not(route: Route, method: str, segments: list[str]) -> str:

@@ -34,10 +34,16 @@ def is_control(template: str | None) -> bool:
 class ControlTarget(Protocol):
     """What the control plane drives beyond the engine: the router's faults, journal and routes."""
 
-    faults: FaultRegistry
-    journal: Journal
     limiter: RateLimiter | None
-    receivers: Receivers
+
+    @property
+    def faults(self) -> FaultRegistry: ...
+
+    @property
+    def journal(self) -> Journal: ...
+
+    @property
+    def receivers(self) -> Receivers: ...
 
     @property
     def routes(self) -> Sequence[Route]: ...
@@ -48,7 +54,7 @@ class ControlTarget(Protocol):
                         leaf_user_id: str | None = None) -> list[JournalEntry]: ...
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, slots=True)
 class Call:
     """What a handler gets: the request, its path parameters and the engine."""
 

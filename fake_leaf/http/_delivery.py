@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # the alerts service's module loads when it is first used, no
 Sender = Callable[["PendingAttempt", float], "Outcome"]
 DEFAULT_TIMEOUT = 5.0
 _delivery_thread = threading.local()
+_running = threading.local()  # per thread: the ids of the deliverers running deliveries in it now
+_made = threading.Lock()
 
 
 def in_delivery_thread() -> None:
@@ -24,25 +26,34 @@ def in_delivery_thread() -> None:
 
 
 class Deliverer:
-    """Takes what the engine says is due, sends it, and tells the engine what happened."""
+    """Takes what the engine says is due, sends it, and tells the engine what happened.
+
+    Built with every app, used only by a fake whose webhooks are registered: what it needs to run deliveries on
+    several threads is made when the first one runs.
+    """
 
     def __init__(self, backend: LeafBackend) -> None:
         self.backend = backend
         self.senders: dict[str, Sender] = {}  # by transport: "in-process", "http"
         self.timeout = DEFAULT_TIMEOUT
-        self._running = threading.local()
         self._in_flight = 0  # threads sending deliveries now (a server sends them after its answer)
-        self._settled = threading.Condition()
+        self._settled: threading.Condition | None = None  # made by the first run
 
     def run_due(self) -> None:
         """Send every attempt due now, and those that fall due meanwhile (retries, new alerts)."""
         webhooks = self.backend.webhooks_in_use()
-        if webhooks is None or not self.senders or getattr(self._running, "active", False):
+        if webhooks is None or not self.senders:
+            return
+        running: set[int] | None = getattr(_running, "deliverers", None)
+        if running is None:
+            running = _running.deliverers = set()
+        if id(self) in running:
             # a receiver calling back into the fake from inside a delivery: the loop below,
             # one frame up, picks up whatever that call makes due
             return
-        self._running.active = True
-        with self._settled:
+        settled = self._condition()
+        running.add(id(self))
+        with settled:
             self._in_flight += 1
         try:
             while True:
@@ -52,17 +63,27 @@ class Deliverer:
                 for pending in due:
                     webhooks.record(pending, self._send(pending))
         finally:
-            self._running.active = False
-            with self._settled:
+            running.discard(id(self))
+            with settled:
                 self._in_flight -= 1
-                self._settled.notify_all()
+                settled.notify_all()
 
     def settle(self) -> None:
         """Wait until the deliveries other threads are sending are recorded (at most a delivery's timeout)."""
-        if getattr(self._running, "active", False) or getattr(_delivery_thread, "active", False):
+        settled = self._settled
+        if settled is None:
+            return  # no delivery ever ran
+        if id(self) in getattr(_running, "deliverers", ()) or getattr(_delivery_thread, "active", False):
             return  # called from inside a delivery (a receiver reading the fake): never wait for oneself
-        with self._settled:
-            self._settled.wait_for(lambda: self._in_flight == 0, timeout=self.timeout + 1)
+        with settled:
+            settled.wait_for(lambda: self._in_flight == 0, timeout=self.timeout + 1)
+
+    def _condition(self) -> threading.Condition:
+        if self._settled is None:
+            with _made:
+                if self._settled is None:
+                    self._settled = threading.Condition()
+        return self._settled
 
     def _send(self, pending: PendingAttempt) -> Outcome:
         from fake_leaf.engine._webhooks import Outcome  # loaded already: a delivery is due

@@ -192,6 +192,8 @@ class FaultRegistry:
             return list(self._faults)
 
     def firing(self, method: str, template: str | None, after: bool) -> Fault | None:
+        if not self._faults:  # the usual case, asked twice a request: no lock to take for it
+            return None
         with self._lock:
             for injected in list(self._faults):
                 if injected.fault.after == after and injected._fires(method, template):  # noqa: SLF001 (same module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,20 @@ class Framing:
 
 def framing(content_length: str | None, transfer_encoding: str | None) -> Framing:
     """Read the two headers as HTTP/1.1 does (RFC 9112 6.1-6.3): chunked, last, wins over a Content-Length."""
+    if transfer_encoding is None and content_length is not None and len(content_length) <= _SHORT:
+        return _by_length(content_length)  # nearly every body's: read once per length
+    return _framing(content_length, transfer_encoding)
+
+
+_SHORT = 24  # the characters of a Content-Length worth remembering
+
+
+@functools.lru_cache(maxsize=256)
+def _by_length(content_length: str) -> Framing:
+    return _framing(content_length, None)
+
+
+def _framing(content_length: str | None, transfer_encoding: str | None) -> Framing:
     if transfer_encoding is not None:
         codings = [c.strip().lower() for c in transfer_encoding.split(",") if c.strip()]
         if not codings or codings[-1] != "chunked":

@@ -13,13 +13,13 @@ from fake_leaf.engine._text import shorten
 from fake_leaf.engine._users import MAX_PAGE_SIZE
 from fake_leaf.http._context import JSON_TYPE, USER_MANAGEMENT, Call, Route, ok
 from fake_leaf.http._serialize import credentials_json, events_json_text, user_json
-from fake_leaf.http._types import HttpResponse
+from fake_leaf.http._types import HttpResponse, header_value
 
 USERS_PATH = f"{USER_MANAGEMENT}/users"
 
 
 def authenticate_owner(call: Call) -> str:
-    header = call.request.header("Authorization")
+    header = header_value(call.request.headers, "authorization")
     if header is None:
         raise NotAuthenticatedError("no Authorization header; send 'Authorization: Bearer <token>'")
     if not header.startswith("Bearer "):

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import overload
 
+from fake_leaf.http._faults import FaultKind
 from fake_leaf.http._types import JournalEntry
 
 MAX_ENTRIES = 10_000
@@ -24,14 +25,20 @@ def truncated(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 class Journal:
-    """Oldest first; past ``max_entries`` or ``max_bytes`` of bodies, the oldest entries go first."""
+    """Oldest first; past ``max_entries`` or ``max_bytes`` of bodies, the oldest entries go first.
+
+    ``record`` keeps a request's parts as they came (a tuple) and makes its ``JournalEntry`` when the journal is
+    first read: most requests of a test are never read back, and an entry costs more to make than its tuple.
+    """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES,
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.max_body_bytes = max_body_bytes
-        self._entries: deque[JournalEntry] = deque()
+        # each kept request with its size: an entry, or the parts of one (``_Parts``) not read yet
+        self._entries: deque[tuple[JournalEntry | _Parts, int]] = deque()
+        self._unread = 0  # how many of them are parts
         self._bytes = 0
         self._lock = threading.Lock()  # the server answers on many threads; the count must match the entries
 
@@ -45,16 +52,37 @@ class Journal:
                 entry, method=_clipped(entry.method), path=_clipped(entry.path), query=_clipped(entry.query),
                 reason=_clipped(entry.reason), leaf_user_id=_clipped(entry.leaf_user_id),
                 request_body=request_body, response_body=response_body)
-        size = _size(entry)
+        self._keep(entry, _size(entry), 0)
+
+    def record(self, method: str, path: str, query: str, status: int, reason: str | None, route: str | None,
+               leaf_user_id: str | None, request_body: bytes, response_body: bytes,
+               fault: FaultKind | None) -> None:
+        """``append(JournalEntry(method, path, ...))``, the entry made when it is first read."""
+        texts = len(method) + len(path) + len(query) + len(reason or "") + len(leaf_user_id or "")
+        limit = self.max_body_bytes
+        if len(request_body) > limit or len(response_body) > limit or texts > MAX_TEXT:  # perhaps one to clip
+            self.append(JournalEntry(method, path, query, status, reason, route, leaf_user_id, request_body,
+                                     response_body, fault))
+            return
+        self._keep((method, path, query, status, reason, route, leaf_user_id, request_body, response_body, fault),
+                   len(request_body) + len(response_body) + texts, 1)
+
+    def _keep(self, item: JournalEntry | _Parts, size: int, unread: int) -> None:
         with self._lock:
-            self._entries.append(entry)
+            entries = self._entries
+            entries.append((item, size))
+            self._unread += unread
             self._bytes += size
-            while len(self._entries) > self.max_entries or (self._bytes > self.max_bytes and len(self._entries) > 1):
-                self._bytes -= _size(self._entries.popleft())
+            while len(entries) > self.max_entries or (self._bytes > self.max_bytes and len(entries) > 1):
+                dropped, dropped_size = entries.popleft()
+                self._bytes -= dropped_size
+                if type(dropped) is tuple:
+                    self._unread -= 1
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._unread = 0
             self._bytes = 0
 
     @property
@@ -64,10 +92,19 @@ class Journal:
 
     def __iter__(self) -> Iterator[JournalEntry]:
         with self._lock:
-            return iter(list(self._entries))
+            if self._unread:  # made once: the next read gives the same entries
+                made = [(JournalEntry(*item) if type(item) is tuple else item, size) for item, size in self._entries]
+                self._entries.clear()
+                self._entries.extend(made)
+                self._unread = 0
+            return iter([entry for entry, _ in self._entries])  # type: ignore[misc]  # all entries now
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# a request's parts, in JournalEntry's field order
+_Parts = tuple[str, str, str, int, str | None, str | None, str | None, bytes, bytes, FaultKind | None]
 
 
 def _size(entry: JournalEntry) -> int:

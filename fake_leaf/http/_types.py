@@ -4,29 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from fake_leaf.http._faults import FaultKind
 
 
-@dataclass(frozen=True)
-class HttpRequest:
-    """One request: ``path`` is the raw (still percent-encoded) path, ``query`` the raw query."""
+class HttpRequest(NamedTuple):
+    """One request: ``path`` is the raw (still percent-encoded) path, ``query`` the raw query.
+
+    A named tuple, not a dataclass: every request makes one, and a tuple costs a fraction to build.
+    """
 
     method: str
     path: str
     query: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
     body: bytes = b""
     base_url: str | None = None  # where the client reached the fake, when the transport knows it
     transport: str = "in-process"  # "http" over a socket: a webhook registered so is delivered so
     declared_size: int | None = None  # a body too large to read, left unread: the size it announced
 
     def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == wanted:
-                return value
-        return None
+        return header_value(self.headers, name.lower())
+
+
+class FoldedHeaders(dict[str, str]):
+    """Headers whose names are all in lower case (as httpx hands them over): a lookup is one dict read."""
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of the header ``name`` (given in lower case), whatever the case of the names in ``headers``."""
+    value = headers.get(name)  # lower-case names, and case-insensitive mappings, answer at once
+    if value is not None or type(headers) is FoldedHeaders:
+        return value
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
 
 
 @dataclass(eq=False, repr=False)

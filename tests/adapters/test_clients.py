@@ -406,3 +406,15 @@ async def test_the_asgi_app_awaits_a_delay_and_drops_a_faulted_connection() -> N
         with pytest.raises(InjectedFaultError):
             await client.post(USERS, json={"name": "Ada"})
     assert leaf.list_users() == []
+
+
+def test_httpx_headers_reach_the_fake_as_httpx_gives_them_repeated_names_joined_and_utf8_decoded() -> None:
+    sent = [(b"X-Tag", b"a"), (b"x-tag", b"b"), (b"X-Farm", "Ferme du Chêne".encode())]
+    with FakeLeaf() as leaf, httpx.Client() as client:
+        # plain ASCII; a repeated name; a value in UTF-8; both
+        for headers in (sent[:1], sent[:2], sent[2:], sent):
+            assert client.post(f"{leaf.base_url}/_fake-leaf/receivers/r", headers=headers, content=b"{}").is_success
+        received = [r["headers"] for r in client.get(f"{leaf.base_url}/_fake-leaf/receivers/r").json()]
+    assert [{k: v for k, v in h.items() if k.startswith("x-")} for h in received] == [
+        {"x-tag": "a"}, {"x-tag": "a, b"}, {"x-farm": "Ferme du Chêne"}, {"x-tag": "a, b", "x-farm": "Ferme du Chêne"}]
+    assert all(h["content-length"] == "2" and h["host"] == "api.withleaf.io" for h in received)

@@ -14,6 +14,7 @@ from fake_leaf.http._journal import MAX_BODY_BYTES, MAX_BYTES, MAX_ENTRIES, Jour
 from fake_leaf.http._types import JournalEntry
 
 JSON = {"Content-Type": "application/json"}
+USERS = "/services/usermanagement/api/users"
 
 
 def _post_users(leaf: FakeLeaf, body: bytes) -> int:
@@ -94,3 +95,28 @@ def test_a_huge_query_or_path_is_kept_cut_short_and_counted_against_the_bound() 
     assert len(kept) == 20  # 20 whole queries would be 1.3 MB, over the bound
     assert kept[0].query.startswith("q=xxx") and f"of {len(query)} characters kept" in kept[0].query
     assert journal.bytes <= 100_000
+
+
+def test_requests_journaled_between_reads_appear_after_the_entries_read_before(leaf: FakeLeaf,
+                                                                               http: requests.Session) -> None:
+    http.get(f"{leaf.user_management_url}/users", params={"page": "0"})
+    first = leaf.journal()
+    http.post(f"{leaf.user_management_url}/users", json={"name": "Ada"})
+    http.get(f"{leaf.user_management_url}/users/nobody")
+    again = leaf.journal()
+    assert again[:1] == first and again[0] is first[0]  # the entry read before is the same entry
+    assert [(e.method, e.path, e.query, e.status) for e in again] == [
+        ("GET", USERS, "page=0", 200), ("POST", USERS, "", 201), ("GET", f"{USERS}/nobody", "", 404)]
+    assert again[1].request_body == b'{"name": "Ada"}' and json.loads(again[1].response_body)["name"] == "Ada"
+    assert again[2].reason and again[2].leaf_user_id == "nobody" and again[2].route == f"{USERS}/{{leafUserId}}"
+
+
+def test_the_journal_bounds_requests_recorded_as_it_bounds_entries() -> None:
+    journal = Journal(max_entries=3, max_bytes=250, max_body_bytes=100)
+    for i in range(4):
+        journal.record("POST", f"/{i}", "", 201, None, "/{i}", None, b"a" * 100, b"", None)
+    assert [e.path for e in journal] == ["/2", "/3"]
+    assert journal.bytes == 2 * (100 + len("POST") + len("/2"))
+    journal.record("GET", "/big", "", 200, None, None, None, b"", b"b" * 500, None)  # over the body bound: cut
+    assert list(journal)[-1].response_body.startswith(b"b" * 100)
+    assert b"first 100 of 500 bytes kept" in list(journal)[-1].response_body
