@@ -9,8 +9,8 @@ import math
 import operator
 import re
 import threading
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, TypeVar
 from urllib.parse import unquote
 
 from fake_leaf.engine import FakeLeafError, LeafBackend, Provider
@@ -130,6 +130,7 @@ def _http_date(now: _dt.datetime) -> str:
     return text
 
 
+T = TypeVar("T")
 _made = threading.Lock()  # what an app makes when first used, made once however many threads ask
 
 
@@ -157,28 +158,28 @@ class LeafApp:
 
     @property
     def faults(self) -> FaultRegistry:
-        if self._faults is None:
-            with _made:
-                if self._faults is None:
-                    self._faults = FaultRegistry()
-        return self._faults
+        found = self._faults
+        return found if found is not None else self._make_once("_faults", FaultRegistry)
 
     @property
     def journal(self) -> Journal:
-        if self._journal is None:
-            with _made:
-                if self._journal is None:
-                    self._journal = Journal()
-        return self._journal
+        found = self._journal
+        return found if found is not None else self._make_once("_journal", Journal)
 
     @property
     def receivers(self) -> Receivers:
         """The fake's own webhook receivers: ``/_fake-leaf/receivers/{name}``."""
-        if self._receivers is None:
-            with _made:
-                if self._receivers is None:
-                    self._receivers = Receivers()
-        return self._receivers
+        found = self._receivers
+        return found if found is not None else self._make_once("_receivers", Receivers)
+
+    def _make_once(self, name: str, make: Callable[[], T]) -> T:
+        """The attribute ``name``, made by ``make`` the first time (once, however many threads ask)."""
+        with _made:
+            found: T | None = getattr(self, name)
+            if found is None:
+                found = make()
+                setattr(self, name, found)
+            return found
 
     def implemented(self) -> list[str]:
         """'METHOD /path' for every route, as the not-implemented message lists them."""
