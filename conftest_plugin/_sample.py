@@ -25,21 +25,6 @@ TOWNS = (("Ames", "IA", "500"), ("Hastings", "NE", "689"), ("Salina", "KS", "674
          ("Brookings", "SD", "570"), ("Fargo", "ND", "581"), ("Mankato", "MN", "560"), ("Lafayette", "IN", "479"))
 AREA_CODES = ("515", "402", "785", "217", "605", "701", "507", "765")
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
-class _Bits:
-    """Draws from the bits of one digest, each draw the remainder of a division by the number of choices."""
-
-    __slots__ = ("_n",)
-
-    def __init__(self, digest: bytes) -> None:
-        self._n = int.from_bytes(digest, "big")
-
-    def below(self, n: int) -> int:
-        self._n, drawn = divmod(self._n, n)
-        return drawn
-
-    def choice(self, options: Sequence[str]) -> str:
-        return options[self.below(len(options))]
-
 
 _T = TypeVar("_T")
 _TABLES: dict[str, bytes] = {}  # alphabet -> each byte's character, made once per process
@@ -102,16 +87,32 @@ class SampleData:
         """name, email, phone, address and externalId, like a grower's record."""
         from fake_leaf.testing._samples import FARM_WORDS
 
-        r = _Bits(self._digest(16))  # 128 bits: the draws below take 87
-        first, last = r.choice(FIRST_NAMES), r.choice(LAST_NAMES)
-        town, state, zip_prefix = TOWNS[r.below(len(TOWNS))]
-        road = r.choice(ROADS).format(n=4 + r.below(96))
+        # each draw the remainder of a division of the digest's 128 bits by the number of choices, in turn (the
+        # draws take 87 bits)
+        n = int.from_bytes(self._digest(16), "big")
+        n, first = divmod(n, len(FIRST_NAMES))
+        n, last = divmod(n, len(LAST_NAMES))
+        n, town = divmod(n, len(TOWNS))
+        n, road = divmod(n, len(ROADS))
+        n, road_number = divmod(n, 96)
+        n, email_number = divmod(n, 99)
+        n, domain = divmod(n, len(EMAIL_DOMAINS))
+        n, area = divmod(n, len(AREA_CODES))
+        n, line = divmod(n, 100)
+        n, house = divmod(n, 29900)
+        n, zip_end = divmod(n, 100)
+        n, farm_name = divmod(n, len(LAST_NAMES))
+        n, farm_word = divmod(n, len(FARM_WORDS))
+        farm_number = n % 9999
+        first_name, last_name = FIRST_NAMES[first], LAST_NAMES[last]
+        town_name, state, zip_prefix = TOWNS[town]
         return {
-            "name": f"{first} {last}",
-            "email": f"{first.lower()}.{last.lower()}{1 + r.below(99)}@{r.choice(EMAIL_DOMAINS)}",
-            "phone": f"+1 {r.choice(AREA_CODES)}-555-01{r.below(100):02d}",
-            "address": f"{100 + r.below(29900)} {road}, {town}, {state} {zip_prefix}{r.below(100):02d}",
-            "externalId": f"{r.choice(LAST_NAMES)} {r.choice(FARM_WORDS)} Farm #{1 + r.below(9999)}",
+            "name": f"{first_name} {last_name}",
+            "email": f"{first_name.lower()}.{last_name.lower()}{1 + email_number}@{EMAIL_DOMAINS[domain]}",
+            "phone": f"+1 {AREA_CODES[area]}-555-01{line:02d}",
+            "address": f"{100 + house} {ROADS[road].format(n=4 + road_number)}, {town_name}, {state} "
+                       f"{zip_prefix}{zip_end:02d}",
+            "externalId": f"{LAST_NAMES[farm_name]} {FARM_WORDS[farm_word]} Farm #{1 + farm_number}",
         }
 
     def credentials_body(self, provider: Provider) -> dict[str, str]:

@@ -22,6 +22,7 @@ class Draws(Protocol):
 
     def randrange(self, start: int, stop: int | None = ..., step: int = ...) -> int: ...
 
+
 FARM_WORDS = ("Creek", "Ridge", "Valley", "Prairie", "Meadow", "Hollow", "Bend", "Acres", "Fields", "Grove")
 _ALNUM = string.ascii_letters + string.digits
 _TOKEN = _ALNUM + "-_"
@@ -34,23 +35,53 @@ def _pick(rng: Draws, alphabet: str, n: int) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
+def _client_id(rng: Draws) -> str:
+    return "0oa" + _pick(rng, _ALNUM, 17)
+
+
+def _token(rng: Draws) -> str:
+    return _pick(rng, _TOKEN, 43)
+
+
+def _api_key(rng: Draws) -> str:
+    return _pick(rng, string.hexdigits.lower()[:16], 32)
+
+
+def _username(rng: Draws) -> str:
+    return f"{_pick(rng, string.ascii_lowercase, 8)}@{rng.choice(('farm', 'agro', 'coop'))}.test"
+
+
+def _password(rng: Draws) -> str:
+    return _pick(rng, _ALNUM, 12) + rng.choice("!#%&*?") + str(rng.randrange(10))
+
+
+def _organization(rng: Draws) -> str:
+    return f"{rng.choice(('Creek', 'Ridge', 'Prairie', 'Meadow', 'Valley'))} Farms {rng.randrange(1, 999)}"
+
+
+def _database_id(rng: Draws) -> str:
+    return str(rng.randrange(10_000, 99_999))
+
+
+def _secret(rng: Draws) -> str:
+    return _pick(rng, _TOKEN, 40)
+
+
+# a field's value by its name (any other name: a secret or key)
+_BY_NAME = {
+    **dict.fromkeys(("clientKey", "clientId", "publicKey", "apid", "accessTokenClient"), _client_id),
+    **dict.fromkeys(("refreshToken", "accessToken"), _token),
+    "apiKey": _api_key,
+    "username": _username,
+    "password": _password,
+    **dict.fromkeys(("organizationName", "organizationCode"), _organization),
+    "databaseId": _database_id,
+}
+
+
 def field_value(name: str, rng: Draws) -> str:
     """A value that looks like what a provider's field holds, chosen by the field's name."""
-    if name in ("clientKey", "clientId", "publicKey", "apid", "accessTokenClient"):
-        return "0oa" + _pick(rng, _ALNUM, 17)
-    if name in ("refreshToken", "accessToken"):
-        return _pick(rng, _TOKEN, 43)
-    if name == "apiKey":
-        return _pick(rng, string.hexdigits.lower()[:16], 32)
-    if name == "username":
-        return f"{_pick(rng, string.ascii_lowercase, 8)}@{rng.choice(('farm', 'agro', 'coop'))}.test"
-    if name == "password":
-        return _pick(rng, _ALNUM, 12) + rng.choice("!#%&*?") + str(rng.randrange(10))
-    if name in ("organizationName", "organizationCode"):
-        return f"{rng.choice(('Creek', 'Ridge', 'Prairie', 'Meadow', 'Valley'))} Farms {rng.randrange(1, 999)}"
-    if name == "databaseId":
-        return str(rng.randrange(10_000, 99_999))
-    return _pick(rng, _TOKEN, 40)  # secrets and keys
+    return _BY_NAME.get(name, _secret)(rng)
 
 
 def credentials_body(provider: Provider, rng: Draws, *,
