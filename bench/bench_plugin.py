@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-TESTS = 300  # rounds of (empty, fake-leaf, httpx_mock) tests in the per-test session
+TESTS = 300  # rounds of (empty, fake-leaf, three trivial fixtures, httpx_mock ...) tests in the per-test session
 WARM_UP = 10  # the first rounds pay the imports
 FIXTURES_LIMIT_MS = 1.0
 STARTUP_LIMIT_MS = 30.0
@@ -122,6 +122,23 @@ class _Timer:
 _CLIENTS = """import pytest
 import requests
 
+
+# three fixtures that do nothing, shaped like fake-leaf's (one yields, two depend on it): pytest's own cost
+@pytest.fixture
+def trivial_fake():
+    yield object()
+
+
+@pytest.fixture
+def trivial_user(trivial_fake):
+    return {"id": "1"}
+
+
+@pytest.fixture
+def trivial_credentials(trivial_fake, trivial_user):
+    return {"id": "2"}
+
+
 SESSION = requests.Session()
 try:
     import httpx
@@ -144,6 +161,7 @@ def _test_source(with_httpx: bool) -> str:
     for i in range(TESTS):
         parts.append(f"def test_empty_{i}():\n    pass\n\n")
         parts.append(f"def test_fake_{i}({FIXTURES}):\n    pass\n\n")
+        parts.append(f"def test_trivial_{i}(trivial_fake, trivial_user, trivial_credentials):\n    pass\n\n")
         parts.append(f"def test_fakeget_{i}({FIXTURES}):\n{_ONE_GET_FAKE}\n")
         if with_httpx:  # one response, registered and not requested (pytest-httpx would fail the test)
             parts.append(f"def test_fakehttpxget_{i}({FIXTURES}):\n{_ONE_GET_FAKE_HTTPX}\n")
@@ -187,7 +205,8 @@ def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
                 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         assert code == 0, f"the benchmark's tests failed ({code})"
     extra = {}
-    for kind in ["fake", "httpx", "fakeget", "httpxget", "fakehttpxget"] if with_httpx else ["fake", "fakeget"]:
+    kinds = ["fake", "trivial", "fakeget"] + (["httpx", "httpxget", "fakehttpxget"] if with_httpx else [])
+    for kind in kinds:
         extra[kind] = _median_extra([(*timer.by_test[f"test_{kind}_{i}"], *timer.by_test[f"test_empty_{i}"])
                                      for i in range(WARM_UP, TESTS)])
     return extra
@@ -204,6 +223,7 @@ def main(rounds: int) -> bool:
         print(f"{'per test (' + where + '): ' + FIXTURES + ' / empty':<66} {fake.text(limit)}")
         fixtures_ok = fixtures_ok and (fake.ok(FIXTURES_LIMIT_MS) or not alone)
         print(f"{'  the same, one GET of the credentials (requests)':<66} {extra['fakeget'].text()}")
+        print(f"{'  pytest alone: three fixtures that do nothing / empty':<66} {extra['trivial'].text()}")
         if "httpx" in extra:
             httpx = extra["httpx"]
             print(f"{'per test (' + where + '): httpx_mock, one response / empty':<66} {httpx.text()}")
