@@ -96,6 +96,8 @@ class FakeLeaf:
                              f"got {on_duplicate_credentials!r}")
         if put_without_credentials not in ("keep", "drop"):
             raise ValueError(f"put_without_credentials must be 'keep' or 'drop', got {put_without_credentials!r}")
+        if not isinstance(base_url, str):
+            raise TypeError(f"base_url must be a string like 'https://api.withleaf.io', got {base_url!r}")
         self.base_url = _normalise_base_url(base_url)
         self.username = username
         self.password = password

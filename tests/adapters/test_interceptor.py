@@ -179,3 +179,9 @@ def test_session_auth_keeps_sending_a_valid_token() -> None:
         session.auth = leaf.auth
         frozen.tick(dt.timedelta(days=90))
         assert session.get(f"{leaf.user_management_url}/users").status_code == 200
+
+
+@pytest.mark.parametrize("base_url", [["https://api.withleaf.io"], 5, b"https://api.withleaf.io"])
+def test_a_base_url_that_is_not_a_string_is_refused_saying_so(base_url: object) -> None:
+    with pytest.raises(TypeError, match="base_url must be a string"):
+        FakeLeaf(base_url=base_url)  # type: ignore[arg-type]
