@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -46,6 +46,12 @@ def _served_parts(base_url: str) -> tuple[str, int | None, str, re.Pattern[str]]
 def _not_ours(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """Every URL ``pattern`` (a host's, from ``host_pattern``) does not match."""
     return re.compile(f"^(?!{pattern.pattern[1:]})", pattern.flags)
+
+
+def _as_text(headers: Mapping[str, str | bytes]) -> dict[str, str]:
+    """The headers as a server reads them: a value requests was given as bytes goes out as those bytes, and
+    arrives as Latin-1 text (as WSGI gives it)."""
+    return {name: value.decode("latin-1") if isinstance(value, bytes) else value for name, value in headers.items()}
 
 
 def _body_bytes(body: object) -> bytes:
@@ -173,7 +179,11 @@ class ResponsesInterceptor:
         body = _body_bytes(prepared.body)
         method = str(prepared.method)
         # requests' own case-insensitive headers: the router reads them as they are, and keeps none past the answer
-        headers = prepared.headers
+        headers: Mapping[str, str] = prepared.headers
+        for value in headers.values():
+            if type(value) is not str:  # requests sends a value given as bytes as it is
+                headers = _as_text(headers)
+                break
         content_length, transfer_encoding = headers.get("Content-Length"), headers.get("Transfer-Encoding")
         declared = None
         if content_length is not None or transfer_encoding is not None:

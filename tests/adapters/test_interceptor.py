@@ -185,3 +185,18 @@ def test_session_auth_keeps_sending_a_valid_token() -> None:
 def test_a_base_url_that_is_not_a_string_is_refused_saying_so(base_url: object) -> None:
     with pytest.raises(TypeError, match="base_url must be a string"):
         FakeLeaf(base_url=base_url)  # type: ignore[arg-type]
+
+
+def test_header_values_given_as_bytes_are_read_as_a_server_reads_them() -> None:
+    # requests sends a header value given as bytes as those bytes: the fake answered 500 (a bytes Authorization
+    # was not text), and a receiver that took one failed every later listing of what it took
+    with FakeLeaf() as leaf:
+        token = f"Bearer {leaf.token}".encode()
+        r = requests.get(f"{leaf.user_management_url}/users", headers={"Authorization": token})
+        assert r.status_code == 200
+        assert r.json() == []
+        receiver = f"{leaf.base_url}/_fake-leaf/receivers/bytes"
+        assert requests.post(receiver, data=b"{}", headers={"X-Farm": "Ferme é".encode("latin-1")}).status_code == 200
+        taken = requests.get(receiver)
+        assert taken.status_code == 200
+        assert taken.json()[0]["headers"]["X-Farm"] == "Ferme é"
