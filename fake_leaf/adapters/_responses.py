@@ -12,6 +12,7 @@ from urllib.parse import SplitResult, urlsplit
 import requests
 import responses
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from fake_leaf.http import HttpRequest, LeafApp
 from fake_leaf.http._app import for_method
@@ -48,10 +49,11 @@ def _not_ours(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"^(?!{pattern.pattern[1:]})", pattern.flags)
 
 
-def _as_text(headers: Mapping[str, str | bytes]) -> dict[str, str]:
+def _as_text(headers: Mapping[str, str | bytes]) -> CaseInsensitiveDict[str]:
     """The headers as a server reads them: a value requests was given as bytes goes out as those bytes, and
-    arrives as Latin-1 text (as WSGI gives it)."""
-    return {name: value.decode("latin-1") if isinstance(value, bytes) else value for name, value in headers.items()}
+    arrives as Latin-1 text (as WSGI gives it). Still looked up whatever the case of their names."""
+    return CaseInsensitiveDict(
+        {name: value.decode("latin-1") if isinstance(value, bytes) else value for name, value in headers.items()})
 
 
 def _body_bytes(body: object) -> bytes:

@@ -200,3 +200,7 @@ def test_header_values_given_as_bytes_are_read_as_a_server_reads_them() -> None:
         taken = requests.get(receiver)
         assert taken.status_code == 200
         assert taken.json()[0]["headers"]["X-Farm"] == "Ferme é"
+        # a length given as bytes still frames the body, whatever the case of its name: the missing bytes are refused
+        short = requests.get(f"{leaf.user_management_url}/users", headers={**leaf.headers, "content-length": b"5"})
+        assert short.status_code == 400
+        assert "5" in short.json()["detail"]
