@@ -182,8 +182,11 @@ class ResponsesInterceptor:
         method = str(prepared.method)
         # requests' own case-insensitive headers: the router reads them as they are, and keeps none past the answer
         headers: Mapping[str, str] = prepared.headers
-        for value in headers.values():
-            if type(value) is not str:  # requests sends a value given as bytes as it is
+        # requests sends a value given as bytes as it is. Its CaseInsensitiveDict's own pairs (lower name -> (name,
+        # value)) are read: its values() looks each name up again, 2 us a request
+        stored = getattr(headers, "_store", None)
+        for _, value in stored.values() if stored is not None else headers.items():
+            if type(value) is not str:
                 headers = _as_text(headers)
                 break
         content_length, transfer_encoding = headers.get("Content-Length"), headers.get("Transfer-Encoding")
