@@ -245,6 +245,25 @@ def test_every_transport_answers_with_a_date_from_the_fakes_clock() -> None:
     assert set(dates.values()) == {"Wed, 04 Mar 2026 00:00:07 GMT"}
 
 
+def test_two_fakes_with_their_own_clocks_each_answer_their_own_date() -> None:
+    # the text of the last second written is kept for the process: each fake's answer still reads its own clock
+    late = ManualClock(START + dt.timedelta(microseconds=999_999))  # the last instant of 00:00:00
+    # the same instant as START, given at +05:00: a Date is always GMT
+    elsewhere = ManualClock(dt.datetime(2026, 3, 1, 5, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))))
+    a, b = FakeLeaf(clock=late), FakeLeaf(clock=elsewhere, base_url="https://b.leaf.test")
+
+    def date(leaf: FakeLeaf) -> str:
+        with leaf:
+            return str(requests.get(f"{leaf.user_management_url}/users", headers=leaf.headers).headers["Date"])
+
+    assert [date(a), date(b)] == ["Sun, 01 Mar 2026 00:00:00 GMT"] * 2
+    late.advance(dt.timedelta(microseconds=1))  # the next second, for a only
+    assert [date(a), date(b), date(a)] == ["Sun, 01 Mar 2026 00:00:01 GMT", "Sun, 01 Mar 2026 00:00:00 GMT",
+                                           "Sun, 01 Mar 2026 00:00:01 GMT"]
+    late.set(START - dt.timedelta(microseconds=1))  # back, to the second before
+    assert date(a) == "Sat, 28 Feb 2026 23:59:59 GMT"
+
+
 @pytest.mark.anyio
 async def test_an_http_date_retry_after_is_read_against_the_fakes_date_after_a_clock_move() -> None:
     clock = ManualClock(START)
