@@ -219,9 +219,7 @@ class Lifecycle(EngineState):
         base = 0 if not events or events[-1].created_date < at else _events_at(record, at)
         age_text = _age_text(record, at)
         keyed = self._keyed_hash
-        h = keyed.copy()
-        h.update(b"%s%d|tokens" % (age_text, base))
-        answers = upstream.check(record.fields, valid, at, int.from_bytes(h.digest()))
+        answers = upstream.check(record.fields, valid, at, int.from_bytes(self._derive(age_text, base, b"tokens")))
         when = at  # the events' date: the check's own instant, one object for all its events, in UTC
         if when.tzinfo is not _dt.timezone.utc or type(when) is not _dt.datetime:
             when = when.astimezone(_dt.timezone.utc)
