@@ -35,6 +35,9 @@ MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
 # past 8 MiB of their bodies, answers, errors and URLs; the oldest are dropped first, the newest always stays
 KEPT_ATTEMPTS = 10_000
 KEPT_BYTES = 8 * 1024 * 1024
+# attempts waiting for their time (first attempts and retries), bounded the same way: beyond 11,000 or 8 MiB of
+# their bodies and URLs, those queued longest ago are dropped (never sent), down to 10,000 and 90% of the bytes
+KEPT_WAITING = 10_000
 MAX_URL_LENGTH = 2048
 
 # The event names of Leaf's alerts service, as its events page lists them (its EventDto enum), in that order.
@@ -202,6 +205,10 @@ class _Kept(Generic[_T]):
         return len(self._items)
 
 
+def _queued_size(pending: PendingAttempt) -> int:
+    return len(pending.body) + len(pending.url)
+
+
 def _size(item: WebhookDelivery | FailedCall) -> int:
     """What an attempt or failed call holds that a sender or receiver chose the size of."""
     body = item.body if isinstance(item, WebhookDelivery) else item.request_body
@@ -240,6 +247,7 @@ class Webhooks:
         self._lock = backend.atomic()
         self._owners: dict[str, _Owner] = {}
         self._queue: list[tuple[_dt.datetime, int, PendingAttempt]] = []  # a heap by due time
+        self._queued_bytes = 0  # the bodies and URLs of the attempts in the queue
         self._sequence = itertools.count()
         self._alert_cursor = 0  # how many of the backend's alerts have become deliveries
         self._deliveries: _Kept[WebhookDelivery] = _Kept()
@@ -253,6 +261,7 @@ class Webhooks:
         with self._lock:
             self._owners.clear()
             self._queue.clear()
+            self._queued_bytes = 0
             self._alert_cursor = 0
             self._deliveries.clear()
             self._registered = 0
@@ -304,6 +313,7 @@ class Webhooks:
             # its retries have nowhere to go once it is gone
             self._queue = [item for item in self._queue if item[2].webhook_id != webhook_id]
             heapq.heapify(self._queue)
+            self._queued_bytes = sum(_queued_size(item[2]) for item in self._queue)
 
     def failed_calls(self, api_owner: str) -> list[FailedCall]:
         """Every failed attempt to deliver to the owner's webhooks, oldest first."""
@@ -326,7 +336,9 @@ class Webhooks:
             self._collect_alerts()
             due: list[PendingAttempt] = []
             while self._queue and self._queue[0][0] <= now:
-                due.append(heapq.heappop(self._queue)[2])
+                taken = heapq.heappop(self._queue)[2]
+                self._queued_bytes -= _queued_size(taken)
+                due.append(taken)
             return due
 
     def record(self, pending: PendingAttempt, outcome: Outcome) -> WebhookDelivery:
@@ -349,7 +361,7 @@ class Webhooks:
                     pending.delivery_id, pending.webhook_id, pending.api_owner, pending.url, pending.body,
                     pending.headers, pending.attempt + 1, pending.event,
                     first_failure + RETRY_DELAYS[pending.attempt - 1], first_failure, pending.transport)
-                heapq.heappush(self._queue, (retry.due, next(self._sequence), retry))
+                self._queue_attempt(retry)
             return delivery
 
     def _enqueue(self, webhook: Webhook, payload: Mapping[str, object], event: str | None,
@@ -358,7 +370,26 @@ class Webhooks:
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, webhook.secret)}
         pending = PendingAttempt(new_id(), webhook.id, webhook.api_owner, webhook.url, body, headers, 1, event, due,
                                  None, webhook.transport)
-        heapq.heappush(self._queue, (due, next(self._sequence), pending))
+        self._queue_attempt(pending)
+
+    def _queue_attempt(self, pending: PendingAttempt) -> None:
+        heapq.heappush(self._queue, (pending.due, next(self._sequence), pending))
+        self._queued_bytes += _queued_size(pending)
+        if len(self._queue) > KEPT_WAITING + KEPT_WAITING // 10 or self._queued_bytes > KEPT_BYTES:
+            self._drop_oldest_queued()
+
+    def _drop_oldest_queued(self) -> None:
+        """Keep the attempts queued last: at most KEPT_WAITING and 90% of KEPT_BYTES (the newest always stays)."""
+        kept: list[tuple[_dt.datetime, int, PendingAttempt]] = []
+        size = 0
+        for item in sorted(self._queue, key=lambda item: item[1], reverse=True):  # newest first
+            item_size = _queued_size(item[2])
+            if kept and (len(kept) >= KEPT_WAITING or size + item_size > KEPT_BYTES * 9 // 10):
+                break
+            kept.append(item)
+            size += item_size
+        heapq.heapify(kept)
+        self._queue, self._queued_bytes = kept, size
 
     def _collect_alerts(self) -> None:
         """Read the alert log from the cursor: each new alert goes to its owner's webhook for its event."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -122,6 +123,61 @@ def test_webhook_deliveries_and_failed_calls_keep_at_most_their_count(monkeypatc
     leaf = _failing_deliveries(monkeypatch, kept_bytes=10**9, cycles=20)
     hooks = leaf._backend.webhooks
     assert len(hooks.deliveries()) == 7 and len(hooks.failed_calls(leaf.username)) == 7
+
+
+def _waiting_retries(monkeypatch: pytest.MonkeyPatch, kept_bytes: int, cycles: int) -> FakeLeaf:
+    """A receiver that fails every alert of ``cycles`` credentials (client keys "0-kkk...", "1-kkk", ...) while
+    the clock never moves: each failed delivery leaves a retry waiting."""
+    leaf = _failing_deliveries(monkeypatch, kept_bytes, cycles=0)
+    hooks = leaf._backend.webhooks
+    for pending in hooks.take_due():  # the confirmation, answered
+        hooks.record(pending, Outcome(status=200))
+    user = leaf.create_user(name="another grower").id
+    for i in range(cycles):
+        leaf.create_john_deere_credentials(user, client_key=f"{i}-" + "k" * 2_000, client_secret="s",
+                                           refresh_token=f"r{i}")
+        leaf.john_deere.set_status(user, "MISSING_PERMISSION")
+        leaf.delete_john_deere_credentials(user)
+        for pending in hooks.take_due():
+            hooks.record(pending, Outcome(status=500))
+    return leaf
+
+
+def _retries_sent_after_a_minute(leaf: FakeLeaf) -> list[str]:
+    """Move the clock past the first retry's delay and take what goes out: each one's client key prefix."""
+    assert isinstance(leaf.clock, ManualClock)
+    leaf.clock.advance(dt.timedelta(minutes=2))
+    return [str(json.loads(pending.body)["credential"]).split("-")[0] for pending in leaf._backend.webhooks.take_due()]
+
+
+def test_retries_waiting_for_their_time_keep_at_most_their_count_the_newest_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_webhooks, "KEPT_WAITING", 5)
+    leaf = _waiting_retries(monkeypatch, kept_bytes=10**9, cycles=20)
+    hooks = leaf._backend.webhooks
+    assert len(hooks._queue) <= 5
+    sent = _retries_sent_after_a_minute(leaf)
+    assert sent == ["15", "16", "17", "18", "19"]  # those that failed first were dropped, never sent
+    assert [d.attempt for d in hooks.deliveries()][-20:] == [1] * 20  # nothing was sent when dropped
+
+
+def test_deleting_a_webhook_drops_its_waiting_retries_and_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    leaf = _waiting_retries(monkeypatch, kept_bytes=10**9, cycles=3)
+    hooks = leaf._backend.webhooks
+    assert len(hooks._queue) == 3 and hooks._queued_bytes > 6_000
+    hooks.delete_webhook(leaf.username, hooks.list_webhooks(leaf.username)[0].id)
+    assert hooks._queue == [] and hooks._queued_bytes == 0
+
+
+def test_retries_waiting_for_their_time_keep_at_most_their_bound_of_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    leaf = _waiting_retries(monkeypatch, kept_bytes=20_000, cycles=30)  # bodies of about 2,100 bytes
+    hooks = leaf._backend.webhooks
+    queued = [item[2] for item in hooks._queue]
+    assert sum(len(p.body) + len(p.url) for p in queued) <= 20_000 and 5 <= len(queued) < 30
+    assert hooks._queued_bytes == sum(len(p.body) + len(p.url) for p in queued)
+    sent = _retries_sent_after_a_minute(leaf)
+    assert sent[-1] == "29" and sent == [str(i) for i in range(30 - len(sent), 30)]  # the newest, in order
+    assert hooks._queued_bytes == 0
 
 
 def test_reading_an_unknown_owners_webhooks_keeps_nothing_for_it() -> None:
