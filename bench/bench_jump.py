@@ -5,6 +5,8 @@
   and the RSS of the fake at rest once seeded with 100,000 users and credentials.
 - RSS growth after 2,000 create/delete cycles of a credential with 200 KB of fields.
 - RSS growth after 20,000 GETs of a credential inside one in-process (``responses``) FakeLeaf.
+- RSS growth over 24,000 alerts a webhook's receiver refuses while the clock never moves (each leaves a retry
+  waiting), after 12,000 that fill every bounded store.
 
 ``python -m bench.bench_jump [ROUNDS]`` runs them alone (from the repository root; Linux, it reads /proc).
 """
@@ -25,7 +27,7 @@ from fake_leaf import FakeLeaf, ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 JUMP = dt.timedelta(days=30)
-BIG_SECONDS, BIG_MB, AT_REST_MB, CYCLES_MB, GETS_MB = 1.0, 150.0, 400.0, 20.0, 20.0
+BIG_SECONDS, BIG_MB, AT_REST_MB, CYCLES_MB, GETS_MB, RETRIES_MB = 1.0, 150.0, 400.0, 20.0, 20.0, 20.0
 
 
 def _seeded(credentials: int) -> tuple[FakeLeaf, ManualClock, list[str]]:
@@ -131,6 +133,44 @@ def inprocess_gets(gets: int = 20_000) -> float:
         return _rss_mb() - before
 
 
+def refused_alerts(alerts: int = 24_000, fill: int = 12_000) -> float:
+    """RSS growth in MB over ``alerts`` alerts whose deliveries the receiver refuses on a clock that never moves,
+    after ``fill`` that fill the alert log, the deliveries, the failed calls and the waiting retries (without
+    their bound, the retries alone grew by about 1.1 KB an alert).
+
+    The webhook is registered over HTTP; then each alert's delivery runs as after a request, through a sender
+    that refuses at once (a real one starts a thread and a requests session per delivery, and keeps nothing).
+    """
+    import requests
+
+    from fake_leaf.engine._webhooks import Outcome
+
+    receiver = "https://receiver.bench.test/hook"
+    leaf = FakeLeaf(clock=ManualClock(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)))
+    with leaf:
+        r = requests.post(f"{leaf.base_url}/services/alerts/api/alerts/webhooks", headers=leaf.headers, json={
+            "name": "b", "url": receiver, "secret": "s", "events": ["credentialsLimitedPermission"]})
+        assert r.status_code == 201, r.text
+    deliveries = leaf._app.deliveries
+    deliveries.senders["in-process"] = lambda pending, timeout: Outcome(status=500, response="refused")
+    user = leaf.create_user(name="grower").id
+    leaf.create_john_deere_credentials(user, client_key="key", client_secret="secret", refresh_token="r")
+
+    def refused() -> None:
+        leaf.john_deere.set_status(user, "MISSING_PERMISSION")  # an alert
+        deliveries.run_due()  # as after a request: its delivery is refused, and its retry waits
+        leaf.john_deere.set_status(user, "OK")
+
+    for _ in range(fill):  # fill every bounded store
+        refused()
+    before = _rss_mb()
+    for _ in range(alerts):
+        refused()
+    grown = _rss_mb() - before
+    assert len(leaf.webhook_deliveries()) > 1_000, "no delivery was attempted"
+    return grown
+
+
 def main(rounds: int = 9) -> bool:
     if not Path("/proc/self/status").exists():
         print("jump and memory benchmarks: skipped (they need Linux's /proc)")
@@ -153,8 +193,12 @@ def main(rounds: int = 9) -> bool:
     gets_ok = gets <= GETS_MB
     print(f"{'RSS growth, 20,000 in-process GETs (responses)':<58} {gets:6.1f} MB "
           f"(limit {GETS_MB:.0f} MB, {'ok' if gets_ok else 'OVER'})")
+    retries = refused_alerts()
+    retries_ok = retries <= RETRIES_MB
+    print(f"{'RSS growth, 24,000 refused alerts, a clock that never moves':<58} {retries:6.1f} MB "
+          f"(limit {RETRIES_MB:.0f} MB, {'ok' if retries_ok else 'OVER'})")
     print(f"(jump and memory benchmarks took {time.perf_counter() - started:.1f} s)")
-    return ratio.ok and jump_ok and rest_ok and cycles_ok and gets_ok
+    return ratio.ok and jump_ok and rest_ok and cycles_ok and gets_ok and retries_ok
 
 
 if __name__ == "__main__":
