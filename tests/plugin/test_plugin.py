@@ -211,6 +211,59 @@ def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -
     assert [line for line in other.stdout.lines if "USER" in line] != names[0]
 
 
+def test_a_fake_asked_for_late_is_its_own_tests_after_a_session_ran_inside_that_test(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_outer="""
+        import pytest
+
+        pytest_plugins = ["pytester"]
+
+        @pytest.mark.fake_leaf(base_url="https://outer.example")
+        def test_outer(request, pytester):
+            pytester.makepyfile(test_inner='''
+                import pytest
+
+                @pytest.mark.fake_leaf(base_url="https://inner.example")
+                def test_inner(fake_leaf):
+                    assert fake_leaf.base_url == "https://inner.example"
+            ''')
+            pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+            leaf = request.getfixturevalue("fake_leaf")  # after the inner session: the outer test's marker
+            assert leaf.base_url == "https://outer.example"
+            assert leaf.create_user(name="x").id  # and it is active
+            assert False, "show the requests"
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: show the requests*", "*fake-leaf requests*",
+                                 "0 request(s) to https://outer.example*"])
+
+
+def test_fake_leaf_set_up_in_a_thread_no_test_runs_in_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_thread="""
+        import threading
+
+        def test_from_a_thread(request):
+            caught = []
+
+            def set_up():
+                try:
+                    request.getfixturevalue("fake_leaf")
+                except BaseException as e:  # pytest.fail raises an outcome, not an Exception
+                    caught.append(e)
+
+            thread = threading.Thread(target=set_up)
+            thread.start()
+            thread.join()
+            assert len(caught) == 1
+            print("CAUGHT", caught[0])
+    """)
+    result = pytester.runpytest("-p", "no:randomly", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*CAUGHT fake_leaf was set up outside a test's run (the pytest_runtest_protocol "
+                                 "hook, in this thread)*"])
+
+
 def test_leaf_clock_works_inside_freezegun(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_clock="""
         import datetime as dt
