@@ -293,7 +293,7 @@ def _faker_class() -> type[Faker] | None:
 
 
 @pytest.fixture
-def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -> Iterator[WebhookReceiver]:
+def leaf_webhook_receiver(fake_leaf: FakeLeaf) -> Iterator[WebhookReceiver]:
     """A URL for a webhook that records what arrives (``received``) and can fail (``fail_next(n)``).
 
     In-process it is a ``responses`` callback beside the fake; in a test using ``leaf_server`` it is
@@ -301,19 +301,20 @@ def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -
     """
     from fake_leaf import HttpReceiver, InProcessReceiver
 
-    over_http = "leaf_server" in request.fixturenames
+    over_http = "leaf_server" in getattr(_running_test("leaf_webhook_receiver"), "fixturenames", ())
     with HttpReceiver() if over_http else InProcessReceiver(fake_leaf) as receiver:
         yield receiver
 
 
 @pytest.fixture
-def leaf_faker(request: pytest.FixtureRequest) -> Faker:
+def leaf_faker() -> Faker:
     """A Faker with fake-leaf's provider, seeded from the run's seed and the test's id (needs faker).
 
     One Faker serves the whole run, reseeded (and its ``unique`` cleared) for each test: a provider a
     test adds to it stays for the tests after it.
     """
-    faker = request.config.stash.get(_FAKER_KEY, None)
+    item = _running_test("leaf_faker")
+    faker = item.config.stash.get(_FAKER_KEY, None)
     if faker is None:  # building a Faker costs milliseconds (~27 providers): once per session
         faker_class = _faker_class()
         if faker_class is None:
@@ -323,8 +324,8 @@ def leaf_faker(request: pytest.FixtureRequest) -> Faker:
 
         faker = faker_class()
         faker.add_provider(LeafProvider)
-        request.config.stash[_FAKER_KEY] = faker
-    faker.seed_instance(_test_seed(request.node))
+        item.config.stash[_FAKER_KEY] = faker
+    faker.seed_instance(_test_seed(item))
     faker.unique.clear()
     return faker
 
