@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-import threading
 import weakref
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -131,36 +130,28 @@ def _options(item: pytest.Item) -> dict[str, Any]:
     return options
 
 
-class _Running(threading.local):
-    """The tests whose protocol (setup, call, teardown) runs in this thread, innermost last: a test may run a
-    whole pytest session inside it (pytester). The fixtures read their test's markers, seed and stash from it
-    instead of asking for ``request``: pytest 9 makes a fixture definition each time ``request`` is asked
-    for (about 0.06 ms a test)."""
-
-    def __init__(self) -> None:
-        self.items: list[pytest.Item] = []
-
-
-_RUNNING = _Running()
+# The tests whose protocol (setup, call, teardown) runs, innermost last: a test may run a whole pytest session
+# inside it (pytester). fake_leaf and leaf_faker read their test's markers, seed and stash from it instead of asking
+# for ``request``: pytest 9 makes a fixture definition each time ``request`` is asked for (about 0.06 ms a test).
+# One stack for the process: pytest runs one test at a time, and a test's own threads see their test.
+_RUNNING: list[pytest.Item] = []
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, None]:
-    items = _RUNNING.items
-    items.append(item)
+    _RUNNING.append(item)
     try:
         yield
     finally:
-        items.pop()
+        _RUNNING.pop()
 
 
 def _running_test(fixture: str) -> pytest.Item:
     __tracebackhide__ = True
-    items = _RUNNING.items
-    if not items:
-        pytest.fail(f"{fixture} was set up outside a test's run (the pytest_runtest_protocol hook, in this thread): "
-                    "a plugin that runs tests its own way must run them through that hook", pytrace=False)
-    return items[-1]
+    if not _RUNNING:
+        pytest.fail(f"{fixture} was set up outside a test's run (the pytest_runtest_protocol hook): a plugin that "
+                    "runs tests its own way must run them through that hook", pytrace=False)
+    return _RUNNING[-1]
 
 
 @pytest.fixture
@@ -293,7 +284,7 @@ def _faker_class() -> type[Faker] | None:
 
 
 @pytest.fixture
-def leaf_webhook_receiver(fake_leaf: FakeLeaf) -> Iterator[WebhookReceiver]:
+def leaf_webhook_receiver(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -> Iterator[WebhookReceiver]:
     """A URL for a webhook that records what arrives (``received``) and can fail (``fail_next(n)``).
 
     In-process it is a ``responses`` callback beside the fake; in a test using ``leaf_server`` it is
@@ -301,7 +292,7 @@ def leaf_webhook_receiver(fake_leaf: FakeLeaf) -> Iterator[WebhookReceiver]:
     """
     from fake_leaf import HttpReceiver, InProcessReceiver
 
-    over_http = "leaf_server" in getattr(_running_test("leaf_webhook_receiver"), "fixturenames", ())
+    over_http = "leaf_server" in request.fixturenames  # also one asked for already with getfixturevalue
     with HttpReceiver() if over_http else InProcessReceiver(fake_leaf) as receiver:
         yield receiver
 

@@ -239,29 +239,22 @@ def test_a_fake_asked_for_late_is_its_own_tests_after_a_session_ran_inside_that_
                                  "0 request(s) to https://outer.example*"])
 
 
-def test_fake_leaf_set_up_in_a_thread_no_test_runs_in_says_so(pytester: pytest.Pytester) -> None:
+def test_fake_leaf_set_up_from_a_tests_own_thread_is_that_tests(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_thread="""
         import threading
 
+        import pytest
+
+        @pytest.mark.fake_leaf(base_url="https://threaded.example")
         def test_from_a_thread(request):
-            caught = []
-
-            def set_up():
-                try:
-                    request.getfixturevalue("fake_leaf")
-                except BaseException as e:  # pytest.fail raises an outcome, not an Exception
-                    caught.append(e)
-
-            thread = threading.Thread(target=set_up)
+            made = []
+            thread = threading.Thread(target=lambda: made.append(request.getfixturevalue("fake_leaf")))
             thread.start()
             thread.join()
-            assert len(caught) == 1
-            print("CAUGHT", caught[0])
+            assert [leaf.base_url for leaf in made] == ["https://threaded.example"]
+            assert made[0].create_user(name="x").id
     """)
-    result = pytester.runpytest("-p", "no:randomly", "-s")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*CAUGHT fake_leaf was set up outside a test's run (the pytest_runtest_protocol "
-                                 "hook, in this thread)*"])
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
 
 
 def test_leaf_clock_works_inside_freezegun(pytester: pytest.Pytester) -> None:
