@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import Any
 
+from fake_leaf.engine._record import frozen
 from fake_leaf.engine._text import shorten
 
 
@@ -82,7 +82,7 @@ def credentials_not_found(leaf_user_id: str, provider_label: str) -> NotFoundErr
     return NotFoundError(f"Leaf user {shorten(leaf_user_id, 100)!r} has no {provider_label} credentials")
 
 
-@dataclass(frozen=True)
+@frozen
 class FieldError:
     """One rejected field: JHipster's ``fieldErrors`` entry plus a sentence for people."""
 

@@ -12,7 +12,6 @@ import secrets
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Literal
 
 from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
@@ -28,24 +27,25 @@ PutWithoutCredentials = Literal["keep", "drop"]
 MAX_CHECK_INTERVAL = _dt.timedelta(days=36525)
 
 
-@dataclass(eq=False, repr=False)
 class EngineOptions:
     """The [choice] behaviours of the contract, as options."""
 
-    on_duplicate_credentials: OnDuplicate = "reject"
-    put_without_credentials: PutWithoutCredentials = "drop"
-    check_interval: _dt.timedelta = _dt.timedelta(hours=24)
-    refresh_token_rotation: bool = False
-    # the values the fake makes where Leaf makes them (access tokens, session ids): the same seed, the same
-    # values for the same calls; None draws a fresh seed
-    seed: int | None = None
-    # provider name -> the environment a body without clientEnvironment gets, though the provider requires it
-    environment_defaults: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not _dt.timedelta(0) < self.check_interval <= MAX_CHECK_INTERVAL:  # the clock's headroom
+    def __init__(self, on_duplicate_credentials: OnDuplicate = "reject",
+                 put_without_credentials: PutWithoutCredentials = "drop",
+                 check_interval: _dt.timedelta = _dt.timedelta(hours=24), refresh_token_rotation: bool = False,
+                 seed: int | None = None, environment_defaults: Mapping[str, str] | None = None) -> None:
+        if not _dt.timedelta(0) < check_interval <= MAX_CHECK_INTERVAL:  # the clock's headroom
             raise ValueError(f"check_interval must be positive and at most {MAX_CHECK_INTERVAL.days} days (a "
-                             f"century), got {self.check_interval}")
+                             f"century), got {check_interval}")
+        self.on_duplicate_credentials = on_duplicate_credentials
+        self.put_without_credentials = put_without_credentials
+        self.check_interval = check_interval
+        self.refresh_token_rotation = refresh_token_rotation
+        # the values the fake makes where Leaf makes them (access tokens, session ids): the same seed, the same
+        # values for the same calls; None draws a fresh seed
+        self.seed = seed
+        # provider name -> the environment a body without clientEnvironment gets, though the provider requires it
+        self.environment_defaults: Mapping[str, str] = {} if environment_defaults is None else environment_defaults
 
 
 _BY_NAME: dict[int, tuple[tuple[Provider, ...], dict[str, Provider]]] = {}  # the providers option's few values

@@ -12,7 +12,6 @@ import functools
 import json
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from fake_leaf.engine._errors import UnsupportedControlError
 from fake_leaf.engine._text import why_not_text
@@ -105,22 +104,30 @@ class Answer:
         return self.body if isinstance(self.body, str) else self.body.text()
 
 
-@dataclass(eq=False, repr=False, slots=True)  # one per credential: slots keep 100,000 of them small
-class _Grant:
-    """What a grower granted: an OAuth2 refresh token, an API key, or an account's access."""
+_NOTHING: frozenset[str] = frozenset()
 
-    client: str
-    scopes: tuple[str, ...]
-    last_used: _dt.datetime
-    revoked: bool = False
-    withdrawn: frozenset[str] = frozenset()  # scopes or permissions; WHOLE_ACCESS for all
-    # the account's organizations, by id in the order they came (a provider with organizations only)
-    organizations: dict[str, UpstreamOrganization] = field(default_factory=dict)
-    # what a withdrawal of the whole access blocked (immutable: the empty one is shared by every grant)
-    withdrawn_organizations: frozenset[str] = frozenset()
-    key: tuple[str, str] = ("", "")  # (environment, token): where the upstream keeps it
-    holders: list[str] = field(default_factory=list)  # the ids of the live credentials that carry it
-    version: int = 0  # changed by every control of it: a check's outcome may differ after
+
+class _Grant:
+    """What a grower granted: an OAuth2 refresh token, an API key, or an account's access (one per credential:
+    slots keep 100,000 of them small)."""
+
+    __slots__ = ("client", "holders", "key", "last_used", "organizations", "revoked", "scopes", "version",
+                 "withdrawn", "withdrawn_organizations")
+
+    def __init__(self, client: str, scopes: tuple[str, ...], last_used: _dt.datetime, *,
+                 key: tuple[str, str] = ("", "")) -> None:
+        self.client = client
+        self.scopes = scopes
+        self.last_used = last_used
+        self.revoked = False
+        self.withdrawn: frozenset[str] = _NOTHING  # scopes or permissions; WHOLE_ACCESS for all
+        # the account's organizations, by id in the order they came (a provider with organizations only)
+        self.organizations: dict[str, UpstreamOrganization] = {}
+        # what a withdrawal of the whole access blocked (immutable: the empty one is shared by every grant)
+        self.withdrawn_organizations: frozenset[str] = _NOTHING
+        self.key = key  # (environment, token): where the upstream keeps it
+        self.holders: list[str] = []  # the ids of the live credentials that carry it
+        self.version = 0  # changed by every control of it: a check's outcome may differ after
 
     def no_organization_reachable(self) -> bool:
         return not any(not o.blocked for o in self.organizations.values())

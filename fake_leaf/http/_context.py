@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -54,18 +53,21 @@ class ControlTarget(Protocol):
                         leaf_user_id: str | None = None) -> list[JournalEntry]: ...
 
 
-@dataclass(eq=False, repr=False, slots=True)
 class Call:
     """What a handler gets: the request, its path parameters and the engine."""
 
-    request: HttpRequest
-    path: str  # the path Leaf would report in a problem body
-    params: dict[str, str]
-    backend: LeafBackend
-    base_url: str
-    provider: Provider | None = None
-    owner: str = ""
-    app: ControlTarget | None = None  # for the control plane, which also drives faults and the journal
+    __slots__ = ("app", "backend", "base_url", "owner", "params", "path", "provider", "request")
+
+    def __init__(self, request: HttpRequest, path: str, params: dict[str, str], backend: LeafBackend, base_url: str,
+                 provider: Provider | None = None, owner: str = "", app: ControlTarget | None = None) -> None:
+        self.request = request
+        self.path = path  # the path Leaf would report in a problem body
+        self.params = params
+        self.backend = backend
+        self.base_url = base_url
+        self.provider = provider
+        self.owner = owner
+        self.app = app  # for the control plane, which also drives faults and the journal
 
     def json_body(self) -> dict[str, object]:
         return read_json_object(self.request.body)
@@ -89,24 +91,28 @@ class Call:
 Handler = Callable[[Call], HttpResponse]
 
 
-@dataclass(eq=False, repr=False)
 class Route:
     """One line of the route table: method, path template, handler, and what the OpenAPI document says."""
 
-    method: str
-    template: str  # a path with {leafUserId}-style parameters
-    handler: Handler
-    authenticated: bool = True
-    provider: Provider | None = None
-    summary: str = ""
-    success: int = 200
-    no_content_too: bool = False  # also answers 204 (a control action with nothing to say)
-    request: str | None = None  # a schema name
-    body_optional: bool = False
-    response: str | None = None  # a schema name, "[Name]" for an array of them, None for no body
-    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # schemas other than a string
-    query_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    errors: dict[int, str] = field(default_factory=dict)  # answers beyond the usual, with why
+    def __init__(self, method: str, template: str, handler: Handler, authenticated: bool = True,
+                 provider: Provider | None = None, summary: str = "", success: int = 200, no_content_too: bool = False,
+                 request: str | None = None, body_optional: bool = False, response: str | None = None,
+                 path_params: dict[str, dict[str, Any]] | None = None,
+                 query_params: dict[str, dict[str, Any]] | None = None, errors: dict[int, str] | None = None) -> None:
+        self.method = method
+        self.template = template  # a path with {leafUserId}-style parameters
+        self.handler = handler
+        self.authenticated = authenticated
+        self.provider = provider
+        self.summary = summary
+        self.success = success
+        self.no_content_too = no_content_too  # also answers 204 (a control action with nothing to say)
+        self.request = request  # a schema name
+        self.body_optional = body_optional
+        self.response = response  # a schema name, "[Name]" for an array of them, None for no body
+        self.path_params = {} if path_params is None else path_params  # schemas other than a string
+        self.query_params = {} if query_params is None else query_params
+        self.errors = {} if errors is None else errors  # answers beyond the usual, with why
 
     @property
     def pattern(self) -> re.Pattern[str]:

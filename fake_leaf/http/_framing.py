@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
@@ -13,17 +12,21 @@ from fake_leaf.http._types import HttpResponse
 _DIGITS = re.compile(r"[0-9]+")  # RFC 9110's 1*DIGIT: no sign, no underscore, no spaces inside
 
 
-@dataclass(frozen=True)
 class Framing:
-    """How the client said its body is delimited."""
+    """How the client said its body is delimited (a plain class: one is made per request with a body)."""
 
-    chunked: bool = False
-    length: int | None = None  # the declared Content-Length (None: none declared, or chunked)
-    malformed: str | None = None  # a Content-Length that is not a number of bytes, as received
-    transfer_encoding: str | None = None  # as received, when it is refused
-    unframed: str | None = None  # why that Transfer-Encoding leaves the body's end unknown
-    undecodable: str | None = None  # a transfer coding fake-leaf does not undo (gzip ...)
-    also_length: bool = False  # chunked, with a Content-Length too: a server closes the connection after
+    __slots__ = ("also_length", "chunked", "length", "malformed", "transfer_encoding", "undecodable", "unframed")
+
+    def __init__(self, *, chunked: bool = False, length: int | None = None, malformed: str | None = None,
+                 transfer_encoding: str | None = None, unframed: str | None = None, undecodable: str | None = None,
+                 also_length: bool = False) -> None:
+        self.chunked = chunked
+        self.length = length  # the declared Content-Length (None: none declared, or chunked)
+        self.malformed = malformed  # a Content-Length that is not a number of bytes, as received
+        self.transfer_encoding = transfer_encoding  # as received, when it is refused
+        self.unframed = unframed  # why that Transfer-Encoding leaves the body's end unknown
+        self.undecodable = undecodable  # a transfer coding fake-leaf does not undo (gzip ...)
+        self.also_length = also_length  # chunked, with a Content-Length too: a server closes the connection after
 
     def refusal(self, path: str) -> HttpResponse | None:
         """The answer to give before reading the body at all, if any: the body's end cannot be known."""

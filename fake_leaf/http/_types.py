@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -44,15 +44,20 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-@dataclass(eq=False, repr=False)
 class HttpResponse:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    # set by an injected fault, for the transport to act out (see drops_connection and times_out in _faults)
-    fault: FaultKind | None = None
-    delay: float = 0.0  # seconds the transport waits before answering
-    hold: float = 0.0  # a read_timeout over a server: seconds it holds the answer back before hanging up
+    """One answer, as every transport receives it."""
+
+    __slots__ = ("body", "delay", "fault", "headers", "hold", "status")
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"",
+                 fault: FaultKind | None = None, delay: float = 0.0, hold: float = 0.0) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {} if headers is None else headers
+        self.body = body
+        # set by an injected fault, for the transport to act out (see drops_connection and times_out in _faults)
+        self.fault = fault
+        self.delay = delay  # seconds the transport waits before answering
+        self.hold = hold  # a read_timeout over a server: seconds it holds the answer back before hanging up
 
 
 @dataclass(frozen=True)
