@@ -7,6 +7,10 @@
     pytest-httpx's ``httpx_mock`` with one response, the three alternating in one pytest session;
     then the same two each making one GET (the credentials with ``requests`` through the fake, the
     mocked response with ``httpx``), each on a client shared by the module's tests.
+(c) the steps under (b), in a session of their own: ``fake_leaf`` alone, with ``leaf_user``, with the
+    credentials too, and ``fake_leaf`` alone making one GET (an empty list of users), each against
+    ``httpx_mock`` with or without its GET: how much of ``httpx_mock``'s cost the fake spends before
+    any user or credentials exist.
 
 Both are judged on CPU time (the process's own, or the child's), with wall time printed beside it:
 on a machine shared by several busy processes, wall time mostly measures the others. (b) is judged
@@ -174,8 +178,32 @@ def _test_source(with_httpx: bool) -> str:
     return "".join(parts)
 
 
-def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
-    """For each kind of test (``fake``, ``httpx``), what it costs over the same round's empty test.
+_FAKE_ALONE_GET = """    url = f"{fake_leaf.user_management_url}/users"
+    assert CLIENT.get(url, headers=fake_leaf.headers).json() == []
+"""
+
+
+def _floor_source() -> str:
+    """The steps under the three fixtures, each its own kind of test: the fake alone, with a Leaf user, with the
+    credentials; the fake alone making one GET (an empty list of users); ``httpx_mock`` with and without its GET."""
+    parts = [_CLIENTS]
+    for i in range(TESTS):
+        parts.append(f"def test_empty_{i}():\n    pass\n\n")
+        parts.append(f"def test_fakealone_{i}(fake_leaf):\n    pass\n\n")
+        parts.append(f"def test_fakeuser_{i}(fake_leaf, leaf_user):\n    pass\n\n")
+        parts.append(f"def test_fake_{i}({FIXTURES}):\n    pass\n\n")
+        parts.append(f"def test_fakealoneget_{i}(fake_leaf):\n{_FAKE_ALONE_GET}\n")
+        parts.append(f"@pytest.mark.httpx_mock(assert_all_responses_were_requested=False)\n"
+                     f"def test_httpx_{i}(httpx_mock):\n"
+                     f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n\n")
+        parts.append(f"def test_httpxget_{i}(httpx_mock):\n"
+                     f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n"
+                     f"    assert CLIENT.get('https://api.withleaf.io/x').json() == {{'id': '{i}'}}\n\n")
+    return "".join(parts)
+
+
+def _session_extra(name: str, source: str, kinds: list[str], only_these_plugins: bool) -> dict[str, Extra]:
+    """Run the tests of ``source`` in one pytest session; for each kind, what it costs over the same round's empty test.
 
     ``only_these_plugins``: load no plugin but fake-leaf's and pytest-httpx (a project with just
     these two); otherwise every plugin installed here, some of which hook every fixture's setup.
@@ -190,8 +218,8 @@ def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
         plugins = ["-p", "no:randomly", "-p", "no:faker", "-p", "no:xdist"]
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / ("test_fixture_cost_alone.py" if only_these_plugins else "test_fixture_cost.py")
-        path.write_text(_test_source(with_httpx))
+        path = Path(tmp) / f"{name}.py"
+        path.write_text(source)
         timer = _Timer()
         if only_these_plugins:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -204,12 +232,37 @@ def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
             else:
                 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         assert code == 0, f"the benchmark's tests failed ({code})"
-    extra = {}
+    return {kind: _median_extra([(*timer.by_test[f"test_{kind}_{i}"], *timer.by_test[f"test_empty_{i}"])
+                                 for i in range(WARM_UP, TESTS)])
+            for kind in kinds}
+
+
+def fixtures_extra(only_these_plugins: bool) -> dict[str, Extra]:
+    """For each kind of test (``fake``, ``httpx``...), what it costs over the same round's empty test."""
+    with_httpx = importlib.util.find_spec("pytest_httpx") is not None
     kinds = ["fake", "trivial", "fakeget"] + (["httpx", "httpxget", "fakehttpxget"] if with_httpx else [])
-    for kind in kinds:
-        extra[kind] = _median_extra([(*timer.by_test[f"test_{kind}_{i}"], *timer.by_test[f"test_empty_{i}"])
-                                     for i in range(WARM_UP, TESTS)])
-    return extra
+    name = "test_fixture_cost_alone" if only_these_plugins else "test_fixture_cost"
+    return _session_extra(name, _test_source(with_httpx), kinds, only_these_plugins)
+
+
+def floor_extra() -> dict[str, Extra]:
+    """The steps under the fixtures, in a session of their own (so the figures above keep their mix of tests)."""
+    kinds = ["fakealone", "fakeuser", "fake", "fakealoneget", "httpx", "httpxget"]
+    return _session_extra("test_fixture_floor", _floor_source(), kinds, only_these_plugins=True)
+
+
+def _print_floor() -> None:
+    """Where the fake's cost per test sits against ``httpx_mock``'s: each fixture's step; the fake alone with a GET."""
+    extra = floor_extra()
+    httpx, httpx_get = extra["httpx"].cpu_ms, extra["httpxget"].cpu_ms
+    print("the steps under the fixtures (a session of their own; each over an empty test, CPU, and / httpx_mock):")
+    for kind, what in (("fakealone", "fake_leaf alone"), ("fakeuser", "fake_leaf + leaf_user"),
+                       ("fake", "fake_leaf + leaf_user + john_deere_credentials")):
+        print(f"{'  ' + what:<66} {extra[kind].cpu_ms:7.3f} ms: {extra[kind].cpu_ms / httpx:5.2f}x")
+    print(f"{'  httpx_mock, one response':<66} {httpx:7.3f} ms")
+    alone_get = extra["fakealoneget"].cpu_ms
+    print(f"{'  fake_leaf alone + one httpx GET of its empty /users':<66} {alone_get:7.3f} ms: "
+          f"{alone_get / httpx_get:5.2f}x of httpx_mock + its GET ({httpx_get:.3f} ms)")
 
 
 def main(rounds: int) -> bool:
@@ -237,6 +290,8 @@ def main(rounds: int) -> bool:
         else:
             print("pytest-httpx is not installed, so httpx_mock was not measured side by side: "
                   "pip install pytest-httpx")
+    if importlib.util.find_spec("pytest_httpx") is not None:
+        _print_floor()
 
     startup_rounds = max(rounds, 25)  # two fresh interpreters a round: noisy, so more rounds
     module = _plugin_module("fake_leaf")
