@@ -144,6 +144,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         yield
     finally:
         _RUNNING.pop()
+        # the test's fake stays on its item for the reports (its requests, shown when a phase fails), and goes
+        # once they are made: pytest keeps every item to the session's end, and the fake would keep its state
+        if _LEAF_KEY in item.stash:
+            del item.stash[_LEAF_KEY]
 
 
 def _running_test(fixture: str) -> pytest.Item:
