@@ -11,6 +11,8 @@
     credentials too, and ``fake_leaf`` alone making one GET (an empty list of users), each against
     ``httpx_mock`` with or without its GET: how much of ``httpx_mock``'s cost the fake spends before
     any user or credentials exist.
+(d) memory: a pytest session of 3,000 tests that use the three fixtures and make five httpx GETs each, against
+    one of as many empty tests, each in a fresh interpreter: RSS growth from the 100th test to the last.
 
 Both are judged on CPU time (the process's own, or the child's), with wall time printed beside it:
 on a machine shared by several busy processes, wall time mostly measures the others. (b) is judged
@@ -265,6 +267,70 @@ def _print_floor() -> None:
           f"{alone_get / httpx_get:5.2f}x of httpx_mock + its GET ({httpx_get:.3f} ms)")
 
 
+SESSION_TESTS = 3000
+SESSION_LIMIT_MB = 20.0
+_SESSION_CONFTEST = """import gc
+
+
+def _rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+_DONE = [0]
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _DONE[0] += 1
+    if _DONE[0] in (100, {last}):
+        gc.collect()
+        with open("rss.txt", "a") as f:
+            f.write(f"{{_rss_mb()}}\\n")
+"""
+_SESSION_TESTS = {
+    "fake": """import httpx
+import pytest
+
+CLIENT = httpx.Client()
+
+
+@pytest.mark.parametrize("i", range({tests}))
+def test_fixtures_and_gets(i, fake_leaf, leaf_user, john_deere_credentials):
+    url = f"{{fake_leaf.user_management_url}}/users/{{leaf_user['id']}}/john-deere-credentials"
+    for _ in range(5):
+        assert CLIENT.get(url, headers=fake_leaf.headers).json()["id"] == john_deere_credentials["id"]
+""",
+    "empty": """import pytest
+
+
+@pytest.mark.parametrize("i", range({tests}))
+def test_nothing(i):
+    pass
+""",
+}
+
+
+def session_growth() -> dict[str, float]:
+    """RSS growth (MB) of a pytest session from its 100th test to its last: tests that use the three fixtures and
+    make five httpx GETs, and as many empty tests; each session in a fresh interpreter (Linux: /proc)."""
+    growth = {}
+    for kind, source in _SESSION_TESTS.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "conftest.py").write_text(_SESSION_CONFTEST.format(last=SESSION_TESTS))
+            Path(tmp, "test_session.py").write_text(source.format(tests=SESSION_TESTS))
+            done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                   "-o", "addopts=", "--rootdir", tmp, tmp], capture_output=True, text=True, env=_ENV,
+                                  cwd=tmp)
+            if done.returncode != 0:
+                raise AssertionError(f"the {kind} session failed ({done.returncode}):\n{done.stdout[-3000:]}")
+            first, last = (float(line) for line in Path(tmp, "rss.txt").read_text().split())
+            growth[kind] = last - first
+    return growth
+
+
 def main(rounds: int) -> bool:
     fixtures_ok = True
     for alone in (True, False):
@@ -293,6 +359,16 @@ def main(rounds: int) -> bool:
     if importlib.util.find_spec("pytest_httpx") is not None:
         _print_floor()
 
+    sessions_ok = True
+    if Path("/proc/self/status").exists():
+        growth = session_growth()
+        extra_mb = growth["fake"] - growth["empty"]
+        sessions_ok = extra_mb <= SESSION_LIMIT_MB
+        what = f"a session of {SESSION_TESTS:,} tests (three fixtures, five GETs) / empty ones, RSS"
+        print(f"{what:<66} "
+              f"+{growth['fake']:.1f} MB / +{growth['empty']:.1f} MB: {extra_mb:+.1f} MB "
+              f"(limit {SESSION_LIMIT_MB:g}, {'ok' if sessions_ok else 'OVER'})")
+
     startup_rounds = max(rounds, 25)  # two fresh interpreters a round: noisy, so more rounds
     module = _plugin_module("fake_leaf")
     assert module is not None, "fake-leaf's pytest plugin is not installed (pip install -e .)"
@@ -301,7 +377,7 @@ def main(rounds: int) -> bool:
     faker_module = _plugin_module("faker")
     if faker_module is not None:
         print(f"{'  for comparison, faker own plugin / none':<66} {startup_extra(startup_rounds, faker_module).text()}")
-    return fixtures_ok and startup.ok(STARTUP_LIMIT_MS)
+    return fixtures_ok and sessions_ok and startup.ok(STARTUP_LIMIT_MS)
 
 
 if __name__ == "__main__":
