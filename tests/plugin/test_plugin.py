@@ -143,6 +143,29 @@ def test_a_tests_fake_is_freed_once_the_test_has_run(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*fake-leaf requests*", "*GET*/users/nobody -> 404*"])
 
 
+def test_a_fake_set_up_outside_a_tests_run_fails_saying_why(pytester: pytest.Pytester) -> None:
+    # a plugin that runs the tests itself, without pytest_runtest_protocol: the fixture cannot tell its test
+    pytester.makeconftest("""
+        import pytest
+        from _pytest.runner import runtestprotocol
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtestloop(session):
+            for i, item in enumerate(session.items):
+                nextitem = session.items[i + 1] if i + 1 < len(session.items) else None
+                runtestprotocol(item, nextitem=nextitem)
+            return True
+    """)
+    pytester.makepyfile(test_outside="""
+        def test_uses_the_fake(fake_leaf):
+            pass
+    """)
+    # a fresh interpreter: in this one, this very test is running, and the fixture would take it for its own
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fake_leaf was set up outside a test's run (the pytest_runtest_protocol hook)*"])
+
+
 MARKER_TESTS = """
     import datetime as dt
     import pytest
