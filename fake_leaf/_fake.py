@@ -449,7 +449,7 @@ class FakeLeaf:
 
         server = LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
                             request_timeout=request_timeout, max_connections=max_connections)
-        self._delivery_policy.listen(server.host, server.port, webhook_allow)
+        self._delivery_policy.listen(server, webhook_allow)
         return server
 
     def httpx_transport(self) -> LeafTransport:

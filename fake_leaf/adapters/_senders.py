@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from fake_leaf.http._delivery import Sender, in_delivery_thread
 
 if TYPE_CHECKING:  # the alerts service's module loads when it is first used, not with the fake
+    from fake_leaf.adapters._server import LeafServer
     from fake_leaf.engine._webhooks import Outcome, PendingAttempt
 
 MAX_RESPONSE = 1_000  # characters of the receiver's answer kept in a failed call (what it echoes back, capped)
@@ -200,18 +202,30 @@ class DeliveryPolicy:
     """
 
     def __init__(self) -> None:
-        self.own: set[tuple[str, int]] = set()  # (host, port) of every server of this fake
+        # the fake's servers not stopped yet: a stopped one's port is anybody's next (a receiver's), and a fake
+        # kept for a whole test session, starting a server per test, would otherwise keep every port it had
+        self._servers: weakref.WeakSet[LeafServer] = weakref.WeakSet()
+        self._servers_lock = threading.Lock()  # servers start on the test's thread, deliveries read on theirs
         # the fake's own receivers (/_fake-leaf/receivers/{name}): (path, body, headers) -> (status, answer) or None
         self.local: Callable[[str, bytes, Mapping[str, str]], tuple[int, str] | None] | None = None
         self.allow: list[tuple[str, int | None]] | None = None
         self.exposed = False  # a server listens on a non-loopback address
 
-    def listen(self, host: str, port: int, allow: Iterable[str] | None) -> None:
-        self.own.add((host, port))
+    def listen(self, server: LeafServer, allow: Iterable[str] | None) -> None:
+        with self._servers_lock:
+            for stopped in [s for s in self._servers if s._stopped]:
+                self._servers.discard(stopped)
+            self._servers.add(server)
         if allow is not None:
             self.allow = [_host_port(entry) for entry in allow]
-        if not _loopback(host):
+        if not _loopback(server.host):
             self.exposed = True
+
+    @property
+    def own(self) -> set[tuple[str, int]]:
+        """(host, port) of every server of this fake that is not stopped."""
+        with self._servers_lock:
+            return {(s.host, s.port) for s in self._servers if not s._stopped}
 
     def check(self, host: str, port: int) -> tuple[str | None, str | None]:
         """(the address to connect to, None), or (None, why the delivery is refused)."""

@@ -114,7 +114,7 @@ def test_a_receiver_calling_back_into_the_server_does_not_deadlock() -> None:
     assert json.loads(leaf.webhook_deliveries()[0].body) == {"message": "confirmation of webhook upon registration"}
 
 
-def _receiver(handler: Callable[[BaseHTTPRequestHandler], object]) -> ThreadingHTTPServer:
+def _receiver(handler: Callable[[BaseHTTPRequestHandler], object], port: int = 0) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
@@ -123,7 +123,7 @@ def _receiver(handler: Callable[[BaseHTTPRequestHandler], object]) -> ThreadingH
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
@@ -141,6 +141,32 @@ def test_a_webhook_to_the_fakes_own_address_is_refused_and_resets_nothing() -> N
         failed = requests.get(f"{server.url}{HOOKS}/failed-calls", headers=leaf.headers).json()["items"]
         assert requests.get(f"{server.user_management_url}/users/{user.json()['id']}", headers=leaf.headers).ok
     assert len(failed) == 2 and all("its own address" in f["connectionError"] for f in failed)
+
+
+def test_a_port_the_fakes_stopped_server_freed_is_no_longer_its_own() -> None:
+    # a fake kept for a whole session may start a server in each test: a port one of them freed is anybody's
+    # next (a receiver's), and was refused as the fake's own address; the fake also kept every port it had had
+    def record(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(204)
+        handler.end_headers()
+
+    leaf = FakeLeaf()
+    with leaf.server() as first:
+        freed = first.port
+    receiver = _receiver(record, port=freed)
+    try:
+        with leaf.server() as server:
+            assert register(server.url, leaf, f"http://127.0.0.1:{freed}/hook").status_code == 201
+            [delivery] = leaf.webhook_deliveries()
+            own = requests.post(f"{server.url}{HOOKS}", headers=leaf.headers, timeout=30, json={
+                "name": "own", "url": f"{server.url}/hook", "secret": "s", "events": ["credentialsLimitedPermission"]})
+            assert own.status_code == 201
+            refused = leaf.webhook_deliveries()[-1]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert delivery.connection_error is None and delivery.status == 204
+    assert refused.connection_error is not None and "its own address" in refused.connection_error  # still refused
 
 
 def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_exposed() -> None:
