@@ -23,9 +23,9 @@ import itertools
 import json
 import re
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 import requests
 from hypothesis import HealthCheck, Phase, note, settings
@@ -44,12 +44,11 @@ from hypothesis.stateful import (
 from fake_leaf import CredentialEvent, Credentials, CredentialStatus, FakeLeaf, ManualClock, NotFoundError, RateLimit
 from fake_leaf.engine import JOHN_DEERE, PROVIDERS, Provider
 from fake_leaf.testing._webhooks_kit import AlertsReceiver
-from fake_leaf.testing.strategies import organization_changes, sample_credentials_body, sample_user_body
+from fake_leaf.testing.strategies import _by_place, organization_changes, sample_credentials_body, sample_user_body
 
 __all__ = ["DECISIONS", "DEFAULT_SETTINGS", "ClientMismatchError", "Decision", "LeafClientStateMachine", "LeafRules",
            "UserRef"]
 
-_T = TypeVar("_T")
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
 Decision = Literal["nothing", "reconnect", "ask_for_scopes", "retry_later"]
@@ -1071,15 +1070,6 @@ def _key(name: str) -> str:
 def _provider_keys() -> dict[str, Provider]:
     """Every registered provider under its name, its label and its slug, each folded by ``_key``."""
     return {_key(text): p for p in PROVIDERS for text in (p.name, p.label, p.slug)}
-
-
-def _by_place(values: Sequence[_T]) -> st.SearchStrategy[_T]:
-    """``st.sampled_from(values)`` for values an example makes (its users' ids, changes naming them), drawn by
-    their place: hypothesis labels a ``sampled_from`` by its values, and keeps every label it meets for the
-    rest of the process (about 400 more for each test of a machine, 100 examples, never freed)."""
-    if not values:
-        return st.nothing()
-    return st.integers(0, len(values) - 1).map(values.__getitem__)
 
 
 def _retry_after(response: requests.Response, now: dt.datetime) -> float | None:

@@ -86,6 +86,22 @@ def test_leaf_user_ids_cover_existing_missing_and_another_owners() -> None:
             assert r.status_code == status, (found_kind, user_id)
 
 
+def test_leaf_user_ids_of_each_examples_own_users_are_one_strategy_to_hypothesis() -> None:
+    # a test draws from the ids its example made; hypothesis keeps every label it meets for the rest of the
+    # process, so a label per list of ids was memory a session never got back
+    import uuid
+
+    from hypothesis import find
+
+    from fake_leaf.testing.strategies import leaf_user_ids
+
+    made = [[str(uuid.uuid4()) for _ in range(n)] for n in range(1, 6)]
+    strategies = [leaf_user_ids(existing=ids, other_owner=ids[:1]) for ids in made]
+    assert len({strategy.label for strategy in strategies}) == 1
+    last = made[-1][-1]
+    assert find(strategies[-1], lambda pair: pair == ("existing", last)) == ("existing", last)
+
+
 def test_faker_makes_a_valid_body_for_every_provider() -> None:
     import pytest
     from faker import Faker
