@@ -123,10 +123,14 @@ _compiled: dict[str, re.Pattern[str]] = {}
 
 
 def _compile(template: str) -> re.Pattern[str]:
-    if template not in _compiled:
+    compiled = _compiled.get(template)
+    if compiled is None:
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        _compiled[template] = re.compile(f"^{regex}/?$")  # a trailing slash works like none
-    return _compiled[template]
+        compiled = re.compile(f"^{regex}/?$")  # a trailing slash works like none
+        if len(_compiled) >= 1024:  # every provider's paths a few times over: new providers each test keep none
+            _compiled.clear()
+        _compiled[template] = compiled
+    return compiled
 
 
 def ok(status: int, data: object, headers: dict[str, str] | None = None) -> HttpResponse:
