@@ -23,7 +23,7 @@ import itertools
 import json
 import re
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -151,6 +151,20 @@ class _Story:
     clock: dt.datetime | None = None
 
 
+def _released_on_failure(init: Callable[..., None]) -> Callable[..., None]:
+    """A machine's ``__init__`` (the base's, or a subclass's, which runs after the fake has started) that stops
+    what was started when it raises: hypothesis calls ``teardown`` only for a machine that was made, and a fake
+    left active would answer every later test's requests to its host, and stay in memory, to the session's end."""
+    @functools.wraps(init)
+    def init_or_release(self: LeafClientStateMachine, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            self._release()
+            raise
+    return init_or_release
+
+
 class LeafClientStateMachine(RuleBasedStateMachine):
     """Drives a fresh ``FakeLeaf`` (on a ``ManualClock``, ``self.clock``) for each example.
 
@@ -175,7 +189,11 @@ class LeafClientStateMachine(RuleBasedStateMachine):
             for name, webhook_rule in _WEBHOOK_RULES.items():  # a polling machine draws its steps as before
                 setattr(cls, name, webhook_rule)
         cls.TestCase.settings = DEFAULT_SETTINGS
+        init = cls.__dict__.get("__init__")
+        if init is not None:  # the subclass's own, which runs after the fake has started
+            cls.__init__ = _released_on_failure(init)  # type: ignore[method-assign]
 
+    @_released_on_failure
     def __init__(self) -> None:
         super().__init__()
         _check_alert_hooks(type(self))  # before the fake starts: a refusal must leave nothing patched behind
@@ -986,13 +1004,25 @@ class LeafClientStateMachine(RuleBasedStateMachine):
         return lines
 
     def teardown(self) -> None:
-        if self.alerts_receiver is not None:
-            self.alerts_receiver.stop()
-        self.session.close()
-        self.leaf.stop()
-        if self._loop is not None:
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+        self._release()
+
+    def _release(self) -> None:
+        """Stop what ``__init__`` started, as far as it got: the receiver, the session, the fake, the loop."""
+        try:
+            receiver = getattr(self, "alerts_receiver", None)
+            if receiver is not None:
+                receiver.stop()
+            session = getattr(self, "session", None)
+            if session is not None:
+                session.close()
+        finally:
+            leaf = getattr(self, "leaf", None)
+            if leaf is not None:
+                leaf.stop()
+            loop = getattr(self, "_loop", None)
+            if loop is not None and not loop.is_closed():
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
 
 
 # -- the checks of a subclass, when it is defined ------------------------------------------------

@@ -343,3 +343,32 @@ def test_runs_of_a_machine_leave_hypothesis_no_new_labels_to_keep() -> None:
     for _ in range(4):
         run_state_machine_as_test(_UsersOnly, settings=few)
     assert len(kept) - before < 20, len(kept) - before
+
+
+def test_a_machine_whose_own_init_fails_leaves_no_fake_started() -> None:
+    # hypothesis calls teardown only for a machine it could make: a subclass's __init__ that raised (its client
+    # could not be made) left the fake started, answering later tests' requests to Leaf's host and kept in
+    # memory to the end of the session, one more for each example hypothesis tried
+    import gc
+    import weakref
+
+    from hypothesis.stateful import run_state_machine_as_test
+    from requests.adapters import HTTPAdapter
+
+    from fake_leaf import FakeLeaf
+
+    send = HTTPAdapter.send
+    made: list[weakref.ref[FakeLeaf]] = []
+
+    class _ClientCannotBeMade(LeafClientStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(weakref.ref(self.leaf))
+            raise RuntimeError("the client under test could not be made")
+
+    with pytest.raises(RuntimeError, match="could not be made"):
+        run_state_machine_as_test(_ClientCannotBeMade, settings=MODEST)
+    assert made
+    assert HTTPAdapter.send is send  # requests is served by nothing of the machine's any more
+    gc.collect()
+    assert [ref() for ref in made] == [None] * len(made)
