@@ -166,61 +166,6 @@ def test_a_fake_set_up_outside_a_tests_run_fails_saying_why(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(["*fake_leaf was set up outside a test's run (the pytest_runtest_protocol hook)*"])
 
 
-@pytest.mark.slow
-def test_a_session_of_servers_and_receivers_keeps_no_thread_socket_or_fake(pytester: pytest.Pytester) -> None:
-    # every fixture that starts something (a server, a receiver over HTTP, an async client) stops it after its
-    # test: a session of thousands of them must not end with thousands of threads or sockets
-    pytester.makepyfile(test_session="""
-        import asyncio
-        import gc
-        import os
-        import threading
-        import time
-        import weakref
-        import pytest
-        import requests
-
-        HOOKS = "/services/alerts/api/alerts/webhooks"
-        START = {}
-        KEPT = []
-
-        def _open():
-            return threading.active_count(), len(os.listdir("/proc/self/fd"))
-
-        def test_first():
-            START["open"] = _open()
-
-        @pytest.mark.parametrize("i", range(5))
-        def test_over_http(fake_leaf, leaf_server, leaf_webhook_receiver, i):
-            KEPT.extend([weakref.ref(fake_leaf), weakref.ref(leaf_server), weakref.ref(leaf_webhook_receiver)])
-            with requests.Session() as session:
-                session.auth = fake_leaf.auth
-                r = session.post(f"{leaf_server.url}{HOOKS}", json={"name": "n", "url": leaf_webhook_receiver.url,
-                                 "secret": "s", "events": ["credentialsUnauthenticated"]})
-            assert r.status_code == 201
-            assert [d.ok for d in fake_leaf.webhook_deliveries()] == [True]
-
-        @pytest.mark.parametrize("i", range(5))
-        def test_in_process(fake_leaf, leaf_session, leaf_webhook_receiver, leaf_async_client, make_credentials, i):
-            KEPT.extend([weakref.ref(fake_leaf), weakref.ref(leaf_webhook_receiver), weakref.ref(leaf_async_client)])
-            make_credentials("Trimble")
-            assert asyncio.run(leaf_async_client.get(f"{fake_leaf.user_management_url}/users")).status_code == 200
-
-        def test_last():
-            deadline = time.monotonic() + 5  # a server's worker threads end just after its stop
-            while _open() != START["open"] and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _open() == START["open"]
-            gc.collect()
-            assert len(KEPT) == 30
-            assert [ref() for ref in KEPT] == [None] * 30
-    """)
-    if not sys.platform.startswith("linux"):
-        pytest.skip("open files are counted in /proc")
-    result = pytester.runpytest("-p", "no:randomly", "-p", "no:xdist")
-    result.assert_outcomes(passed=12)
-
-
 MARKER_TESTS = """
     import datetime as dt
     import pytest
@@ -545,3 +490,58 @@ def test_every_provider_through_the_provider_fixtures(pytester: pytest.Pytester)
     result.assert_outcomes(passed=len(__import__("fake_leaf").PROVIDERS) + 3, failed=2)
     result.stdout.fnmatch_lines(["*fake-leaf knows no provider 'Nowhere'; the providers are JohnDeere, *",
                                  "*clientEnvironment: must be one of STAGE or PRODUCTION exactly, got 'moon'*"])
+
+
+@pytest.mark.slow
+def test_a_session_of_servers_and_receivers_keeps_no_thread_socket_or_fake(pytester: pytest.Pytester) -> None:
+    # every fixture that starts something (a server, a receiver over HTTP, an async client) stops it after its
+    # test: a session of thousands of them must not end with thousands of threads or sockets
+    pytester.makepyfile(test_session="""
+        import asyncio
+        import gc
+        import os
+        import threading
+        import time
+        import weakref
+        import pytest
+        import requests
+
+        HOOKS = "/services/alerts/api/alerts/webhooks"
+        START = {}
+        KEPT = []
+
+        def _open():
+            return threading.active_count(), len(os.listdir("/proc/self/fd"))
+
+        def test_first():
+            START["open"] = _open()
+
+        @pytest.mark.parametrize("i", range(5))
+        def test_over_http(fake_leaf, leaf_server, leaf_webhook_receiver, i):
+            KEPT.extend([weakref.ref(fake_leaf), weakref.ref(leaf_server), weakref.ref(leaf_webhook_receiver)])
+            with requests.Session() as session:
+                session.auth = fake_leaf.auth
+                r = session.post(f"{leaf_server.url}{HOOKS}", json={"name": "n", "url": leaf_webhook_receiver.url,
+                                 "secret": "s", "events": ["credentialsUnauthenticated"]})
+            assert r.status_code == 201
+            assert [d.ok for d in fake_leaf.webhook_deliveries()] == [True]
+
+        @pytest.mark.parametrize("i", range(5))
+        def test_in_process(fake_leaf, leaf_session, leaf_webhook_receiver, leaf_async_client, make_credentials, i):
+            KEPT.extend([weakref.ref(fake_leaf), weakref.ref(leaf_webhook_receiver), weakref.ref(leaf_async_client)])
+            make_credentials("Trimble")
+            assert asyncio.run(leaf_async_client.get(f"{fake_leaf.user_management_url}/users")).status_code == 200
+
+        def test_last():
+            deadline = time.monotonic() + 5  # a server's worker threads end just after its stop
+            while _open() != START["open"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _open() == START["open"]
+            gc.collect()
+            assert len(KEPT) == 30
+            assert [ref() for ref in KEPT] == [None] * 30
+    """)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("open files are counted in /proc")
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:xdist")
+    result.assert_outcomes(passed=12)
