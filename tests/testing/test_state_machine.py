@@ -329,7 +329,7 @@ class _UsersOnly(LeafClientStateMachine):
 def test_runs_of_a_machine_leave_hypothesis_no_new_labels_to_keep() -> None:
     # every example makes users with new ids: a rule that drew one with sampled_from(ids) was a new label to
     # hypothesis, which keeps each label it meets for the rest of the process (a session of machine tests grew
-    # by about 400 a test of 100 examples, never freed; here about 100 in four runs)
+    # by about 400 a test of 100 examples, never freed)
     from hypothesis.internal.conjecture import data as conjecture
     from hypothesis.stateful import run_state_machine_as_test
 
@@ -337,12 +337,12 @@ def test_runs_of_a_machine_leave_hypothesis_no_new_labels_to_keep() -> None:
     if kept is None:
         pytest.skip("this hypothesis keeps its labels elsewhere")
     few = settings(MODEST, max_examples=10, stateful_step_count=10)
-    for _ in range(2):  # every label the rules have, met once
+    for _ in range(3):  # most labels the rules have (a few per number of users, a bounded lot), met once
         run_state_machine_as_test(_UsersOnly, settings=few)
     before = len(kept)
-    for _ in range(4):
+    for _ in range(6):
         run_state_machine_as_test(_UsersOnly, settings=few)
-    assert len(kept) - before < 20, len(kept) - before
+    assert len(kept) - before < 50, len(kept) - before  # a new label per example's ids: about 150
 
 
 def test_a_machine_whose_own_init_fails_leaves_no_fake_started() -> None:
