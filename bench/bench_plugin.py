@@ -11,7 +11,8 @@
     credentials too, and ``fake_leaf`` alone making one GET (an empty list of users), each against
     ``httpx_mock`` with or without its GET: how much of ``httpx_mock``'s cost the fake spends before
     any user or credentials exist.
-(d) memory: a pytest session of 3,000 tests that use the three fixtures and make five httpx GETs each, against
+(d) the httpx client fixtures (``leaf_httpx_client``, ``leaf_async_client``) over ``fake_leaf`` alone.
+(e) memory: a pytest session of 3,000 tests that use the three fixtures and make five httpx GETs each, against
     one of as many empty tests, each in a fresh interpreter: RSS growth from the 100th test to the last.
 
 Both are judged on CPU time (the process's own, or the child's), with wall time printed beside it:
@@ -253,6 +254,29 @@ def floor_extra() -> dict[str, Extra]:
     return _session_extra("test_fixture_floor", _floor_source(), kinds, only_these_plugins=True)
 
 
+def _client_source() -> str:
+    parts = [_CLIENTS]
+    for i in range(TESTS):
+        parts.append(f"def test_empty_{i}():\n    pass\n\n")
+        parts.append(f"def test_fakealone_{i}(fake_leaf):\n    pass\n\n")
+        parts.append(f"def test_httpxclient_{i}(leaf_httpx_client):\n    pass\n\n")
+        parts.append(f"def test_asyncclient_{i}(leaf_async_client):\n    pass\n\n")
+    return "".join(parts)
+
+
+def _print_clients() -> None:
+    """The httpx client fixtures over the fake alone (a session of their own: building a client churns enough to
+    move the other figures): httpx would load certifi's certificates for each client; they share one context."""
+    extra = _session_extra("test_client_fixtures", _client_source(), ["fakealone", "httpxclient", "asyncclient"],
+                           only_these_plugins=True)
+    alone = extra["fakealone"].cpu_ms
+    print("the httpx client fixtures (a session of their own; each over an empty test, CPU):")
+    for kind, what in (("fakealone", "fake_leaf alone"), ("httpxclient", "leaf_httpx_client"),
+                       ("asyncclient", "leaf_async_client")):
+        print(f"{'  ' + what:<66} {extra[kind].cpu_ms:7.3f} ms" + ("" if kind == "fakealone" else
+                                                                    f": {extra[kind].cpu_ms - alone:+.3f} ms"))
+
+
 def _print_floor() -> None:
     """Where the fake's cost per test sits against ``httpx_mock``'s: each fixture's step; the fake alone with a GET."""
     extra = floor_extra()
@@ -358,6 +382,8 @@ def main(rounds: int) -> bool:
                   "pip install pytest-httpx")
     if importlib.util.find_spec("pytest_httpx") is not None:
         _print_floor()
+    if importlib.util.find_spec("httpx") is not None:
+        _print_clients()
 
     sessions_ok = True
     if Path("/proc/self/status").exists():

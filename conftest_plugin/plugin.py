@@ -21,6 +21,7 @@ import pytest
 from ._sample import SampleData
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Awaitable
 
     import httpx
@@ -200,6 +201,26 @@ def leaf_session(fake_leaf: FakeLeaf) -> Iterator[requests.Session]:
         yield session
 
 
+_TLS: list[ssl.SSLContext] = []  # the one TLS context of the fixtures' httpx clients, made when first needed
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The TLS context the fixtures' httpx clients share. httpx makes one for each client it builds, loading
+    certifi's certificates (about 35 ms of CPU a test); the fake answers them in-process and never uses it.
+    Made once, as httpx makes its own (``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` honoured)."""
+    if not _TLS:
+        import httpx
+
+        make = getattr(httpx, "create_ssl_context", None)
+        if make is not None:
+            _TLS.append(make())
+        else:  # pragma: no cover  # an httpx without it
+            import ssl
+
+            _TLS.append(ssl.create_default_context())
+    return _TLS[0]
+
+
 @pytest.fixture
 def leaf_httpx_client(fake_leaf: FakeLeaf) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on the fake's base URL that sends a valid bearer token with every request."""
@@ -207,7 +228,8 @@ def leaf_httpx_client(fake_leaf: FakeLeaf) -> Iterator[httpx.Client]:
 
     from fake_leaf import HttpxBearerAuth as BearerAuth
 
-    with httpx.Client(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token)) as client:
+    with httpx.Client(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token),
+                      verify=_tls_context()) as client:
         yield client
 
 
@@ -222,7 +244,8 @@ def leaf_async_client(fake_leaf: FakeLeaf) -> Iterator[httpx.AsyncClient]:
 
     from fake_leaf import HttpxBearerAuth as BearerAuth
 
-    client = httpx.AsyncClient(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token))
+    client = httpx.AsyncClient(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token),
+                               verify=_tls_context())
     yield client
     if not client.is_closed:
         import asyncio

@@ -143,6 +143,38 @@ def test_a_tests_fake_is_freed_once_the_test_has_run(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*fake-leaf requests*", "*GET*/users/nobody -> 404*"])
 
 
+def test_the_httpx_client_fixtures_load_certificates_once_a_session(pytester: pytest.Pytester) -> None:
+    # httpx makes a TLS context for each client it builds (certifi's certificates: about 35 ms of CPU), which a
+    # client the fake answers in-process never uses: the fixtures' clients share one
+    pytester.makeconftest("""
+        import ssl
+
+        MADE = []
+        _make = ssl.create_default_context
+
+        def counting(*args, **kwargs):
+            MADE.append(1)
+            return _make(*args, **kwargs)
+
+        ssl.create_default_context = counting
+    """)
+    pytester.makepyfile(test_clients="""
+        import asyncio
+        import pytest
+        from conftest import MADE
+
+        @pytest.mark.parametrize("i", range(5))
+        def test_clients(leaf_httpx_client, leaf_async_client, i):
+            assert leaf_httpx_client.get("/services/usermanagement/api/users").json() == []
+            assert asyncio.run(leaf_async_client.get("/services/usermanagement/api/users")).json() == []
+
+        def test_one_context_was_made():
+            assert len(MADE) == 1
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:xdist")
+    result.assert_outcomes(passed=6)
+
+
 def test_a_fake_set_up_outside_a_tests_run_fails_saying_why(pytester: pytest.Pytester) -> None:
     # a plugin that runs the tests itself, without pytest_runtest_protocol: the fixture cannot tell its test
     pytester.makeconftest("""
