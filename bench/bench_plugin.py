@@ -163,6 +163,17 @@ _ONE_GET_FAKE_HTTPX = """    url = f"{fake_leaf.user_management_url}/users/{leaf
 """
 
 
+def _httpx_mock_tests(i: int) -> tuple[str, str]:
+    """Round ``i``'s two ``httpx_mock`` tests: one response registered and not requested (pytest-httpx would fail
+    the test without the marker), and one response with one ``httpx`` GET of it."""
+    return (f"@pytest.mark.httpx_mock(assert_all_responses_were_requested=False)\n"
+            f"def test_httpx_{i}(httpx_mock):\n"
+            f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n\n",
+            f"def test_httpxget_{i}(httpx_mock):\n"
+            f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n"
+            f"    assert CLIENT.get('https://api.withleaf.io/x').json() == {{'id': '{i}'}}\n\n")
+
+
 def _test_source(with_httpx: bool) -> str:
     parts = [_CLIENTS]
     for i in range(TESTS):
@@ -172,12 +183,7 @@ def _test_source(with_httpx: bool) -> str:
         parts.append(f"def test_fakeget_{i}({FIXTURES}):\n{_ONE_GET_FAKE}\n")
         if with_httpx:  # one response, registered and not requested (pytest-httpx would fail the test)
             parts.append(f"def test_fakehttpxget_{i}({FIXTURES}):\n{_ONE_GET_FAKE_HTTPX}\n")
-            parts.append(f"@pytest.mark.httpx_mock(assert_all_responses_were_requested=False)\n"
-                         f"def test_httpx_{i}(httpx_mock):\n"
-                         f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n\n")
-            parts.append(f"def test_httpxget_{i}(httpx_mock):\n"
-                         f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n"
-                         f"    assert CLIENT.get('https://api.withleaf.io/x').json() == {{'id': '{i}'}}\n\n")
+            parts.extend(_httpx_mock_tests(i))
     return "".join(parts)
 
 
@@ -196,12 +202,7 @@ def _floor_source() -> str:
         parts.append(f"def test_fakeuser_{i}(fake_leaf, leaf_user):\n    pass\n\n")
         parts.append(f"def test_fake_{i}({FIXTURES}):\n    pass\n\n")
         parts.append(f"def test_fakealoneget_{i}(fake_leaf):\n{_FAKE_ALONE_GET}\n")
-        parts.append(f"@pytest.mark.httpx_mock(assert_all_responses_were_requested=False)\n"
-                     f"def test_httpx_{i}(httpx_mock):\n"
-                     f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n\n")
-        parts.append(f"def test_httpxget_{i}(httpx_mock):\n"
-                     f"    httpx_mock.add_response(url='https://api.withleaf.io/x', json={{'id': '{i}'}})\n"
-                     f"    assert CLIENT.get('https://api.withleaf.io/x').json() == {{'id': '{i}'}}\n\n")
+        parts.extend(_httpx_mock_tests(i))
     return "".join(parts)
 
 
