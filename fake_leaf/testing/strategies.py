@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from fake_leaf.engine import JOHN_DEERE, Provider
-from fake_leaf.engine._models import OrganizationStatus
+from fake_leaf.engine._models import OrganizationStatus, Timing
 from fake_leaf.testing._samples import credentials_body
 from fake_leaf.testing.faker import LeafProvider
 
@@ -286,7 +286,7 @@ def leaf_user_ids(existing: list[str] | tuple[str, ...] = (),
 
 
 _SECOND = dt.timedelta(seconds=1)
-# where Leaf's behaviour changes, measured from a credential's creation or a fresh login
+# where Leaf's behaviour changes, measured from a credential's creation or a fresh login (a default fake's)
 LANDMARKS: tuple[dt.timedelta, ...] = (
     dt.timedelta(hours=12),  # John Deere's access token expires
     dt.timedelta(hours=24),  # the background check; a Leaf token without rememberMe expires
@@ -294,12 +294,25 @@ LANDMARKS: tuple[dt.timedelta, ...] = (
 )
 
 
-def time_moves(max_days: int = 400) -> st.SearchStrategy[dt.timedelta]:
-    """Moves of the clock, never zero: one second either side of where behaviour changes (12 h, 24 h,
-    30 days), minutes to hours, and jumps of days up to ``max_days``."""
+def _landmarks(timing: Timing | None) -> tuple[dt.timedelta, ...]:
+    if timing is None:
+        return LANDMARKS
+    if not isinstance(timing, Timing):
+        raise InvalidArgument(f"timing must be a fake's timing (FakeLeaf(...).timing), got {timing!r}")
+    return tuple(sorted(set(timing)))
+
+
+def time_moves(max_days: int = 400, *, timing: Timing | None = None) -> st.SearchStrategy[dt.timedelta]:
+    """Moves of the clock, never zero: one second either side of where behaviour changes, minutes to hours,
+    and jumps of days up to ``max_days``.
+
+    Where behaviour changes: a default fake's 12 h, 24 h and 30 days, or, given a fake's ``timing``, its own
+    check interval, token lifetimes and events window (a ``check_interval`` of 6 h moves to 6 h).
+    """
     if max_days < 1:
         raise InvalidArgument(f"max_days must be 1 or more, got {max_days}")
-    around = [landmark + offset for landmark in LANDMARKS for offset in (-_SECOND, _SECOND)]
+    around = [move for landmark in _landmarks(timing) for offset in (-_SECOND, _SECOND)
+              if (move := landmark + offset) > dt.timedelta(0)]  # a check interval of a second or less: after it
     return st.one_of(
         st.sampled_from(around),
         st.integers(min_value=1, max_value=36 * 60).map(lambda m: dt.timedelta(minutes=m)),

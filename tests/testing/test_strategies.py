@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
+from hypothesis.errors import InvalidArgument, NoSuchExample
 
-from fake_leaf import PROVIDERS, FakeLeaf
+from fake_leaf import PROVIDERS, FakeLeaf, ManualClock
 from fake_leaf.testing import strategies
 from fake_leaf.testing.strategies import (
     PROBLEMS,
@@ -171,6 +171,30 @@ def test_time_moves_never_stand_still(move: object) -> None:
     assert move > dt.timedelta(0)  # type: ignore[operator]
 
 
+def _events_after(move: dt.timedelta, check_interval: dt.timedelta) -> int:
+    """How many events a fresh credential has once the clock has moved by ``move``."""
+    with FakeLeaf(clock=ManualClock(), check_interval=check_interval) as leaf:
+        user = leaf.create_user()
+        leaf.create_credentials("JohnDeere", user.id, clientKey="0oa1", clientSecret="s", refreshToken="r",
+                                clientEnvironment="PRODUCTION")
+        assert isinstance(leaf.clock, ManualClock)
+        leaf.clock.advance(move)
+        return len(leaf.credential_events("JohnDeere", user.id))
+
+
+def test_time_moves_given_a_fakes_timing_land_either_side_of_its_own_check() -> None:
+    six_hours = dt.timedelta(hours=6)
+    timing = FakeLeaf(check_interval=six_hours).timing
+    just_before = find(time_moves(timing=timing), lambda m: six_hours - dt.timedelta(seconds=2) < m < six_hours)
+    just_after = find(time_moves(timing=timing), lambda m: six_hours < m < six_hours + dt.timedelta(seconds=2))
+    at_creation = _events_after(dt.timedelta(0), six_hours)
+    assert _events_after(just_before, six_hours) == at_creation  # the next check has not run
+    assert _events_after(just_after, six_hours) > at_creation  # it has
+    with pytest.raises(NoSuchExample):  # a default fake's landmarks (12 h, 24 h, 30 days) never come that close
+        find(time_moves(), lambda m: six_hours < m < six_hours + dt.timedelta(seconds=2),
+             settings=settings(max_examples=300, database=None))
+
+
 @pytest.mark.parametrize("call, says", [
     (lambda: invalid_credentials_bodies(problems={"blnk"}), "unknown: ['blnk']"),  # type: ignore[arg-type]
     (lambda: invalid_credentials_bodies(problems=set()), "non-empty subset"),
@@ -179,6 +203,7 @@ def test_time_moves_never_stand_still(move: object) -> None:
      "missing field needs a required field"),
     (lambda: leaf_users(values={"weird"}), "unknown: ['weird']"),  # type: ignore[arg-type]
     (lambda: time_moves(max_days=0), "max_days must be 1 or more"),
+    (lambda: time_moves(timing=dt.timedelta(hours=6)), "timing must be a fake's timing"),  # type: ignore[arg-type]
 ])
 def test_a_parameter_a_strategy_cannot_honour_is_refused_naming_it(call: Any, says: str) -> None:
     with pytest.raises(InvalidArgument, match=re.escape(says)):
