@@ -196,36 +196,47 @@ def _post_with_aiohttp(pending: PendingAttempt, timeout: float) -> Outcome:
 class DeliveryPolicy:
     """Where real HTTP deliveries may go: never to the fake's own listening addresses; only to the allowed.
 
-    ``allow``: ``HOST`` or ``HOST:PORT`` entries; deliveries go to those and nowhere else. Without a
-    list, they go to loopback addresses only, or, once a server listens on another address,
-    nowhere (``fake-leaf serve --webhook-allow`` says where).
+    ``allow``: the ``HOST`` or ``HOST:PORT`` entries of the running servers; deliveries go to those and nowhere
+    else. Without a list, they go to loopback addresses only, or, while a server listens on another address,
+    nowhere (``fake-leaf serve --webhook-allow`` says where). A stopped server's address and list no longer apply.
     """
 
     def __init__(self) -> None:
-        # the fake's servers not stopped yet: a stopped one's port is anybody's next (a receiver's), and a fake
-        # kept for a whole test session, starting a server per test, would otherwise keep every port it had
-        self._servers: weakref.WeakSet[LeafServer] = weakref.WeakSet()
+        # the fake's servers not stopped yet, each with its allowed destinations: a stopped one's port is anybody's
+        # next (a receiver's), its address and its list no longer apply, and a fake kept for a whole test session,
+        # starting a server per test, would otherwise keep every port it had
+        self._servers: weakref.WeakKeyDictionary[LeafServer, list[tuple[str, int | None]] | None] = \
+            weakref.WeakKeyDictionary()
         self._servers_lock = threading.Lock()  # servers start on the test's thread, deliveries read on theirs
         # the fake's own receivers (/_fake-leaf/receivers/{name}): (path, body, headers) -> (status, answer) or None
         self.local: Callable[[str, bytes, Mapping[str, str]], tuple[int, str] | None] | None = None
-        self.allow: list[tuple[str, int | None]] | None = None
-        self.exposed = False  # a server listens on a non-loopback address
 
     def listen(self, server: LeafServer, allow: Iterable[str] | None) -> None:
+        allowed = None if allow is None else [_host_port(entry) for entry in allow]
         with self._servers_lock:
             for stopped in [s for s in self._servers if s._stopped]:
-                self._servers.discard(stopped)
-            self._servers.add(server)
-        if allow is not None:
-            self.allow = [_host_port(entry) for entry in allow]
-        if not _loopback(server.host):
-            self.exposed = True
+                del self._servers[stopped]
+            self._servers[server] = allowed
+
+    def _live(self) -> list[tuple[LeafServer, list[tuple[str, int | None]] | None]]:
+        with self._servers_lock:
+            return [(s, allowed) for s, allowed in self._servers.items() if not s._stopped]
 
     @property
     def own(self) -> set[tuple[str, int]]:
         """(host, port) of every server of this fake that is not stopped."""
-        with self._servers_lock:
-            return {(s.host, s.port) for s in self._servers if not s._stopped}
+        return {(s.host, s.port) for s, _ in self._live()}
+
+    @property
+    def allow(self) -> list[tuple[str, int | None]] | None:
+        """The destinations the running servers allow (every list given), or None when none was given."""
+        lists = [allowed for _, allowed in self._live() if allowed is not None]
+        return None if not lists else [entry for allowed in lists for entry in allowed]
+
+    @property
+    def exposed(self) -> bool:
+        """A server of this fake listens on a non-loopback address now."""
+        return any(not _loopback(s.host) for s, _ in self._live())
 
     def check(self, host: str, port: int) -> tuple[str | None, str | None]:
         """(the address to connect to, None), or (None, why the delivery is refused)."""
@@ -237,11 +248,12 @@ class DeliveryPolicy:
             if self._own(address, port):
                 return None, (f"fake-leaf does not deliver to its own address ({host}:{port}): a webhook could "
                               "otherwise drive its control plane")
-        if self.allow is not None:
+        allow = self.allow
+        if allow is not None:
             if not any(_same_host(host, found, allowed) and (allowed_port in (None, port))
-                       for allowed, allowed_port in self.allow):
+                       for allowed, allowed_port in allow):
                 return None, (f"{host}:{port} is not in the allowed webhook destinations "
-                              f"({', '.join(h if p is None else f'{h}:{p}' for h, p in self.allow) or 'none'}); "
+                              f"({', '.join(h if p is None else f'{h}:{p}' for h, p in allow) or 'none'}); "
                               "fake-leaf serve --webhook-allow HOST[:PORT] adds one")
         elif self.exposed:
             return None, ("fake-leaf listens on a non-loopback address and no webhook destination was allowed: "

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from fake_leaf import FakeLeaf, ManualClock, verify_signature
+from fake_leaf import FakeLeaf, ManualClock, WebhookDelivery, verify_signature
 from fake_leaf.adapters._receiver import HttpReceiver
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
@@ -195,6 +195,41 @@ def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_
         receiver.shutdown()
         receiver.server_close()
     assert seen == ["/a"]
+
+
+def test_a_fake_refuses_deliveries_as_exposed_or_allowed_only_while_that_server_runs() -> None:
+    seen: list[str] = []
+
+    def record(handler: BaseHTTPRequestHandler) -> None:
+        seen.append(handler.path)
+        handler.send_response(204)
+        handler.end_headers()
+
+    receiver = _receiver(record)
+    port = receiver.server_address[1]
+    events = iter(["credentialsUnauthenticated", "credentialsLimitedPermission", "providerOrganizationCreated"])
+
+    def hook(base: str, path: str) -> WebhookDelivery:
+        assert requests.post(f"{base}{HOOKS}", headers=leaf.headers, timeout=30, json={
+            "name": path, "url": f"http://127.0.0.1:{port}{path}", "secret": "s3cret",
+            "events": [next(events)]}).status_code == 201
+        return leaf.webhook_deliveries()[-1]
+
+    leaf = FakeLeaf()
+    try:
+        with leaf.server(host="0.0.0.0", control_token="t") as server:  # listening beyond loopback: nowhere
+            exposed = hook(f"http://127.0.0.1:{server.port}", "/exposed")
+        with leaf.server(webhook_allow=[f"127.0.0.1:{port + 1}"]) as server:  # a list: only what it names
+            unlisted = hook(server.url, "/unlisted")
+        with leaf.server() as server:  # neither applies once its server has stopped: loopback, as by default
+            delivered = hook(server.url, "/delivered")
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert exposed.connection_error is not None and "non-loopback" in exposed.connection_error
+    assert unlisted.connection_error is not None and "not in the allowed" in unlisted.connection_error
+    assert delivered.connection_error is None and delivered.status == 204
+    assert seen == ["/delivered"]
 
 
 def test_a_trickling_receiver_is_a_failed_call_at_the_timeout_and_the_client_is_answered_first() -> None:
