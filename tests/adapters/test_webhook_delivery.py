@@ -169,7 +169,9 @@ def test_a_port_the_fakes_stopped_server_freed_is_no_longer_its_own() -> None:
     assert refused.connection_error is not None and "its own address" in refused.connection_error  # still refused
 
 
-def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_exposed() -> None:
+@pytest.fixture
+def recorded() -> Iterator[tuple[int, list[str]]]:
+    """A loopback receiver that answers 204: its port, and the paths posted to it."""
     seen: list[str] = []
 
     def record(handler: BaseHTTPRequestHandler) -> None:
@@ -178,35 +180,33 @@ def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_
         handler.end_headers()
 
     receiver = _receiver(record)
-    port = receiver.server_address[1]
     try:
-        leaf = FakeLeaf()
-        with leaf.server() as server:  # loopback: loopback receivers get deliveries by default
-            register(server.url, leaf, f"http://127.0.0.1:{port}/a")
-            assert [d.status for d in leaf.webhook_deliveries()] == [204]
-            requests.delete(f"{server.url}{HOOKS}/{leaf.webhook_deliveries()[0].webhook_id}", headers=leaf.headers)
-        other = FakeLeaf()
-        with other.server(webhook_allow=[f"127.0.0.1:{port + 1}"]) as server:  # a list: only what it names
-            register(server.url, other, f"http://127.0.0.1:{port}/b")
-            [refused] = other.webhook_deliveries()
-        assert refused.connection_error is not None and "not in the allowed webhook destinations" in (
-            refused.connection_error)
+        yield receiver.server_address[1], seen
     finally:
         receiver.shutdown()
         receiver.server_close()
+
+
+def test_deliveries_go_to_loopback_only_unless_allowed_and_never_elsewhere_when_exposed(
+        recorded: tuple[int, list[str]]) -> None:
+    port, seen = recorded
+    leaf = FakeLeaf()
+    with leaf.server() as server:  # loopback: loopback receivers get deliveries by default
+        register(server.url, leaf, f"http://127.0.0.1:{port}/a")
+        assert [d.status for d in leaf.webhook_deliveries()] == [204]
+        requests.delete(f"{server.url}{HOOKS}/{leaf.webhook_deliveries()[0].webhook_id}", headers=leaf.headers)
+    other = FakeLeaf()
+    with other.server(webhook_allow=[f"127.0.0.1:{port + 1}"]) as server:  # a list: only what it names
+        register(server.url, other, f"http://127.0.0.1:{port}/b")
+        [refused] = other.webhook_deliveries()
+    assert refused.connection_error is not None and "not in the allowed webhook destinations" in (
+        refused.connection_error)
     assert seen == ["/a"]
 
 
-def test_a_fake_refuses_deliveries_as_exposed_or_allowed_only_while_that_server_runs() -> None:
-    seen: list[str] = []
-
-    def record(handler: BaseHTTPRequestHandler) -> None:
-        seen.append(handler.path)
-        handler.send_response(204)
-        handler.end_headers()
-
-    receiver = _receiver(record)
-    port = receiver.server_address[1]
+def test_a_fake_refuses_deliveries_as_exposed_or_allowed_only_while_that_server_runs(
+        recorded: tuple[int, list[str]]) -> None:
+    port, seen = recorded
     events = iter(["credentialsUnauthenticated", "credentialsLimitedPermission", "providerOrganizationCreated"])
 
     def hook(base: str, path: str) -> WebhookDelivery:
@@ -216,16 +216,12 @@ def test_a_fake_refuses_deliveries_as_exposed_or_allowed_only_while_that_server_
         return leaf.webhook_deliveries()[-1]
 
     leaf = FakeLeaf()
-    try:
-        with leaf.server(host="0.0.0.0", control_token="t") as server:  # listening beyond loopback: nowhere
-            exposed = hook(f"http://127.0.0.1:{server.port}", "/exposed")
-        with leaf.server(webhook_allow=[f"127.0.0.1:{port + 1}"]) as server:  # a list: only what it names
-            unlisted = hook(server.url, "/unlisted")
-        with leaf.server() as server:  # neither applies once its server has stopped: loopback, as by default
-            delivered = hook(server.url, "/delivered")
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
+    with leaf.server(host="0.0.0.0", control_token="t") as server:  # listening beyond loopback: nowhere
+        exposed = hook(f"http://127.0.0.1:{server.port}", "/exposed")
+    with leaf.server(webhook_allow=[f"127.0.0.1:{port + 1}"]) as server:  # a list: only what it names
+        unlisted = hook(server.url, "/unlisted")
+    with leaf.server() as server:  # neither applies once its server has stopped: loopback, as by default
+        delivered = hook(server.url, "/delivered")
     assert exposed.connection_error is not None and "non-loopback" in exposed.connection_error
     assert unlisted.connection_error is not None and "not in the allowed" in unlisted.connection_error
     assert delivered.connection_error is None and delivered.status == 204
