@@ -100,8 +100,13 @@ def _respond(status: int, body: dict[str, object], headers: dict[str, str] | Non
 
 
 def not_authenticated(reason: str, path: str) -> HttpResponse:
-    # Leaf's detail is fixed; the reason goes in a header so the body stays as Leaf's
-    return problem(401, "Not Authenticated", path, headers={"X-Fake-Leaf-Reason": reason})
+    # Leaf's detail is fixed; the reason goes in a header so the body stays as Leaf's. The reason may quote what
+    # the client sent: escaped to ASCII, the only header text every client library reads (httpx refuses the rest)
+    return problem(401, "Not Authenticated", path, headers={"X-Fake-Leaf-Reason": _header_text(reason)})
+
+
+def _header_text(text: str) -> str:
+    return text if text.isascii() else text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def bad_credentials(path: str) -> HttpResponse:

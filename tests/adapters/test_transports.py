@@ -310,3 +310,20 @@ def test_an_empty_content_length_is_a_400_on_every_transport() -> None:
     assert {status for status, _, _ in answers.values()} == {400}
     for name in ("in-process",):  # WSGI cannot tell an empty CONTENT_LENGTH from none (PEP 3333); waitress refuses it
         assert "Content-Length is ''" in json.loads(answers[name][2])["detail"], name
+
+
+# A wrong scheme with a name in it, as UTF-8 bytes: sent as they are by requests and httpx, and through ASGI.
+# httpx's WSGITransport and aiohttp refuse to send such bytes themselves.
+NON_ASCII_AUTHORIZATION = "Basic Zoë Åkerlund".encode()
+
+
+@pytest.mark.parametrize("transport", ["in-process", "httpx", "httpx-async", "httpx-transport",
+                                       "httpx-async-transport", "asgi"])
+def test_an_authorization_header_beyond_ascii_is_a_401_not_an_exception(transport: str) -> None:
+    leaf = FakeLeaf(clock=ManualClock(START))
+    headers: Any = {"Authorization": NON_ASCII_AUTHORIZATION, "Content-Type": "application/json"}
+    status, response_headers, body = TRANSPORTS[transport](leaf, "POST", USERS, headers, BODY, "length")
+    assert (status, json.loads(body)["detail"]) == (401, "Not Authenticated")
+    reason = {k.lower(): v for k, v in response_headers.items()}["x-fake-leaf-reason"]
+    assert reason.startswith("the Authorization header must read 'Bearer <token>'")
+    assert leaf.list_users() == []
