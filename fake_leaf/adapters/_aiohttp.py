@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
-from fake_leaf.adapters._inprocess import Origin, origin, serve
+from fake_leaf.adapters._inprocess import Origin, joined, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._faults import drops_connection, times_out
@@ -135,7 +135,7 @@ class _InMemoryTransport(asyncio.Transport):
         path, _, query = request.target.partition("?")
         try:
             response = serve(self._app_source(), request.method, self._origin.app_path(path), query,
-                             dict(request.headers), request.body, None)
+                             joined(request.headers), request.body, None)
         except Exception as e:  # a bug of the fake: the client sees a lost connection that says so
             self._lose(ConnectionResetError(f"fake-leaf failed: {type(e).__name__}: {e}"))
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fake_leaf.adapters._inprocess import origin, serve
+from fake_leaf.adapters._inprocess import joined, origin, serve
 from fake_leaf.http import LeafApp
 
 Scope = MutableMapping[str, Any]
@@ -53,7 +53,7 @@ class AsgiApp:
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         path = path.split("?", 1)[0]
-        headers = {k.decode("latin-1").title(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = joined((k.decode("latin-1").title(), v.decode("latin-1")) for k, v in scope.get("headers", []))
         response = serve(self._app_source(), scope["method"], self._origin.app_path(path),
                          scope.get("query_string", b"").decode("latin-1"), headers, b"".join(chunks), self.base_url)
         if response.delay:

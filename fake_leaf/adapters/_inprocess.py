@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from fake_leaf.http import HttpRequest, HttpResponse, LeafApp
@@ -55,6 +55,17 @@ class Origin:
         if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
             return path[len(self.base_path):]
         return path
+
+
+def joined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header lines as a server hands them on: a repeated name's values joined with ", " (RFC 9110 5.3) under the
+    name as first spelt, never one of them picked (two Authorization lines are no bearer token)."""
+    values: dict[str, str] = {}
+    spelt: dict[str, str] = {}  # lower-case name -> the name as first sent
+    for name, value in headers:
+        name = spelt.setdefault(name.lower(), name)
+        values[name] = f"{values[name]}, {value}" if name in values else value
+    return values
 
 
 @functools.lru_cache(maxsize=64)

@@ -327,3 +327,45 @@ def test_an_authorization_header_beyond_ascii_is_a_401_not_an_exception(transpor
     reason = {k.lower(): v for k, v in response_headers.items()}["x-fake-leaf-reason"]
     assert reason.startswith("the Authorization header must read 'Bearer <token>'")
     assert leaf.list_users() == []
+
+
+def _twice(leaf: FakeLeaf, first_is_valid: bool) -> list[tuple[str, str]]:
+    tokens = [leaf.headers["Authorization"], "Bearer not-a-token"]
+    if not first_is_valid:
+        tokens.reverse()
+    return [("Content-Type", "application/json"), *(("Authorization", token) for token in tokens)]
+
+
+def _post_with(transport: str, leaf: FakeLeaf, headers: list[tuple[str, str]]) -> int:
+    """POST /users with these header lines, repeated names kept, on one transport; the status."""
+    if transport == "server":
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers)
+        with leaf.server() as server:
+            request = (f"POST {USERS} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{head}"
+                       f"Content-Length: {len(BODY)}\r\n\r\n")
+            return parse_answer(raw_http(server.url, request.encode() + BODY))[0]
+    if transport == "httpx-transport":
+        with httpx.Client(transport=leaf.httpx_transport(), base_url=leaf.base_url) as client:
+            return client.post(USERS, headers=headers, content=BODY).status_code
+
+    async def send() -> int:
+        if transport == "asgi":
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=leaf.asgi_app()),
+                                         base_url=leaf.base_url) as client:
+                return (await client.post(USERS, headers=headers, content=BODY)).status_code
+        async with aiohttp.ClientSession() as session, session.post(leaf.base_url + USERS, headers=headers,
+                                                                    data=BODY) as r:
+            return r.status
+
+    with leaf:
+        return asyncio.run(send())
+
+
+@pytest.mark.parametrize("first_is_valid", [True, False], ids=["valid-first", "valid-last"])
+@pytest.mark.parametrize("transport", ["server", "httpx-transport", "asgi", "aiohttp"])
+def test_two_authorization_headers_are_one_401_on_every_transport(transport: str, first_is_valid: bool) -> None:
+    # a server joins a repeated header's lines into one value (RFC 9110 5.3): no bearer token reads so, and no
+    # transport may pick one of the two. (httpx's WSGITransport keeps only the last line: its own choice.)
+    leaf = FakeLeaf(clock=ManualClock(START))
+    assert _post_with(transport, leaf, _twice(leaf, first_is_valid)) == 401
+    assert leaf.list_users() == []
