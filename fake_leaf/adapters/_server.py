@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
@@ -36,6 +36,7 @@ from fake_leaf.http import HttpResponse
 from fake_leaf.http import _problems as problems
 from fake_leaf.http._app import MAX_BODY
 from fake_leaf.http._context import USER_MANAGEMENT
+from fake_leaf.http._framing import framing
 
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -82,23 +83,46 @@ def _answer_now(channel: HTTPChannel, response: HttpResponse) -> None:
 
 
 class _Parser(HTTPRequestParser):  # type: ignore[misc]
-    """waitress's parser; a request framed both by a length and chunked closes its connection (RFC 9112 6.3)."""
+    """waitress's parser; a request framed both by a length and chunked closes its connection (RFC 9112 6.3).
+
+    A Transfer-Encoding is judged as every transport judges it (``framing``): waitress alone would run a body
+    chunked twice over, and answer 501 where chunked is not the last coding (RFC 9112 6.3: 400).
+    """
 
     fl_close = False
+    fl_refusal: HttpResponse | None = None  # the fake's own answer to a Transfer-Encoding it refuses
 
     def parse_header(self, header_plus: bytes) -> None:
         lowered = header_plus.lower()
-        self.fl_close = b"\ncontent-length:" in lowered and b"\ntransfer-encoding:" in lowered
-        super().parse_header(header_plus)
+        coded = b"\ntransfer-encoding:" in lowered
+        self.fl_close = coded and b"\ncontent-length:" in lowered
+        try:
+            super().parse_header(header_plus)
+        except TransferEncodingNotImplemented:
+            if not coded:
+                raise
+        if coded:
+            path = (getattr(self, "path", "") or "/").split("?", 1)[0]
+            self.fl_refusal = framing(None, _transfer_encoding(header_plus)).refusal(path)
+            if self.fl_refusal is not None:
+                raise ParsingError("the Transfer-Encoding leaves the body's end unknown")  # answered by _ErrorTask
+
+
+def _transfer_encoding(header_plus: bytes) -> str:
+    """The Transfer-Encoding lines' values, joined as waitress joins a repeated header's."""
+    return ", ".join(line.split(b":", 1)[1].strip(b" \t").decode("latin-1") for line in header_plus.split(b"\r\n")[1:]
+                     if line[:18].lower() == b"transfer-encoding:")
 
 
 class _ErrorTask(ErrorTask):  # type: ignore[misc]
-    """A request waitress cannot read: its refusal as a problem body (status and reason are waitress's)."""
+    """A request waitress cannot read: its refusal as a problem body (status and reason are waitress's, or the
+    fake's own for a Transfer-Encoding it refuses, as in-process)."""
 
     def execute(self) -> None:
         error = self.request.error
         path = (getattr(self.request, "path", "") or "/").split("?", 1)[0]
-        response = problems.problem(error.code, f"{error.reason}: {error.body}", path)
+        response = getattr(self.request, "fl_refusal", None) or problems.problem(
+            error.code, f"{error.reason}: {error.body}", path)
         self.status = f"{response.status} {problems.reason_phrase(response.status)}"
         self.response_headers.extend(response.headers.items())
         self.set_close_on_finish()

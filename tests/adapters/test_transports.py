@@ -369,3 +369,29 @@ def test_two_authorization_headers_are_one_401_on_every_transport(transport: str
     leaf = FakeLeaf(clock=ManualClock(START))
     assert _post_with(transport, leaf, _twice(leaf, first_is_valid)) == 401
     assert leaf.list_users() == []
+
+
+@pytest.mark.parametrize("coding", ["chunked, chunked", "chunked,chunked", "identity", "gzip", "chunked, identity"])
+def test_a_transfer_encoding_the_fake_refuses_in_process_is_refused_alike_by_the_server(coding: str) -> None:
+    # RFC 9112 6.3: chunked applied twice, or not last, leaves the body's end unknown: 400, and nothing is run
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in _pieces(BODY)) + b"0\r\n\r\n"
+    answers = {}
+    for name in ("in-process", "server"):
+        leaf = FakeLeaf(clock=ManualClock(START))
+        if name == "server":
+            head = (f"POST {USERS} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {leaf.token}\r\n"
+                    f"Content-Type: application/json\r\nTransfer-Encoding: {coding}\r\n\r\n")
+            with leaf.server() as server:
+                status, headers, body = parse_answer(raw_http(server.url, head.encode() + chunked))
+        else:
+            prepared = requests.Request("POST", leaf.base_url + USERS, headers=leaf.headers, data=chunked).prepare()
+            del prepared.headers["Content-Length"]
+            prepared.headers["Transfer-Encoding"] = coding
+            with leaf, requests.Session() as session:
+                r = session.send(prepared, timeout=5)
+                status, headers, body = r.status_code, dict(r.headers), r.content
+        assert leaf.list_users() == [], name
+        assert headers.get("Content-Type") == "application/problem+json", name
+        answers[name] = (status, json.loads(body)["detail"])
+    assert answers["server"][0] == answers["in-process"][0] == 400
+    assert coding in answers["server"][1]
