@@ -12,6 +12,7 @@ opens. Other hosts keep aiohttp's path: a running aioresponses mock, or the netw
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,17 +22,25 @@ from aiohttp.client_proto import ResponseHandler
 from fake_leaf.adapters._inprocess import Origin, joined, origin, serve
 from fake_leaf.http import HttpResponse, LeafApp
 from fake_leaf.http import _problems as problems
+from fake_leaf.http._app import MAX_BODY, for_method
 from fake_leaf.http._faults import drops_connection, times_out
+from fake_leaf.http._framing import framing
 
 AppSource = Callable[[], LeafApp]
 _SHORT_BODY_WAIT = 0.05  # seconds without more bytes after which a short body is answered (a server: 10 s)
 
 
 class _Request:
-    """One request read off the in-memory connection: aiohttp's own bytes, Content-Length or chunked."""
+    """One request read off the in-memory connection: aiohttp's own bytes, Content-Length or chunked.
 
-    def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> None:
+    ``broken``: why its chunked body cannot be read (answered 400 unread); ``close``: what follows it on the
+    connection cannot be told from its body, so the answer closes the connection, as a server's does.
+    """
+
+    def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, *,
+                 broken: str | None = None, close: bool = False) -> None:
         self.method, self.target, self.headers, self.body = method, target, headers, body
+        self.broken, self.close = broken, close
 
 
 def _take_request(buffer: bytearray, final: bool = False) -> _Request | None:
@@ -49,40 +58,65 @@ def _take_request(buffer: bytearray, final: bool = False) -> _Request | None:
     headers = [(name.strip(), value.strip()) for name, _, value in (line.partition(":") for line in lines)]
     lowered = {name.lower(): value for name, value in headers}
     at = end + 4
-    if "chunked" in lowered.get("transfer-encoding", "").lower():
-        chunks = []
-        while True:
-            line_end = buffer.find(b"\r\n", at)
-            if line_end < 0:
-                if final:
-                    at = len(buffer)
-                    break
-                return None
-            size = int(bytes(buffer[at:line_end]).split(b";")[0], 16)
-            if size == 0:
-                trailer_end = buffer.find(b"\r\n\r\n", line_end)
-                if trailer_end < 0:
-                    return None
-                at = trailer_end + 4
-                break
-            if len(buffer) < line_end + 2 + size + 2:
-                return None
-            chunks.append(bytes(buffer[line_end + 2:line_end + 2 + size]))
-            at = line_end + 2 + size + 2
-        body = b"".join(chunks)
-        headers = [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
-        headers.append(("Content-Length", str(len(body))))  # what a server hands on once it undid the chunks
-    else:
-        declared = lowered.get("content-length", "0").strip()
-        length = int(declared) if declared.isdigit() else len(buffer) - at  # a malformed one: the router says so
-        if len(buffer) < at + length:
-            if not final:
-                return None
-            length = len(buffer) - at
-        body = bytes(buffer[at:at + length])
-        at += length
+    coding = lowered.get("transfer-encoding")
+    if coding is not None:
+        if not framing(None, coding).chunked:  # refused unread (serve says why): nothing tells where the body ends
+            del buffer[:]
+            return _Request(method, target, headers, b"", close=True)
+        read = _dechunk(buffer, at, final)
+        if read is None:
+            return None
+        body, at, broken, declared = read
+        # what a server hands on once it undid the chunks: their length, whatever Content-Length the client sent
+        headers = [(k, v) for k, v in headers if k.lower() not in ("transfer-encoding", "content-length")]
+        headers.append(("Content-Length", str(len(body) if declared is None else declared)))
+        del buffer[:at]
+        # a length beside chunked closes the connection after the answer too (RFC 9112 6.3), as over the server
+        close = broken is not None or declared is not None or "content-length" in lowered
+        return _Request(method, target, headers, body, broken=broken, close=close)
+    declared_length = lowered.get("content-length", "0").strip()
+    length = int(declared_length) if declared_length.isdigit() else len(buffer) - at  # malformed: the router says so
+    if len(buffer) < at + length:
+        if not final:
+            return None
+        length = len(buffer) - at
+    body = bytes(buffer[at:at + length])
+    at += length
     del buffer[:at]
     return _Request(method, target, headers, body)
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")  # RFC 9112 7.1: 1*HEXDIG, no sign, no 0x, no spaces before it
+
+
+def _dechunk(buffer: bytearray, at: int, final: bool) -> tuple[bytes, int, str | None, int | None] | None:
+    """The chunked body from ``at``, read as a server reads it: (body, where it ends, why it cannot be read, the
+    size its chunks announce when past the limit: left unread, the router answers 413), or None while incomplete."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        line_end = buffer.find(b"\r\n", at)
+        if line_end < 0:
+            return (b"", len(buffer), "it ended before its last chunk", None) if final else None
+        size_text = bytes(buffer[at:line_end]).split(b";", 1)[0].rstrip(b" \t")
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            return b"", len(buffer), f"a chunk size reads {size_text[:20].decode('latin-1')!r}, not hex digits", None
+        size = int(size_text, 16)
+        if size == 0:
+            trailer_end = buffer.find(b"\r\n\r\n", line_end)
+            if trailer_end < 0:
+                return (b"", len(buffer), "it ended inside its trailer", None) if final else None
+            return b"".join(chunks), trailer_end + 4, None, None
+        total += size
+        if total > MAX_BODY:
+            return b"", len(buffer), None, total
+        data_end = line_end + 2 + size
+        if len(buffer) < data_end + 2:
+            return (b"", len(buffer), "it ended inside a chunk", None) if final else None
+        if buffer[data_end:data_end + 2] != b"\r\n":
+            return b"", len(buffer), "a chunk does not end with CRLF where its size says it ends", None
+        chunks.append(bytes(buffer[line_end + 2:data_end]))
+        at = data_end + 2
 
 
 def _encode(method: str, response: HttpResponse) -> bytes:
@@ -105,15 +139,19 @@ class _InMemoryTransport(asyncio.Transport):
         self._origin, self._base_url = origin, base_url
         self._buffer = bytearray()
         self._closing = False
+        self._discarding = False  # after a request whose body's end is unknown: what comes next is dropped
         self._flush: asyncio.TimerHandle | None = None
 
     # -- what aiohttp's writer calls
     def write(self, data: Any) -> None:
-        if self._closing:
+        if self._closing or self._discarding:
             return
         self._buffer += data
         while (request := _take_request(self._buffer)) is not None:
             self._loop.call_soon(self._answer, request)
+            if request.close:  # the rest cannot be told apart from its body: never read as another request
+                self._discarding = True
+                self._buffer.clear()
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
@@ -124,6 +162,7 @@ class _InMemoryTransport(asyncio.Transport):
         self._flush = None
         request = _take_request(self._buffer, final=True)
         if request is not None:
+            self._discarding = self._discarding or request.close
             self._answer(request)
 
     def writelines(self, list_of_data: Any) -> None:
@@ -134,11 +173,19 @@ class _InMemoryTransport(asyncio.Transport):
             return
         path, _, query = request.target.partition("?")
         try:
-            response = serve(self._app_source(), request.method, self._origin.app_path(path), query,
-                             joined(request.headers), request.body, None)
+            app = self._app_source()
+            if request.broken is not None:  # refused unread, as a server refuses it
+                response = for_method(request.method,
+                                      problems.bad_chunked_body(request.broken, self._origin.app_path(path) or "/"))
+                response.headers.setdefault("Date", app.http_date())
+            else:
+                response = serve(app, request.method, self._origin.app_path(path), query, joined(request.headers),
+                                 request.body, None)
         except Exception as e:  # a bug of the fake: the client sees a lost connection that says so
             self._lose(ConnectionResetError(f"fake-leaf failed: {type(e).__name__}: {e}"))
             return
+        if request.close:
+            response.headers["Connection"] = "close"  # aiohttp then closes it: nothing more is read from it
         if drops_connection(response.fault):
             self._lose(None)  # aiohttp: ServerDisconnectedError, as when a server hangs up
         elif times_out(response.fault):

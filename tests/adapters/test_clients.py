@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import json
 import socket
 import subprocess
 import sys
@@ -437,3 +438,59 @@ def test_httpx_headers_reach_the_fake_as_httpx_gives_them_repeated_names_joined_
     assert [{k: v for k, v in h.items() if k.startswith("x-")} for h in received] == [
         {"x-tag": "a"}, {"x-tag": "a, b"}, {"x-farm": "Ferme du Chêne"}, {"x-tag": "a, b", "x-farm": "Ferme du Chêne"}]
     assert all(h["content-length"] == "2" and h["host"] == "api.withleaf.io" for h in received)
+
+
+async def _aiohttp_post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, session.post(
+            url + USERS, headers=headers, data=body, timeout=aiohttp.ClientTimeout(total=5)) as r:
+        return r.status, json.loads(await r.read())
+
+
+PRE_CHUNKED = {  # bodies a client chunked itself (aiohttp sends them as they are, and adds a Content-Length)
+    "whole": b'c\r\n{"name":"x"}\r\n0\r\n\r\n',
+    "extension-and-trailer": b'c;ext=1\r\n{"name":"x"}\r\n0\r\nX-Trailer: 1\r\n\r\n',
+    "size-not-hex": b"zz\r\n{}\r\n0\r\n\r\n",
+    "size-with-sign": b"-2\r\n{}\r\n0\r\n\r\n",
+    "size-0x": b"0x2\r\n{}\r\n0\r\n\r\n",
+    "size-after-space": b" 2\r\n{}\r\n0\r\n\r\n",
+    "chunk-not-ended": b"2\r\n{}XX0\r\n\r\n",
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("body", PRE_CHUNKED.values(), ids=PRE_CHUNKED.keys())
+async def test_a_body_aiohttp_sends_chunked_by_hand_is_answered_as_over_the_server(body: bytes) -> None:
+    answers = []
+    for over_the_server in (True, False):
+        leaf = FakeLeaf(clock=ManualClock(START))
+        headers = {**leaf.headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        if over_the_server:
+            with leaf.server() as server:
+                status, problem = await _aiohttp_post(server.url, headers, body)
+        else:
+            with leaf:
+                status, problem = await _aiohttp_post(leaf.base_url, headers, body)
+        answers.append(status)
+        assert len(leaf.list_users()) == (status == 201)
+        if status != 201:
+            assert "Content-Length" not in problem["detail"]  # the client's length is not what a chunked body reads
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.anyio
+async def test_a_chunked_body_aiohttp_leaves_unfinished_is_a_400_not_a_user() -> None:
+    with FakeLeaf(clock=ManualClock(START)) as leaf:
+        headers = {**leaf.headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        for unfinished in (b'c\r\n{"name":"x"}\r\n', b'c\r\n{"name"', b"c\r\n"):
+            status, problem = await _aiohttp_post(leaf.base_url, headers, unfinished)
+            assert status == 400 and "chunk" in problem["detail"]
+        assert leaf.list_users() == []
+
+
+@pytest.mark.anyio
+async def test_a_chunk_announced_past_the_body_limit_is_a_413_at_once_not_a_hang() -> None:
+    with FakeLeaf(clock=ManualClock(START)) as leaf:
+        headers = {**leaf.headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        status, problem = await _aiohttp_post(leaf.base_url, headers, b"fffffffff\r\n{}")
+        assert (status, problem["status"]) == (413, 413)
+        assert [e.status for e in leaf.journal()] == [413]
