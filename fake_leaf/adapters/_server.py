@@ -68,8 +68,17 @@ def _origin_target(uri: str) -> str:
     return uri
 
 
+def _dated(server: Any, response: HttpResponse) -> HttpResponse:
+    """A refusal of the server's own, with the Date of the fake's clock, as the app's answers have it."""
+    http_date = getattr(server.application, "http_date", None)  # fake-leaf's WSGI app (any other: none)
+    if http_date is not None:
+        response.headers.setdefault("Date", http_date())
+    return response
+
+
 def _answer_now(channel: HTTPChannel, response: HttpResponse) -> None:
     """From the loop's thread, to a connection no worker serves: an answer, then the connection closes."""
+    response = _dated(channel.server, response)
     head = [f"HTTP/1.1 {response.status} {problems.reason_phrase(response.status)}",
             *(f"{k}: {v}" for k, v in response.headers.items()), f"Content-Length: {len(response.body)}",
             "Connection: close", "Server: fake-leaf"]
@@ -121,8 +130,8 @@ class _ErrorTask(ErrorTask):  # type: ignore[misc]
     def execute(self) -> None:
         error = self.request.error
         path = (getattr(self.request, "path", "") or "/").split("?", 1)[0]
-        response = getattr(self.request, "fl_refusal", None) or problems.problem(
-            error.code, f"{error.reason}: {error.body}", path)
+        response = _dated(self.channel.server, getattr(self.request, "fl_refusal", None) or problems.problem(
+            error.code, f"{error.reason}: {error.body}", path))
         self.status = f"{response.status} {problems.reason_phrase(response.status)}"
         self.response_headers.extend(response.headers.items())
         self.set_close_on_finish()

@@ -92,6 +92,10 @@ class WsgiApp:
             return []
         return _respond(start_response, response)
 
+    def http_date(self) -> str:
+        """The fake's now as an HTTP-date: what a server serving this app dates its own refusals with."""
+        return self._app_source().http_date()
+
     def _refuse_control(self, path: str, headers: dict[str, str]) -> HttpResponse | None:
         if self._control_token is None or not (path == CONTROL or path.startswith(f"{CONTROL}/")):
             return None

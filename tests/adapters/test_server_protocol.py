@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fake_leaf import FakeLeaf
+from fake_leaf import FakeLeaf, ManualClock
 from fake_leaf.adapters._server import LeafServer
 
 USERS = "/services/usermanagement/api/users"
@@ -319,3 +320,19 @@ def test_two_threads_starting_one_server_start_one_loop() -> None:
     loops = [t for t in threading.enumerate() if t.name == f"fake-leaf {server.url}"]
     server.stop()
     assert len(loops) == 1
+
+
+def test_the_servers_own_refusals_carry_a_date_from_the_fakes_clock() -> None:
+    # a refusal from before the app (a request waitress cannot read, one cut short) dates itself as the app's
+    # answers do, so a client comparing Date with another answer's sees one clock
+    leaf = FakeLeaf(clock=ManualClock(dt.datetime(2026, 3, 1, 12, 0, 7, tzinfo=dt.timezone.utc)))
+    with leaf.server() as server:
+        for request, half_close in ((MALFORMED["bad-length"], False), (MALFORMED["no-colon"], False),
+                                    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}", True)):
+            with _connect(server) as sock:
+                sock.sendall(request)
+                if half_close:  # the client stops sending short of its Content-Length
+                    sock.shutdown(socket.SHUT_WR)
+                status, headers, _ = _read_answer(sock)
+            assert status.split(" ")[1] == "400"
+            assert headers["date"] == "Sun, 01 Mar 2026 12:00:07 GMT", request
