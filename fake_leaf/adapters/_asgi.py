@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 from fake_leaf.adapters._inprocess import joined, origin, serve
 from fake_leaf.http import LeafApp
 
 Scope = MutableMapping[str, Any]
+_SAFE = "/:@!$&'()*+,;=-._~%"  # what a client leaves as it is in a path (and a literal % as received)
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -50,9 +52,13 @@ class AsgiApp:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        path = path.split("?", 1)[0]
+        raw_path = scope.get("raw_path")  # (some servers leave the query on it)
+        if raw_path and raw_path.isascii():  # nearly always: a client percent-encodes what is beyond ASCII
+            path = raw_path.decode("ascii").split("?", 1)[0]
+        elif raw_path:  # bytes beyond ASCII, as received: percent-encoded, as a client would have sent them
+            path = quote(raw_path.split(b"?", 1)[0], safe=_SAFE)
+        else:  # only the decoded path: encoded again
+            path = quote(scope["path"].encode("utf-8", "surrogateescape"), safe=_SAFE)
         headers = joined((k.decode("latin-1").title(), v.decode("latin-1")) for k, v in scope.get("headers", []))
         response = serve(self._app_source(), scope["method"], self._origin.app_path(path),
                          scope.get("query_string", b"").decode("latin-1"), headers, b"".join(chunks), self.base_url)

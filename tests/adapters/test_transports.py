@@ -395,3 +395,32 @@ def test_a_transfer_encoding_the_fake_refuses_in_process_is_refused_alike_by_the
         answers[name] = (status, json.loads(body)["detail"])
     assert answers["server"][0] == answers["in-process"][0] == 400
     assert coding in answers["server"][1]
+
+
+def _asgi_get(leaf: FakeLeaf, scope_path: dict[str, Any]) -> dict[str, Any]:
+    """GET through the ASGI app called as an ASGI server calls it, with this path in the scope: the problem body."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "query_string": b"", **scope_path,
+             "headers": [(b"authorization", leaf.headers["Authorization"].encode())]}
+    asyncio.run(leaf.asgi_app()(scope, receive, send))
+    return dict(json.loads(sent[1]["body"]))
+
+
+@pytest.mark.parametrize("scope_path", [
+    {"path": f"{USERS}/Zoë", "raw_path": f"{USERS}/Zoë".encode()},  # the bytes a client sent, not percent-encoded
+    {"path": f"{USERS}/Zoë"},  # a server that gives no raw_path: the decoded path only
+], ids=["raw-utf8", "no-raw-path"])
+def test_a_path_beyond_ascii_reaches_the_asgi_app_as_it_reaches_the_others(scope_path: dict[str, Any]) -> None:
+    leaf = FakeLeaf(clock=ManualClock(START))
+    with leaf, requests.Session() as session:  # requests percent-encodes the UTF-8 bytes, as RFC 3986 says
+        expected = session.get(f"{leaf.base_url}{USERS}/Zoë", headers=leaf.headers).json()
+    problem = _asgi_get(leaf, scope_path)
+    assert problem["status"] == 404 and "'Zoë'" in problem["detail"]
+    assert problem == expected
