@@ -107,11 +107,21 @@ class WsgiApp:
 
 
 def _wsgi_bytes(text: str) -> bytes:
-    """A WSGI string's bytes: latin-1 as PEP 3333 says; UTF-8 from a server that decoded it so."""
+    """A WSGI string's bytes: latin-1 as PEP 3333 says; UTF-8 from a server that decoded it so.
+
+    Latin-1 bytes that are not UTF-8 come from such a server too (httpx's WSGITransport hands over 'é', where
+    PEP 3333 has 'Ã©'): the client's bytes are then the text's UTF-8.
+    """
     try:
-        return text.encode("latin-1")
+        data = text.encode("latin-1")
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogatepass")
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return text.encode("utf-8")
+    return data
 
 
 def _read(stream: Any, length: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import re
 import socket
@@ -424,3 +425,19 @@ def test_a_path_beyond_ascii_reaches_the_asgi_app_as_it_reaches_the_others(scope
     problem = _asgi_get(leaf, scope_path)
     assert problem["status"] == 404 and "'Zoë'" in problem["detail"]
     assert problem == expected
+
+
+@pytest.mark.parametrize("environ_path", [
+    "/services/usermanagement/api/users/ZoÃ«",  # PEP 3333: the UTF-8 bytes the client sent, as Latin-1 text
+    "/services/usermanagement/api/users/Zoë",  # a server that decoded them as UTF-8 (httpx's WSGITransport)
+], ids=["pep-3333", "decoded-as-utf8"])
+def test_a_path_beyond_ascii_reaches_the_wsgi_app_as_it_reaches_the_others(environ_path: str) -> None:
+    leaf = FakeLeaf(clock=ManualClock(START))
+    with leaf, requests.Session() as session:
+        expected = session.get(f"{leaf.base_url}{USERS}/Zoë", headers=leaf.headers).json()
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": environ_path, "QUERY_STRING": "", "wsgi.input": io.BytesIO(),
+               "HTTP_AUTHORIZATION": leaf.headers["Authorization"]}
+    body = b"".join(leaf.wsgi_app()(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["404 Not Found"]
+    assert json.loads(body) == expected
