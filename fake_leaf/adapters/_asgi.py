@@ -11,6 +11,7 @@ from fake_leaf.http import LeafApp
 
 Scope = MutableMapping[str, Any]
 _SAFE = "/:@!$&'()*+,;=-._~%"  # what a client leaves as it is in a path (and a literal % as received)
+_QUERY_SAFE = _SAFE + "?"
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -60,8 +61,10 @@ class AsgiApp:
         else:  # only the decoded path: encoded again
             path = quote(scope["path"].encode("utf-8", "surrogateescape"), safe=_SAFE)
         headers = joined((k.decode("latin-1").title(), v.decode("latin-1")) for k, v in scope.get("headers", []))
-        response = serve(self._app_source(), scope["method"], self._origin.app_path(path),
-                         scope.get("query_string", b"").decode("latin-1"), headers, b"".join(chunks), self.base_url)
+        query = scope.get("query_string", b"")
+        query = query.decode("ascii") if query.isascii() else quote(query, safe=_QUERY_SAFE)  # raw UTF-8: encoded
+        response = serve(self._app_source(), scope["method"], self._origin.app_path(path), query, headers,
+                         b"".join(chunks), self.base_url)
         if response.delay:
             await _sleep(response.delay)
         if response.fault is not None:

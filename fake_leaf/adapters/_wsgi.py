@@ -76,7 +76,10 @@ class WsgiApp:
         if refusal is not None:
             refusal.headers.setdefault("Date", self._app_source().http_date())
             return _respond(start_response, for_method(method, refusal))
-        request = HttpRequest(method, path, environ.get("QUERY_STRING", ""), headers, body,
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():  # raw bytes from the client (curl sends UTF-8 as it is): encoded as a client would
+            query = quote(_wsgi_bytes(query), safe="/:@!$&'()*+,;=-._~%?")
+        request = HttpRequest(method, path, query, headers, body,
                               base_url=self.base_url or environ.get(BASE_URL_KEY), transport=self.deliveries,
                               declared_size=declared)
         app = self._app_source()

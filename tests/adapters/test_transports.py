@@ -441,3 +441,38 @@ def test_a_path_beyond_ascii_reaches_the_wsgi_app_as_it_reaches_the_others(envir
     body = b"".join(leaf.wsgi_app()(environ, lambda status, headers, exc_info=None: statuses.append(status)))
     assert statuses == ["404 Not Found"]
     assert json.loads(body) == expected
+
+
+def _asgi_total(leaf: FakeLeaf, query: bytes) -> str:
+    """X-Total-Count of GET /users?<query> through the ASGI app, called as an ASGI server calls it."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": USERS, "raw_path": USERS.encode(), "query_string": query,
+             "headers": [(b"authorization", leaf.headers["Authorization"].encode())]}
+    asyncio.run(leaf.asgi_app()(scope, receive, send))
+    return str(dict(sent[0]["headers"])[b"x-total-count"].decode())
+
+
+def _wsgi_total(leaf: FakeLeaf, query: str) -> str:
+    """X-Total-Count of GET /users?<query> through the WSGI app, called as a WSGI server calls it."""
+    answered: list[list[tuple[str, str]]] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": USERS, "QUERY_STRING": query, "wsgi.input": io.BytesIO(),
+               "HTTP_AUTHORIZATION": leaf.headers["Authorization"]}
+    b"".join(leaf.wsgi_app()(environ, lambda status, headers, exc_info=None: answered.append(headers)))
+    return dict(answered[0])["X-Total-Count"]
+
+
+def test_a_filter_sent_as_raw_utf8_bytes_finds_the_user_through_asgi_and_wsgi_servers() -> None:
+    # curl sends `?email=zoë@x.io` as raw UTF-8 bytes; an ASGI server hands them over as they are, a PEP 3333
+    # server as Latin-1 text. Either way the filter is the text the client typed, as when it is percent-encoded.
+    raw = "email=zoë@x.io".encode()
+    leaf = FakeLeaf(clock=ManualClock(START))
+    leaf.create_user(name="Zoë", email="zoë@x.io")
+    assert _asgi_total(leaf, raw) == "1"
+    assert _wsgi_total(leaf, raw.decode("latin-1")) == "1"
