@@ -8,6 +8,7 @@ interpreter.
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from importlib import metadata
 from types import ModuleType
@@ -280,6 +281,39 @@ def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pyt
     ])
     result.stdout.fnmatch_lines(["*NotFoundError: Leaf user 'no-such-user' does not exist*"])
     assert "_backend.py" not in result.stdout.str()
+
+
+def test_every_refusal_of_the_fake_shows_the_tests_frames_only(pytester: pytest.Pytester) -> None:
+    # the README's promise, for refusals raised from each part of the engine (users, credentials, the
+    # lifecycle, upstream controls, organizations, tokens), not only from the fake's front module
+    pytester.makepyfile(test_refusals="""
+        def test_user(fake_leaf):
+            fake_leaf.get_user("no-such-user")
+
+        def test_credentials(fake_leaf, leaf_user):
+            fake_leaf.get_credentials("Trimble", leaf_user["id"])
+
+        def test_events(fake_leaf):
+            fake_leaf.john_deere_credential_events("no-such-user")
+
+        def test_control(fake_leaf):
+            fake_leaf.upstream("Trimble").revoke("no-such-user")
+
+        def test_organizations(fake_leaf):
+            fake_leaf.organizations("JohnDeere", "no-such-user")
+
+        def test_login(fake_leaf):
+            fake_leaf.login("nobody@example.com", "wrong")
+
+        def test_duplicate(fake_leaf, leaf_user, john_deere_credentials):
+            fake_leaf.create_john_deere_credentials(leaf_user["id"], client_key="k", client_secret="s",
+                                                    refresh_token="r")
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=7)
+    frames = [line for line in result.stdout.lines if re.search(r"fake_leaf[/\\].*\.py:\d+", line)]
+    assert frames == []
+    assert sum("test_refusals.py:" in line for line in result.stdout.lines) >= 7
 
 
 def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -> None:
