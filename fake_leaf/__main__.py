@@ -246,9 +246,11 @@ def _parser() -> argparse.ArgumentParser:
                                help="run even if the account has Leaf users or webhooks (they are not touched)")
     verify_parser.add_argument("--webhook-url", default="https://example.invalid/fake-leaf-verify",
                                help="the URL registered in the webhook scenarios (it receives the confirmation)")
-    for name in ("client-key", "client-secret", "refresh-token", "environment"):
+    for name in ("client-key", "client-secret", "refresh-token"):
         verify_parser.add_argument(f"--john-deere-{name}", default=None,
                                    help="John Deere values for the credential scenarios (all three, or skipped)")
+    verify_parser.add_argument("--john-deere-environment", default=None, choices=("STAGE", "PRODUCTION"),
+                               help="the clientEnvironment of those John Deere values (default STAGE)")
     return parser
 
 
