@@ -252,6 +252,10 @@ def test_a_misspelt_option_fails_naming_the_known_options(pytester: pytest.Pytes
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*unknown option(s) base_ur; the options are base_url, requests_mock, clock*"])
     result.stdout.fnmatch_lines(["*on_duplicate_credentials must be 'reject' or 'replace', got 'overwrite'*"])
+    # the refusal names what the test gave, once: not the clock and seed the fixture adds, not a chained repeat
+    result.stdout.fnmatch_lines(["fake_leaf options {'on_duplicate_credentials': 'overwrite'} (from "
+                                 "@pytest.mark.fake_leaf and the fake_leaf_* ini options) were refused: *"])
+    assert "ShiftedClock" not in result.stdout.str() and "During handling" not in result.stdout.str()
 
 
 def test_an_unreadable_ini_value_fails_naming_the_option(pytester: pytest.Pytester) -> None:
@@ -260,6 +264,43 @@ def test_an_unreadable_ini_value_fails_naming_the_option(pytester: pytest.Pytest
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ini option fake_leaf_rate_limit_per_minute = 'lots' cannot be read:*"])
+
+
+def test_a_yes_or_no_ini_value_that_reads_as_neither_fails_naming_the_option(pytester: pytest.Pytester) -> None:
+    # "maybe" was read as false: the suite ran without the rotation it asked for
+    pytester.makeini("[pytest]\nfake_leaf_refresh_token_rotation = maybe\n")
+    pytester.makepyfile(test_ini="def test_it(fake_leaf):\n    pass\n")
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ini option fake_leaf_refresh_token_rotation = 'maybe' cannot be read: write true "
+                                 "or false*"])
+    pytester.makeini("[pytest]\nfake_leaf_refresh_token_rotation = Off\n")
+    pytester.makepyfile(test_ini="def test_it(fake_leaf):\n"
+                                 "    assert not fake_leaf.john_deere.refresh_token_rotation\n")
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_the_httpx_fixtures_without_httpx_fail_with_the_command_to_install_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_no_httpx="""
+        import sys
+
+        import pytest
+
+        @pytest.fixture
+        def no_httpx(monkeypatch):
+            monkeypatch.setitem(sys.modules, "httpx", None)  # what a plain install has: no httpx to import
+
+        def test_sync(no_httpx, leaf_httpx_client):
+            pass
+
+        def test_async(no_httpx, leaf_async_client):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=2)
+    for fixture in ("leaf_httpx_client", "leaf_async_client"):
+        assert f'{fixture} needs httpx, which is not installed: pip install "fake-leaf[testing]"' in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
 
 
 def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pytester) -> None:
