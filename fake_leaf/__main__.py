@@ -145,6 +145,22 @@ def _api_owner(text: str) -> tuple[str, str]:
     return username, password
 
 
+def _port(text: str) -> int:
+    if not (text.isdigit() and 0 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"expected a port from 0 (a free one) to 65535, got {text!r}")
+    return int(text)
+
+
+def _webhook_destination(text: str) -> str:
+    from fake_leaf.adapters._senders import _host_port
+
+    try:
+        _host_port(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -202,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
                                        description="Serve the fake over HTTP until interrupted (Ctrl+C, SIGINT or "
                                                    "SIGTERM, in the foreground or the background).")
     serve_parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)")
-    serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    serve_parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                               help="port to listen on (default %(default)s; 0 picks a free one and prints it)")
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
     serve_parser.add_argument("--rate-limit-per-minute", type=int, default=None, metavar="N",
@@ -216,7 +232,8 @@ def _parser() -> argparse.ArgumentParser:
                               help="requests served at once; more wait their turn (default 64)")
     serve_parser.add_argument("--api-owner", type=_api_owner, action="append", default=[], metavar="EMAIL:PASSWORD",
                               help="an API owner who can log in (repeatable); the first replaces the default login")
-    serve_parser.add_argument("--webhook-allow", action="append", default=[], metavar="HOST[:PORT]",
+    serve_parser.add_argument("--webhook-allow", type=_webhook_destination, action="append", default=[],
+                              metavar="HOST[:PORT]",
                               help="deliver webhooks to this receiver (repeatable); then only to those listed. "
                                    "Default: loopback addresses only, and nowhere when --host is not loopback. "
                                    "Never to fake-leaf's own address")

@@ -465,8 +465,13 @@ class FakeLeaf:
         through the server are delivered to (default: loopback addresses, when listening on one).
         Deliveries never go to the server's own address.
         """
+        from fake_leaf.adapters._senders import _host_port
         from fake_leaf.adapters._server import LeafServer
 
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be from 0 (a free port) to 65535, got {port!r}")
+        for entry in webhook_allow or ():  # refused before a socket is bound
+            _host_port(entry)
         server = LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
                             request_timeout=request_timeout, max_connections=max_connections)
         self._delivery_policy.listen(server, webhook_allow)
