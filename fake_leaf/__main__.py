@@ -67,9 +67,13 @@ def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None =
     owners = [{"username": leaf.username, "token": leaf.token}]
     for username, password in api_owners[1:]:
         owners.append({"username": username, "token": leaf.add_api_owner(username, password)})
-    server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
-                         request_timeout=request_timeout, max_connections=max_connections,
-                         webhook_allow=webhook_allow or None)
+    try:
+        server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
+                             request_timeout=request_timeout, max_connections=max_connections,
+                             webhook_allow=webhook_allow or None)
+    except RuntimeError as e:  # the port in use (a second serve), or an address not this machine's: one line
+        print(f"fake-leaf serve: error: {e}", file=sys.stderr, flush=True)
+        return 1
     _raise_descriptor_limit()
     stop = threading.Event()
     _on_signals(stop)  # before serving: a signal that comes at once still stops it cleanly

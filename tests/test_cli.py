@@ -248,3 +248,13 @@ def test_a_test_server_refuses_a_port_or_destination_it_cannot_use_before_it_lis
         leaf.server(webhook_allow=["http://x"])
     with leaf.server(webhook_allow=["[::1]:8080", "localhost", "::1", "hooks.test:443"]) as server:
         assert requests.get(f"{server.url}/_fake-leaf/clock", timeout=5).status_code == 200
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # a second `fake-leaf serve` on the default port printed a 33-line traceback
+    with fake_leaf.FakeLeaf().server() as running:
+        port = running.url.rsplit(":", 1)[1]
+        assert main(["serve", "--port", port]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"fake-leaf serve: error: fake-leaf cannot listen on 127.0.0.1:{port}: ")
+    assert "in use" in error and "(port 0 picks a free port)" in error and "Traceback" not in error
