@@ -383,7 +383,8 @@ def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str |
     try:
         return leaf.create_as_json(body, leaf_user_id, provider)
     except FakeLeafError as e:
-        pytest.fail(f"fake-leaf refused to create {what}: {e}", pytrace=False)
+        refused = f"{e}"  # failed below, outside the except: pytest would print the refusal twice, chained
+    pytest.fail(f"fake-leaf refused to create {what}: {refused}", pytrace=False)
 
 
 def _make_user(leaf: FakeLeaf, fields: dict[str, Any]) -> dict[str, Any]:
@@ -396,10 +397,13 @@ def _make_credentials(leaf: FakeLeaf, leaf_user_id: str, fields: dict[str, Any],
     __tracebackhide__ = True
     from fake_leaf import FakeLeafError
 
+    refused: str | None = None
     try:
         chosen = leaf.provider(provider)
     except FakeLeafError as e:
-        pytest.fail(str(e), pytrace=False)
+        refused = f"{e}"  # failed below, outside the except: pytest would print the refusal twice, chained
+    if refused is not None:
+        pytest.fail(refused, pytrace=False)
     body = {**_sample_of(leaf).credentials_body(chosen), **fields}
     return _create(leaf, body, f"{chosen.label} credentials for Leaf user {leaf_user_id!r}", leaf_user_id, chosen)
 
@@ -477,7 +481,8 @@ def leaf_provider(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -> Provid
     try:
         return fake_leaf.provider(getattr(request, "param", "JohnDeere"))
     except FakeLeafError as e:
-        pytest.fail(str(e), pytrace=False)
+        refused = f"{e}"  # failed below, outside the except: pytest would print the refusal twice, chained
+    pytest.fail(refused, pytrace=False)
 
 
 @pytest.fixture

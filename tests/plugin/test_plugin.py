@@ -560,6 +560,9 @@ def test_a_factory_given_a_bad_field_fails_the_test_saying_which_and_why(pyteste
     result.stdout.fnmatch_lines(["*fake-leaf refused to create John Deere credentials for Leaf user '*': "
                                  "clientEnvironment: must be one of STAGE or PRODUCTION*got 'stage'*"])
     assert "not reached" not in result.stdout.str()
+    # told once: the refusal is not printed again as the exception the failure was raised while handling
+    told = [line for line in result.stdout.lines if line.startswith("fake-leaf refused to create John Deere")]
+    assert len(told) == 1 and "During handling" not in result.stdout.str()
 
 
 def test_every_provider_through_the_provider_fixtures(pytester: pytest.Pytester) -> None:
@@ -597,6 +600,8 @@ def test_every_provider_through_the_provider_fixtures(pytester: pytest.Pytester)
     result.assert_outcomes(passed=len(__import__("fake_leaf").PROVIDERS) + 3, failed=2)
     result.stdout.fnmatch_lines(["*fake-leaf knows no provider 'Nowhere'; the providers are JohnDeere, *",
                                  "*clientEnvironment: must be one of STAGE or PRODUCTION exactly, got 'moon'*"])
+    assert sum(line.startswith("fake-leaf knows no provider 'Nowhere'") for line in result.stdout.lines) == 1
+    assert "During handling" not in result.stdout.str()
 
 
 @pytest.mark.slow
