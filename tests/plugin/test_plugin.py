@@ -355,6 +355,11 @@ def test_every_refusal_of_the_fake_shows_the_tests_frames_only(pytester: pytest.
     frames = [line for line in result.stdout.lines if re.search(r"fake_leaf[/\\].*\.py:\d+", line)]
     assert frames == []
     assert sum("test_refusals.py:" in line for line in result.stdout.lines) >= 7
+    # and named as the test imports them, not by the private module they live in
+    result.stdout.fnmatch_lines(["E * fake_leaf.NotFoundError: Leaf user 'no-such-user' does not exist*",
+                                 "E * fake_leaf.BadCredentialsError: Bad credentials*",
+                                 "E * fake_leaf.BusinessRuleError: Leaf user * already has John Deere credentials*"])
+    assert "_errors." not in result.stdout.str()
 
 
 def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -> None:
