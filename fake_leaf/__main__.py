@@ -175,10 +175,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def _exposure_warning(host: str, url: str, protected: bool) -> str:
+    # other machines reach a wildcard address by one of this machine's own, never at http://0.0.0.0:PORT
+    wildcard = host.strip("[]") in ("0.0.0.0", "::", "")
+    reach = f"at any address of this machine, port {url.rsplit(':', 1)[1]}" if wildcard else f"at {url}"
     if protected:
-        return (f"NOTE: fake-leaf listens on {host}, which other machines may reach at {url}. Its control plane "
+        return (f"NOTE: fake-leaf listens on {host}, which other machines may reach {reach}. Its control plane "
                 "(/_fake-leaf) needs the control token; Leaf's own paths take the default API owner's login above.")
-    return (f"WARNING: fake-leaf listens on {host}, which other machines may reach at {url}, and its control plane "
+    return (f"WARNING: fake-leaf listens on {host}, which other machines may reach {reach}, and its control plane "
             "/_fake-leaf needs no token there. Anyone who reaches the port can reset the fake, move its clock, "
             "inject faults, and read the journal, which holds every request body: posted passwords, client "
             "secrets and refresh tokens. Start it with --control-token TOKEN (or the environment variable "
