@@ -228,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                               help="port to listen on (default %(default)s; 0 picks a free one and prints it)")
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
-    serve_parser.add_argument("--rate-limit-per-minute", type=int, default=None, metavar="N",
+    serve_parser.add_argument("--rate-limit-per-minute", type=_positive(int), default=None, metavar="N",
                               help="turn on Leaf's rate limit: N requests a minute per API owner (Leaf's is 1000)")
     serve_parser.add_argument("--control-token", default=os.environ.get("FAKE_LEAF_CONTROL_TOKEN"), metavar="TOKEN",
                               help="require the header 'X-Fake-Leaf-Control-Token: TOKEN' on every /_fake-leaf "
@@ -297,8 +297,6 @@ def verify_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
-        if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
-            parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
         return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, args.control_token,
                      args.request_timeout, int(args.max_connections), args.api_owner, args.ready_json,
                      args.ready_file, args.webhook_allow)

@@ -230,6 +230,8 @@ def test_serve_stops_on_sigterm_within_two_seconds_with_a_client_connected() -> 
     (["--webhook-allow", "http://127.0.0.1:9000"], "argument --webhook-allow: a webhook destination is HOST or "
                                                    "HOST:PORT (a port from 1 to 65535), such as 127.0.0.1:9000"),
     (["--webhook-allow", "127.0.0.1:99999"], "got '127.0.0.1:99999'"),
+    # named as serve's own argument, like the others (it read "fake-leaf: error: --rate-limit-per-minute ...")
+    (["--rate-limit-per-minute", "0"], "fake-leaf serve: error: argument --rate-limit-per-minute: must be more than 0"),
 ])
 def test_serve_refuses_a_port_or_destination_it_cannot_use_saying_why(argv: list[str], says: str,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
