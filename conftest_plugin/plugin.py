@@ -46,7 +46,10 @@ def _rate_limit(text: str) -> RateLimit:
 
 
 def _flag(text: str) -> bool:
-    return text.strip().lower() in ("1", "true", "yes", "on")
+    word = text.strip().lower()
+    if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError("write true or false (also yes/no, on/off, 1/0)")
+    return word in ("1", "true", "yes", "on")
 
 
 # ini name -> (FakeLeaf option, how to read the ini text)
@@ -166,13 +169,20 @@ def fake_leaf() -> Iterator[FakeLeaf]:
 
     item = _running_test("fake_leaf")
     options = _options(item)
+    given_names = set(options)
     options.setdefault("clock", ShiftedClock())
     seed = _test_seed(item)
     options.setdefault("seed", seed)  # the values the fake makes repeat with the run's seed, as the sample data do
     try:
         leaf = FakeLeaf(**options)
     except (TypeError, ValueError) as e:
-        pytest.fail(f"fake_leaf options {options!r} were refused: {e}", pytrace=False)
+        refused: str | None = f"{e}"  # failed outside the except: pytest would print the error twice, chained
+    else:
+        refused = None
+    if refused is not None:
+        given = {name: value for name, value in options.items() if name in given_names}
+        pytest.fail(f"fake_leaf options {given!r} (from @pytest.mark.{MARKER} and the fake_leaf_* ini options) "
+                    f"were refused: {refused}", pytrace=False)
     item.stash[_LEAF_KEY] = leaf
     _SAMPLES[leaf] = SampleData(seed)
     with leaf:
@@ -221,11 +231,22 @@ def _tls_context() -> ssl.SSLContext:
     return _TLS[0]
 
 
+def _httpx(fixture: str) -> Any:
+    __tracebackhide__ = True
+    try:
+        import httpx
+    except ImportError:
+        pass  # failed below, outside the except: pytest would print the ImportError too, chained
+    else:
+        return httpx
+    pytest.fail(f'{fixture} needs httpx, which is not installed: pip install "fake-leaf[testing]" '
+                "(the other fixtures work without it)", pytrace=False)
+
+
 @pytest.fixture
 def leaf_httpx_client(fake_leaf: FakeLeaf) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` on the fake's base URL that sends a valid bearer token with every request."""
-    import httpx
-
+    httpx = _httpx("leaf_httpx_client")
     from fake_leaf import HttpxBearerAuth as BearerAuth
 
     with httpx.Client(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token),
@@ -240,8 +261,7 @@ def leaf_async_client(fake_leaf: FakeLeaf) -> Iterator[httpx.AsyncClient]:
     A plain fixture, so an async test under pytest-asyncio or anyio can use it alike; the active fake
     serves it in-process, so it holds no connection to the fake's host, and it is closed after the test.
     """
-    import httpx
-
+    httpx = _httpx("leaf_async_client")
     from fake_leaf import HttpxBearerAuth as BearerAuth
 
     client = httpx.AsyncClient(base_url=fake_leaf.base_url, auth=BearerAuth(lambda: fake_leaf.token),
@@ -363,7 +383,8 @@ def _create(leaf: FakeLeaf, body: dict[str, Any], what: str, leaf_user_id: str |
     try:
         return leaf.create_as_json(body, leaf_user_id, provider)
     except FakeLeafError as e:
-        pytest.fail(f"fake-leaf refused to create {what}: {e}", pytrace=False)
+        refused = f"{e}"  # failed below, outside the except: pytest would print the refusal twice, chained
+    pytest.fail(f"fake-leaf refused to create {what}: {refused}", pytrace=False)
 
 
 def _make_user(leaf: FakeLeaf, fields: dict[str, Any]) -> dict[str, Any]:
@@ -376,10 +397,13 @@ def _make_credentials(leaf: FakeLeaf, leaf_user_id: str, fields: dict[str, Any],
     __tracebackhide__ = True
     from fake_leaf import FakeLeafError
 
+    refused: str | None = None
     try:
         chosen = leaf.provider(provider)
     except FakeLeafError as e:
-        pytest.fail(str(e), pytrace=False)
+        refused = f"{e}"  # failed below, outside the except: pytest would print the refusal twice, chained
+    if refused is not None:
+        pytest.fail(refused, pytrace=False)
     body = {**_sample_of(leaf).credentials_body(chosen), **fields}
     return _create(leaf, body, f"{chosen.label} credentials for Leaf user {leaf_user_id!r}", leaf_user_id, chosen)
 
@@ -457,7 +481,8 @@ def leaf_provider(request: pytest.FixtureRequest, fake_leaf: FakeLeaf) -> Provid
     try:
         return fake_leaf.provider(getattr(request, "param", "JohnDeere"))
     except FakeLeafError as e:
-        pytest.fail(str(e), pytrace=False)
+        refused = f"{e}"  # failed below, outside the except: pytest would print the refusal twice, chained
+    pytest.fail(refused, pytrace=False)
 
 
 @pytest.fixture

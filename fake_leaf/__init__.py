@@ -48,6 +48,12 @@ from fake_leaf.http import JournalEntry
 from fake_leaf.http._faults import Fault, FaultKind, InjectedFault
 from fake_leaf.http._limits import RateLimit
 
+# a failure names an error as a test imports it (fake_leaf.NotFoundError), not by the private module it lives in
+for _error in (FakeLeafError, NotFoundError, InvalidInputError, BusinessRuleError, NotAuthenticatedError,
+               BadCredentialsError, ClockOutOfRangeError, ClockWentBackWarning):
+    _error.__module__ = __name__
+del _error
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "PROVIDERS",

@@ -67,9 +67,13 @@ def serve(host: str, port: int, quiet: bool, rate_limit_per_minute: int | None =
     owners = [{"username": leaf.username, "token": leaf.token}]
     for username, password in api_owners[1:]:
         owners.append({"username": username, "token": leaf.add_api_owner(username, password)})
-    server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
-                         request_timeout=request_timeout, max_connections=max_connections,
-                         webhook_allow=webhook_allow or None)
+    try:
+        server = leaf.server(host, port, quiet=quiet, control_token=control_token or None,
+                             request_timeout=request_timeout, max_connections=max_connections,
+                             webhook_allow=webhook_allow or None)
+    except RuntimeError as e:  # the port in use (a second serve), or an address not this machine's: one line
+        print(f"fake-leaf serve: error: {e}", file=sys.stderr, flush=True)
+        return 1
     _raise_descriptor_limit()
     stop = threading.Event()
     _on_signals(stop)  # before serving: a signal that comes at once still stops it cleanly
@@ -145,6 +149,22 @@ def _api_owner(text: str) -> tuple[str, str]:
     return username, password
 
 
+def _port(text: str) -> int:
+    if not (text.isdigit() and 0 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"expected a port from 0 (a free one) to 65535, got {text!r}")
+    return int(text)
+
+
+def _webhook_destination(text: str) -> str:
+    from fake_leaf.adapters._senders import _host_port
+
+    try:
+        _host_port(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -155,10 +175,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def _exposure_warning(host: str, url: str, protected: bool) -> str:
+    # other machines reach a wildcard address by one of this machine's own, never at http://0.0.0.0:PORT
+    wildcard = host.strip("[]") in ("0.0.0.0", "::", "")
+    reach = f"at any address of this machine, port {url.rsplit(':', 1)[1]}" if wildcard else f"at {url}"
     if protected:
-        return (f"NOTE: fake-leaf listens on {host}, which other machines may reach at {url}. Its control plane "
+        return (f"NOTE: fake-leaf listens on {host}, which other machines may reach {reach}. Its control plane "
                 "(/_fake-leaf) needs the control token; Leaf's own paths take the default API owner's login above.")
-    return (f"WARNING: fake-leaf listens on {host}, which other machines may reach at {url}, and its control plane "
+    return (f"WARNING: fake-leaf listens on {host}, which other machines may reach {reach}, and its control plane "
             "/_fake-leaf needs no token there. Anyone who reaches the port can reset the fake, move its clock, "
             "inject faults, and read the journal, which holds every request body: posted passwords, client "
             "secrets and refresh tokens. Start it with --control-token TOKEN (or the environment variable "
@@ -202,10 +225,10 @@ def _parser() -> argparse.ArgumentParser:
                                        description="Serve the fake over HTTP until interrupted (Ctrl+C, SIGINT or "
                                                    "SIGTERM, in the foreground or the background).")
     serve_parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)")
-    serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    serve_parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                               help="port to listen on (default %(default)s; 0 picks a free one and prints it)")
     serve_parser.add_argument("--quiet", action="store_true", help="no log line per request")
-    serve_parser.add_argument("--rate-limit-per-minute", type=int, default=None, metavar="N",
+    serve_parser.add_argument("--rate-limit-per-minute", type=_positive(int), default=None, metavar="N",
                               help="turn on Leaf's rate limit: N requests a minute per API owner (Leaf's is 1000)")
     serve_parser.add_argument("--control-token", default=os.environ.get("FAKE_LEAF_CONTROL_TOKEN"), metavar="TOKEN",
                               help="require the header 'X-Fake-Leaf-Control-Token: TOKEN' on every /_fake-leaf "
@@ -216,7 +239,8 @@ def _parser() -> argparse.ArgumentParser:
                               help="requests served at once; more wait their turn (default 64)")
     serve_parser.add_argument("--api-owner", type=_api_owner, action="append", default=[], metavar="EMAIL:PASSWORD",
                               help="an API owner who can log in (repeatable); the first replaces the default login")
-    serve_parser.add_argument("--webhook-allow", action="append", default=[], metavar="HOST[:PORT]",
+    serve_parser.add_argument("--webhook-allow", type=_webhook_destination, action="append", default=[],
+                              metavar="HOST[:PORT]",
                               help="deliver webhooks to this receiver (repeatable); then only to those listed. "
                                    "Default: loopback addresses only, and nowhere when --host is not loopback. "
                                    "Never to fake-leaf's own address")
@@ -246,9 +270,11 @@ def _parser() -> argparse.ArgumentParser:
                                help="run even if the account has Leaf users or webhooks (they are not touched)")
     verify_parser.add_argument("--webhook-url", default="https://example.invalid/fake-leaf-verify",
                                help="the URL registered in the webhook scenarios (it receives the confirmation)")
-    for name in ("client-key", "client-secret", "refresh-token", "environment"):
+    for name in ("client-key", "client-secret", "refresh-token"):
         verify_parser.add_argument(f"--john-deere-{name}", default=None,
                                    help="John Deere values for the credential scenarios (all three, or skipped)")
+    verify_parser.add_argument("--john-deere-environment", default=None, choices=("STAGE", "PRODUCTION"),
+                               help="the clientEnvironment of those John Deere values (default STAGE)")
     return parser
 
 
@@ -271,8 +297,6 @@ def verify_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
-        if args.rate_limit_per_minute is not None and args.rate_limit_per_minute < 1:
-            parser.error(f"--rate-limit-per-minute must be 1 or more, got {args.rate_limit_per_minute}")
         return serve(args.host, args.port, args.quiet, args.rate_limit_per_minute, args.control_token,
                      args.request_timeout, int(args.max_connections), args.api_owner, args.ready_json,
                      args.ready_file, args.webhook_allow)

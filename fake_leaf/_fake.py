@@ -64,6 +64,13 @@ def _normalise_base_url(base_url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
+
+def _check_rate_limit(limit: object) -> None:
+    if limit is not None and not isinstance(limit, RateLimit):  # a number would fail every request with a 500
+        raise TypeError(f"rate_limit must be a RateLimit, e.g. RateLimit(1000) for 1000 requests a minute, or None; "
+                        f"got {limit!r}")
+
+
 class FakeLeaf:
     """An in-memory Leaf API, served to `requests` through `responses`.
 
@@ -98,6 +105,18 @@ class FakeLeaf:
             raise ValueError(f"put_without_credentials must be 'keep' or 'drop', got {put_without_credentials!r}")
         if not isinstance(base_url, str):
             raise TypeError(f"base_url must be a string like 'https://api.withleaf.io', got {base_url!r}")
+        # options of the wrong type are refused here, by name, rather than failing later as a 500 or an AttributeError
+        if not isinstance(check_interval, _dt.timedelta):
+            raise TypeError(f"check_interval must be a datetime.timedelta, e.g. timedelta(hours=6), "
+                            f"got {check_interval!r}")
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning an aware datetime (ManualClock(), ShiftedClock()), "
+                            f"got {clock!r}")
+        _check_rate_limit(rate_limit)
+        faults = tuple(faults)
+        for fault in faults:
+            if not isinstance(fault, Fault):
+                raise TypeError(f"faults must be Fault values, e.g. [Fault(\"http_error\", status=503)], got {fault!r}")
         self.base_url = _normalise_base_url(base_url)
         self.username = username
         self.password = password
@@ -406,6 +425,7 @@ class FakeLeaf:
 
     @rate_limit.setter
     def rate_limit(self, limit: RateLimit | None) -> None:
+        _check_rate_limit(limit)
         self._rate_limit = limit
         self._app.limiter = RateLimiter(limit) if limit is not None else None
 
@@ -445,8 +465,13 @@ class FakeLeaf:
         through the server are delivered to (default: loopback addresses, when listening on one).
         Deliveries never go to the server's own address.
         """
+        from fake_leaf.adapters._senders import _host_port
         from fake_leaf.adapters._server import LeafServer
 
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be from 0 (a free port) to 65535, got {port!r}")
+        for entry in webhook_allow or ():  # refused before a socket is bound
+            _host_port(entry)
         server = LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,
                             request_timeout=request_timeout, max_connections=max_connections)
         self._delivery_policy.listen(server, webhook_allow)

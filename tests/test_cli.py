@@ -220,3 +220,43 @@ def test_serve_stops_on_sigterm_within_two_seconds_with_a_client_connected() -> 
             raise
         assert _stopped_within(process, signal.SIGTERM, 2.5) == 0
         session.close()
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    # a port past 65535 was taken and served on another (70000 listened on 4464)
+    (["--port", "70000"], "argument --port: expected a port from 0 (a free one) to 65535, got '70000'"),
+    (["--port", "-1"], "argument --port: expected a port from 0 (a free one) to 65535, got '-1'"),
+    # a URL for a destination ended serve with a ValueError's traceback from int()
+    (["--webhook-allow", "http://127.0.0.1:9000"], "argument --webhook-allow: a webhook destination is HOST or "
+                                                   "HOST:PORT (a port from 1 to 65535), such as 127.0.0.1:9000"),
+    (["--webhook-allow", "127.0.0.1:99999"], "got '127.0.0.1:99999'"),
+    # named as serve's own argument, like the others (it read "fake-leaf: error: --rate-limit-per-minute ...")
+    (["--rate-limit-per-minute", "0"], "fake-leaf serve: error: argument --rate-limit-per-minute: must be more than 0"),
+])
+def test_serve_refuses_a_port_or_destination_it_cannot_use_saying_why(argv: list[str], says: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", *argv])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert says in error and "Traceback" not in error
+
+
+def test_a_test_server_refuses_a_port_or_destination_it_cannot_use_before_it_listens() -> None:
+    leaf = fake_leaf.FakeLeaf()
+    with pytest.raises(ValueError, match=r"port must be from 0 .* to 65535, got 70000"):
+        leaf.server(port=70000)
+    with pytest.raises(ValueError, match=r"a webhook destination is HOST or HOST:PORT .*got 'http://x'"):
+        leaf.server(webhook_allow=["http://x"])
+    with leaf.server(webhook_allow=["[::1]:8080", "localhost", "::1", "hooks.test:443"]) as server:
+        assert requests.get(f"{server.url}/_fake-leaf/clock", timeout=5).status_code == 200
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # a second `fake-leaf serve` on the default port printed a 33-line traceback
+    with fake_leaf.FakeLeaf().server() as running:
+        port = running.url.rsplit(":", 1)[1]
+        assert main(["serve", "--port", port]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"fake-leaf serve: error: fake-leaf cannot listen on 127.0.0.1:{port}: ")
+    assert "in use" in error and "(port 0 picks a free port)" in error and "Traceback" not in error

@@ -116,3 +116,13 @@ def test_readme_example_passes_as_printed(pytester: pytest.Pytester, block: str)
     pytester.makepyfile(test_readme_example=block)
     result = pytester.runpytest("-p", "no:randomly")  # in-process: a subprocess would cost seconds per block
     result.assert_outcomes(passed=len(tests))
+
+
+def test_the_readme_names_every_ini_option_and_fixture_of_the_plugin() -> None:
+    from conftest_plugin import plugin
+
+    fixtures = [name for name, value in vars(plugin).items()
+                if not name.startswith("_") and hasattr(value, "_fixture_function_marker")]
+    assert len(fixtures) >= 10, "the plugin's fixtures were found"
+    named = set(re.findall(r"`(\w+)", TEXT))
+    assert [name for name in [*plugin.INI, *fixtures] if name not in named] == []

@@ -281,14 +281,18 @@ class DeliveryPolicy:
 
 
 def _host_port(entry: str) -> tuple[str, int | None]:
-    entry = entry.strip()
-    if entry.startswith("["):  # [::1]:8080
-        host, _, rest = entry[1:].partition("]")
-        return host.lower(), int(rest[1:]) if rest.startswith(":") else None
-    if entry.count(":") == 1:
-        host, _, port = entry.partition(":")
-        return host.lower(), int(port)
-    return entry.lower(), None
+    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; anything else (a URL, a bad port) is a ValueError saying so."""
+    text = entry.strip()
+    host, port = text, ""
+    if text.startswith("["):  # [::1]:8080
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else rest
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    if not host or "/" in text or (port and not (port.isdigit() and 1 <= int(port) <= 65535)):
+        raise ValueError(f"a webhook destination is HOST or HOST:PORT (a port from 1 to 65535), such as "
+                         f"127.0.0.1:9000 or hooks.internal, got {entry!r}")
+    return host.lower(), int(port) if port else None
 
 
 def _loopback(host: str) -> bool:

@@ -38,7 +38,8 @@ FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a UUID", re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")),
     ("a timestamp with six fractional digits and Z", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")),
     ("a timestamp without fraction, with Z", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")),
-    ("a JWT", re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
+    # a JWT's header is base64url JSON, so it starts with eyJ ('{"'): Leaf's "error.http.401" is no JWT
+    ("a JWT", re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
 )
 
 

@@ -8,6 +8,8 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._settings import SETTINGS, SETTINGS_BY_NAME
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 
 def _settings(body: Mapping[str, object]) -> dict[str, str]:
     """The declared settings a body sets, each checked; other fields are ignored, as Spring does."""

@@ -14,6 +14,8 @@ from fake_leaf.engine._upstream import ACCESS_TOKEN_LIFETIME
 from fake_leaf.engine.providers import BodyField, OAuth2, Provider
 from fake_leaf.engine.providers._base import access_token
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 
 def validate_credentials_body(provider: Provider, body: Mapping[str, object],
                               defaults: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -38,6 +38,8 @@ from fake_leaf.engine._upstream import (
 from fake_leaf.engine.providers import Provider
 from fake_leaf.engine.providers._base import UpstreamOrganization
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 EVENT_RETENTION = _dt.timedelta(days=30)
 # the alert log keeps the newest, like the request journal: 10,000, fewer past 8 MiB of their texts (a
 # credential's identifying value can be long, and a deleted credential's stays in its alerts); the oldest go first

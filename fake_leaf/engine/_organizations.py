@@ -6,6 +6,8 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._models import CredentialStatus, OrganizationStatus, ProviderOrganization, _CredentialRecord
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 SETTABLE = (OrganizationStatus.SELECTED, OrganizationStatus.PREVIEW)
 
 

@@ -15,12 +15,14 @@ from contextlib import AbstractContextManager
 from typing import Literal
 
 from fake_leaf._clock import EARLIEST, LATEST, USABLE_RANGE, Clock, utc_now
-from fake_leaf.engine._errors import clock_out_of_range
+from fake_leaf.engine._errors import clock_out_of_range, hide_refusals
 from fake_leaf.engine._ids import id_from
 from fake_leaf.engine._models import Alert, OrganizationAlert, _CredentialRecord, _Owner, _UserRecord
 from fake_leaf.engine._upstream import SimulatedUpstream, _Grant
 from fake_leaf.engine.providers import PROVIDERS, Provider
 from fake_leaf.engine.providers._base import UpstreamOrganization
+
+__tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
 OnDuplicate = Literal["reject", "replace"]
 PutWithoutCredentials = Literal["keep", "drop"]

@@ -11,6 +11,8 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._models import _Owner
 from fake_leaf.engine._state import EngineState
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 TOKEN_LIFETIME = _dt.timedelta(hours=24)
 REMEMBER_ME_TOKEN_LIFETIME = _dt.timedelta(days=30)
 _VERIFIED_TOKENS_KEPT = 1024  # a test suite uses a handful; a fuzzer's forged tokens are never kept

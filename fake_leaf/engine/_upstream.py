@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Callable, Mapping
 
-from fake_leaf.engine._errors import UnsupportedControlError
+from fake_leaf.engine._errors import UnsupportedControlError, hide_refusals
 from fake_leaf.engine._text import why_not_text
 from fake_leaf.engine.providers import ApiKey, OAuth2, Provider
 from fake_leaf.engine.providers._base import (
@@ -25,6 +25,8 @@ from fake_leaf.engine.providers._base import (
     seeded_refresh_token,
     token_text,
 )
+
+__tracebackhide__ = hide_refusals  # pytest shows the test's frames for the fake's refusals
 
 ACCESS_TOKEN_LIFETIME = _dt.timedelta(hours=12)
 REFRESH_TOKEN_IDLE_LIMIT = _dt.timedelta(days=365)

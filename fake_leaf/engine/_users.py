@@ -10,6 +10,8 @@ from fake_leaf.engine._lifecycle import Lifecycle
 from fake_leaf.engine._models import USER_FIELDS, LeafUser, _UserRecord
 from fake_leaf.engine._text import json_kind, shorten, why_not_text
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 SORTABLE_USER_FIELDS: tuple[str, ...] = ("id", *USER_FIELDS)
 MAX_PAGE_SIZE = err.MAX_PAGE_SIZE
 

@@ -26,6 +26,8 @@ from fake_leaf.engine import _errors as err
 from fake_leaf.engine._ids import new_id
 from fake_leaf.engine._models import Alert, OrganizationAlert
 
+__tracebackhide__ = err.hide_refusals  # pytest shows the test's frames for the fake's refusals
+
 SIGNATURE_HEADER = "X-Leaf-Signature"
 CONFIRMATION = {"message": "confirmation of webhook upon registration"}
 # after the first failure, Leaf retries 1, 30, 60 and 240 minutes later; then it gives up

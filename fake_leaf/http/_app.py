@@ -194,9 +194,16 @@ class LeafApp:
         exact = [t for t in found if t == path or t == f"{USER_MANAGEMENT}{path}"]
         if len(exact) == 1:
             return exact[0]
-        if len(found) != 1:
-            raise ValueError(f"{path!r} names {'no' if not found else 'more than one'} route; the routes are "
-                             f"{', '.join(sorted(self._by_template))}")
+        if len(found) > 1:
+            raise ValueError(f"{path!r} names more than one route: {', '.join(found)}; give more of the path")
+        if not found:
+            # a route is named as the fake lists it, short ('/users/{leafUserId}') or whole; the closest is
+            # found with every parameter's name set aside, so '/users/{id}' finds '/users/{leafUserId}'
+            names = {re.sub(r"\{[^}]*\}", "{}", name): name
+                     for t in self._by_template for name in (t, t.removeprefix(USER_MANAGEMENT))}
+            close = difflib.get_close_matches(re.sub(r"\{[^}]*\}", "{}", path), names, n=1, cutoff=0.6)
+            hint = f" (did you mean {names[close[0]]!r}?)" if close else ""
+            raise ValueError(f"{path!r} names no route{hint}; the routes are {', '.join(sorted(self._by_template))}")
         return found[0]
 
     def inject(self, fault: Fault) -> InjectedFault:

@@ -101,6 +101,7 @@ def test_serve_on_a_public_address_warns_what_is_open() -> None:
         process.terminate()
         _, err = process.communicate(timeout=5)
     assert "WARNING" in err and "0.0.0.0" in err
+    assert "which other machines may reach at any address of this machine, port " in err  # not at 0.0.0.0
     for what_is_open in ("/_fake-leaf", "reset", "clock", "faults", "journal", "passwords", "--control-token"):
         assert what_is_open in err
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from fake_leaf import FakeLeaf
+from fake_leaf import FakeLeaf, RateLimit
 
 JD_TOKEN_URL = "https://signin.johndeere.com/oauth2/aus78tnlaysMraFhC1t7/v1/token"
 
@@ -185,6 +185,28 @@ def test_session_auth_keeps_sending_a_valid_token() -> None:
 def test_a_base_url_that_is_not_a_string_is_refused_saying_so(base_url: object) -> None:
     with pytest.raises(TypeError, match="base_url must be a string"):
         FakeLeaf(base_url=base_url)  # type: ignore[arg-type]
+
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"rate_limit": 1000}, r"rate_limit must be a RateLimit, e\.g\. RateLimit\(1000\).*got 1000"),
+    ({"check_interval": 6}, r"check_interval must be a datetime\.timedelta.*got 6"),
+    ({"clock": "now"}, r"clock must be a callable.*got 'now'"),
+    ({"faults": ["http_error"]}, r"faults must be Fault values.*got 'http_error'"),
+])
+def test_an_option_of_the_wrong_type_is_refused_naming_it(options: dict[str, object], message: str) -> None:
+    # a number for rate_limit was taken, and then every request answered a 500 "bug in fake-leaf"
+    with pytest.raises(TypeError, match=message):
+        FakeLeaf(**options)  # type: ignore[arg-type]
+
+
+def test_a_rate_limit_set_to_a_number_is_refused_and_the_limit_in_force_stays() -> None:
+    with FakeLeaf(rate_limit=RateLimit(2)) as leaf:
+        with pytest.raises(TypeError, match="rate_limit must be a RateLimit"):
+            leaf.rate_limit = 5  # type: ignore[assignment]
+        statuses = [requests.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code
+                    for _ in range(3)]
+    assert statuses == [200, 200, 429]
 
 
 def test_header_values_given_as_bytes_are_read_as_a_server_reads_them() -> None:

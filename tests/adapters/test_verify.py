@@ -102,6 +102,20 @@ def test_the_cli_runs_verify_and_says_why_it_cannot_log_in(receiver: HttpReceive
     assert "0 difference(s)" in output
     assert "cannot log in" in output and "check --username and --password" in output
     assert PASSWORD not in output and json.dumps(PASSWORD) not in output
+    # the refusal's message, "error.http.401", is told as the text it is, and the token as a JWT
+    assert "body.message: Leaf has it (a string), fake-leaf does not" in output
+    assert "body.id_token: fake-leaf has it (a JWT), Leaf does not" in output
+
+
+def test_the_cli_refuses_a_john_deere_environment_leaf_would_refuse(capsys: pytest.CaptureFixture[str]) -> None:
+    # "prod" was taken: every credential scenario then compared two 400s and said nothing of the typo
+    args = ["verify", "--base-url", "http://127.0.0.1:9", "--username", OWNER, "--password", PASSWORD,
+            "--john-deere-client-key", "k", "--john-deere-client-secret", "s", "--john-deere-refresh-token", "r"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--john-deere-environment", "prod"])
+    assert exit_.value.code == 2
+    assert "--john-deere-environment: invalid choice: 'prod' (choose from STAGE, PRODUCTION)" in \
+        capsys.readouterr().err.replace("'STAGE', 'PRODUCTION'", "STAGE, PRODUCTION")
 
 
 def _without_token_metadata_and_total(app: WsgiApp) -> Callable[..., Iterable[bytes]]:

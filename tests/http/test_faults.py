@@ -115,6 +115,22 @@ def test_a_fault_on_a_route_that_does_not_exist_is_refused(leaf: FakeLeaf) -> No
         leaf.inject("explode")  # type: ignore[arg-type]
 
 
+
+def test_a_route_named_with_another_parameter_name_or_a_typo_is_refused_naming_the_closest(
+        leaf: FakeLeaf, http: requests.Session) -> None:
+    # a newcomer writes the route as they would name it; the message points at the fake's own spelling
+    for path, closest in [("/users/{id}", "/users/{leafUserId}"),
+                          ("/users/{userId}/john-deere-credential", "/users/{leafUserId}/john-deere-credentials")]:
+        with pytest.raises(ValueError, match=re.escape(f"{path!r} names no route (did you mean {closest!r}?)")):
+            leaf.inject("http_error", path=path)
+    with pytest.raises(ValueError, match=r"names no route \(did you mean '/users/\{leafUserId\}'\?\)"):
+        leaf.journal(path="/users/{user}")
+    with pytest.raises(ValueError, match=r"'/events' names more than one route: .*john-deere-credentials/events.*; "
+                                         r"give more of the path"):
+        leaf.inject("http_error", path="/events")
+    assert http.get(f"{leaf.user_management_url}/users").status_code == 200  # nothing was injected
+
+
 def test_a_misspelt_fault_kind_is_refused_naming_the_closest_and_nothing_is_injected(
         leaf: FakeLeaf, http: requests.Session) -> None:
     with pytest.raises(ValueError, match="did you mean 'read_timeout'"):

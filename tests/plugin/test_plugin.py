@@ -8,6 +8,7 @@ interpreter.
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from importlib import metadata
 from types import ModuleType
@@ -251,6 +252,10 @@ def test_a_misspelt_option_fails_naming_the_known_options(pytester: pytest.Pytes
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*unknown option(s) base_ur; the options are base_url, requests_mock, clock*"])
     result.stdout.fnmatch_lines(["*on_duplicate_credentials must be 'reject' or 'replace', got 'overwrite'*"])
+    # the refusal names what the test gave, once: not the clock and seed the fixture adds, not a chained repeat
+    result.stdout.fnmatch_lines(["fake_leaf options {'on_duplicate_credentials': 'overwrite'} (from "
+                                 "@pytest.mark.fake_leaf and the fake_leaf_* ini options) were refused: *"])
+    assert "ShiftedClock" not in result.stdout.str() and "During handling" not in result.stdout.str()
 
 
 def test_an_unreadable_ini_value_fails_naming_the_option(pytester: pytest.Pytester) -> None:
@@ -259,6 +264,43 @@ def test_an_unreadable_ini_value_fails_naming_the_option(pytester: pytest.Pytest
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ini option fake_leaf_rate_limit_per_minute = 'lots' cannot be read:*"])
+
+
+def test_a_yes_or_no_ini_value_that_reads_as_neither_fails_naming_the_option(pytester: pytest.Pytester) -> None:
+    # "maybe" was read as false: the suite ran without the rotation it asked for
+    pytester.makeini("[pytest]\nfake_leaf_refresh_token_rotation = maybe\n")
+    pytester.makepyfile(test_ini="def test_it(fake_leaf):\n    pass\n")
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ini option fake_leaf_refresh_token_rotation = 'maybe' cannot be read: write true "
+                                 "or false*"])
+    pytester.makeini("[pytest]\nfake_leaf_refresh_token_rotation = Off\n")
+    pytester.makepyfile(test_ini="def test_it(fake_leaf):\n"
+                                 "    assert not fake_leaf.john_deere.refresh_token_rotation\n")
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_the_httpx_fixtures_without_httpx_fail_with_the_command_to_install_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_no_httpx="""
+        import sys
+
+        import pytest
+
+        @pytest.fixture
+        def no_httpx(monkeypatch):
+            monkeypatch.setitem(sys.modules, "httpx", None)  # what a plain install has: no httpx to import
+
+        def test_sync(no_httpx, leaf_httpx_client):
+            pass
+
+        def test_async(no_httpx, leaf_async_client):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=2)
+    for fixture in ("leaf_httpx_client", "leaf_async_client"):
+        assert f'{fixture} needs httpx, which is not installed: pip install "fake-leaf[testing]"' in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
 
 
 def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pytester) -> None:
@@ -280,6 +322,44 @@ def test_a_failing_request_shows_the_request_and_the_reason(pytester: pytest.Pyt
     ])
     result.stdout.fnmatch_lines(["*NotFoundError: Leaf user 'no-such-user' does not exist*"])
     assert "_backend.py" not in result.stdout.str()
+
+
+def test_every_refusal_of_the_fake_shows_the_tests_frames_only(pytester: pytest.Pytester) -> None:
+    # the README's promise, for refusals raised from each part of the engine (users, credentials, the
+    # lifecycle, upstream controls, organizations, tokens), not only from the fake's front module
+    pytester.makepyfile(test_refusals="""
+        def test_user(fake_leaf):
+            fake_leaf.get_user("no-such-user")
+
+        def test_credentials(fake_leaf, leaf_user):
+            fake_leaf.get_credentials("Trimble", leaf_user["id"])
+
+        def test_events(fake_leaf):
+            fake_leaf.john_deere_credential_events("no-such-user")
+
+        def test_control(fake_leaf):
+            fake_leaf.upstream("Trimble").revoke("no-such-user")
+
+        def test_organizations(fake_leaf):
+            fake_leaf.organizations("JohnDeere", "no-such-user")
+
+        def test_login(fake_leaf):
+            fake_leaf.login("nobody@example.com", "wrong")
+
+        def test_duplicate(fake_leaf, leaf_user, john_deere_credentials):
+            fake_leaf.create_john_deere_credentials(leaf_user["id"], client_key="k", client_secret="s",
+                                                    refresh_token="r")
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=7)
+    frames = [line for line in result.stdout.lines if re.search(r"fake_leaf[/\\].*\.py:\d+", line)]
+    assert frames == []
+    assert sum("test_refusals.py:" in line for line in result.stdout.lines) >= 7
+    # and named as the test imports them, not by the private module they live in
+    result.stdout.fnmatch_lines(["E * fake_leaf.NotFoundError: Leaf user 'no-such-user' does not exist*",
+                                 "E * fake_leaf.BadCredentialsError: Bad credentials*",
+                                 "E * fake_leaf.BusinessRuleError: Leaf user * already has John Deere credentials*"])
+    assert "_errors." not in result.stdout.str()
 
 
 def test_the_sample_data_repeats_with_the_same_seed(pytester: pytest.Pytester) -> None:
@@ -485,6 +565,9 @@ def test_a_factory_given_a_bad_field_fails_the_test_saying_which_and_why(pyteste
     result.stdout.fnmatch_lines(["*fake-leaf refused to create John Deere credentials for Leaf user '*': "
                                  "clientEnvironment: must be one of STAGE or PRODUCTION*got 'stage'*"])
     assert "not reached" not in result.stdout.str()
+    # told once: the refusal is not printed again as the exception the failure was raised while handling
+    told = [line for line in result.stdout.lines if line.startswith("fake-leaf refused to create John Deere")]
+    assert len(told) == 1 and "During handling" not in result.stdout.str()
 
 
 def test_every_provider_through_the_provider_fixtures(pytester: pytest.Pytester) -> None:
@@ -522,6 +605,8 @@ def test_every_provider_through_the_provider_fixtures(pytester: pytest.Pytester)
     result.assert_outcomes(passed=len(__import__("fake_leaf").PROVIDERS) + 3, failed=2)
     result.stdout.fnmatch_lines(["*fake-leaf knows no provider 'Nowhere'; the providers are JohnDeere, *",
                                  "*clientEnvironment: must be one of STAGE or PRODUCTION exactly, got 'moon'*"])
+    assert sum(line.startswith("fake-leaf knows no provider 'Nowhere'") for line in result.stdout.lines) == 1
+    assert "During handling" not in result.stdout.str()
 
 
 @pytest.mark.slow
