@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 from typing import Any
 
 from fake_leaf.engine._record import frozen
@@ -18,6 +19,36 @@ class FakeLeafError(Exception):
 def hide_refusals(excinfo: Any) -> bool:
     """pytest's ``__tracebackhide__``: a refusal by the fake is told in the test's frames, not ours."""
     return isinstance(getattr(excinfo, "value", None), FakeLeafError)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # fake_leaf/
+_LIBRARIES: tuple[str, ...] | None = None  # the standard library's and the installed packages' folders
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning name the user's own line, for ``warnings.warn`` called by the function
+    calling this: the first frame outside fake-leaf, the installed packages and the standard library (a request
+    reaches the fake through a client library's frames), else the first outside fake-leaf."""
+    import inspect  # only when a warning is given: not at import
+    import sysconfig
+
+    global _LIBRARIES
+    if _LIBRARIES is None:
+        paths = sysconfig.get_paths()
+        _LIBRARIES = tuple({os.path.abspath(paths[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")
+                            if k in paths})
+    outside_the_fake = None
+    here = inspect.currentframe()
+    level, frame = 1, here.f_back if here is not None else None
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not os.path.abspath(name).startswith(_PACKAGE):
+            if outside_the_fake is None:
+                outside_the_fake = level
+            if not (name.startswith("<") or os.path.abspath(name).startswith(_LIBRARIES)):
+                return level
+        level, frame = level + 1, frame.f_back
+    return outside_the_fake or 1
 
 
 class NotAuthenticatedError(FakeLeafError):

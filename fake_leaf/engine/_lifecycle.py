@@ -69,7 +69,7 @@ class Lifecycle(EngineState):
         held = self._held_since
         if held is not None and now < held and now < held - CLOCK_SLACK and not self._warned_clock_back:
             self._warned_clock_back = True
-            warnings.warn(err.clock_went_back(held, now), ClockWentBackWarning, stacklevel=4)
+            warnings.warn(err.clock_went_back(held, now), ClockWentBackWarning, stacklevel=err.user_stacklevel())
         schedule = self._schedule
         if schedule and schedule[0][0] <= now:
             self._catch_up(now)

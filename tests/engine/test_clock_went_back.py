@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import pytest
+import requests
 from freezegun import freeze_time
 
 from fake_leaf import ClockWentBackWarning, FakeLeaf
@@ -26,3 +28,27 @@ def test_freezing_time_before_the_data_is_made_says_nothing() -> None:
         user = leaf.create_user(name="Ada")
         frozen.tick(86400)
         assert leaf.get_user(user.id).name == "Ada"
+
+
+def _line() -> int:
+    """The caller's line."""
+    frame = inspect.currentframe()
+    assert frame is not None and frame.f_back is not None
+    return frame.f_back.f_lineno
+
+
+@pytest.mark.parametrize("through", ["the fake's methods", "requests"])
+def test_the_warning_names_the_tests_own_line(through: str) -> None:
+    leaf = FakeLeaf()
+    user = leaf.create_user(name="Ada")
+    url, headers = f"{leaf.user_management_url}/users/{user.id}", leaf.headers
+    with leaf, freeze_time("2026-03-01"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if through == "requests":
+            line = _line() + 1
+            assert requests.get(url, headers=headers).status_code == 200
+        else:
+            line = _line() + 1
+            leaf.get_user(user.id)
+    [warning] = [w for w in caught if w.category is ClockWentBackWarning]
+    assert (warning.filename, warning.lineno) == (__file__, line)
