@@ -97,6 +97,8 @@ class Tokens(EngineState):
             raise err.NotAuthenticatedError("the bearer token is not a JWT (three dot-separated parts)")
         signing_input = f"{parts[0]}.{parts[1]}"
         if not hmac.compare_digest(self._sign(signing_input), parts[2]):
-            raise err.NotAuthenticatedError("the bearer token was not issued by this fake (log in first)")
+            raise err.NotAuthenticatedError("the bearer token was not issued by this fake (log in first): a token of "
+                                            "another FakeLeaf, or of this one before a reset, is not valid here, "
+                                            "and while two fakes of one host are active the last entered answers")
         claims = json.loads(_unb64(parts[1]))
         return str(claims["sub"]), int(claims["exp"])

@@ -59,6 +59,14 @@ def test_a_token_from_another_fake_is_unknown(leaf: FakeLeaf, seeded: str) -> No
     assert_problem(r, 401, "Unauthorized")
 
 
+def test_the_outer_of_two_active_fakes_gets_a_401_that_says_the_last_entered_answers(leaf: FakeLeaf) -> None:
+    with FakeLeaf():  # entered after the test's fake: it answers the host now
+        r = requests.get(f"{leaf.user_management_url}/users", headers=leaf.headers)
+    assert_problem(r, 401, "Unauthorized")
+    assert "while two fakes of one host are active the last entered answers" in r.headers["X-Fake-Leaf-Reason"]
+    assert requests.get(f"{leaf.user_management_url}/users", headers=leaf.headers).status_code == 200  # alone again
+
+
 def test_an_expired_token_gets_401(leaf: FakeLeaf) -> None:
     with freeze_time("2026-01-01T00:00:00Z") as frozen:
         token = leaf.login()  # 24 hours without rememberMe
