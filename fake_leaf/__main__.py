@@ -285,9 +285,10 @@ def verify_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error("verify needs --password (or the LEAF_PASSWORD environment variable)")
     values = {"clientKey": args.john_deere_client_key, "clientSecret": args.john_deere_client_secret,
               "refreshToken": args.john_deere_refresh_token}
-    if any(values.values()) and not all(values.values()):
+    if (any(values.values()) or args.john_deere_environment) and not all(values.values()):
         parser.error("give all of --john-deere-client-key, --john-deere-client-secret and "
-                     "--john-deere-refresh-token, or none (the credential scenarios are then skipped)")
+                     "--john-deere-refresh-token (and --john-deere-environment, if not STAGE), or none of them "
+                     "(the credential scenarios are then skipped)")
     john_deere = None
     if all(values.values()):
         john_deere = {**values, "clientEnvironment": args.john_deere_environment or "STAGE"}

@@ -118,6 +118,17 @@ def test_the_cli_refuses_a_john_deere_environment_leaf_would_refuse(capsys: pyte
         capsys.readouterr().err.replace("'STAGE', 'PRODUCTION'", "STAGE, PRODUCTION")
 
 
+def test_the_cli_refuses_a_john_deere_environment_without_the_values_it_goes_with(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # alone, it was dropped without a word and the credential scenarios skipped
+    args = ["verify", "--base-url", "http://127.0.0.1:9", "--username", OWNER, "--password", PASSWORD]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--john-deere-environment", "PRODUCTION"])
+    assert exit_.value.code == 2
+    assert "give all of --john-deere-client-key, --john-deere-client-secret and --john-deere-refresh-token" in \
+        capsys.readouterr().err
+
+
 def _without_token_metadata_and_total(app: WsgiApp) -> Callable[..., Iterable[bytes]]:
     """A Leaf whose credential answers lack ``tokenMetadata`` and whose event pages send no ``X-Total-Count``:
     what verify shows when the fake answers a field (or a header) Leaf does not."""
