@@ -110,7 +110,7 @@ def _ini_options(config: pytest.Config) -> dict[str, Any] | str:
         if text:
             try:
                 options[option] = read(str(text))
-            except ValueError as e:
+            except (ValueError, OverflowError) as e:  # OverflowError: a check interval of inf hours
                 found = f"ini option {name} = {text!r} cannot be read: {e}"
                 break
     config.stash[_INI_KEY] = found

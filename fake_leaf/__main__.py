@@ -150,7 +150,7 @@ def _api_owner(text: str) -> tuple[str, str]:
 
 
 def _port(text: str) -> int:
-    if not (text.isdigit() and 0 <= int(text) <= 65535):
+    if not (text.isascii() and text.isdigit() and 0 <= int(text) <= 65535):
         raise argparse.ArgumentTypeError(f"expected a port from 0 (a free one) to 65535, got {text!r}")
     return int(text)
 

@@ -109,6 +109,8 @@ class FakeLeaf:
         if not isinstance(check_interval, _dt.timedelta):
             raise TypeError(f"check_interval must be a datetime.timedelta, e.g. timedelta(hours=6), "
                             f"got {check_interval!r}")
+        if isinstance(clock, type):  # clock=ManualClock: every request then failed with an AttributeError
+            raise TypeError(f"clock must be a clock, not its class: give {clock.__name__}(), got {clock!r}")
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning an aware datetime (ManualClock(), ShiftedClock()), "
                             f"got {clock!r}")
@@ -470,6 +472,9 @@ class FakeLeaf:
 
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 (a free port) to 65535, got {port!r}")
+        if isinstance(webhook_allow, (str, bytes)):  # a string would be read as one destination per letter
+            raise TypeError(f"webhook_allow is a list of destinations, e.g. [\"127.0.0.1:9000\"], "
+                            f"got {webhook_allow!r}")
         for entry in webhook_allow or ():  # refused before a socket is bound
             _host_port(entry)
         server = LeafServer(self.wsgi_app(control_token=control_token, deliveries="http"), host, port, quiet=quiet,

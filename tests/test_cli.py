@@ -230,6 +230,8 @@ def test_serve_stops_on_sigterm_within_two_seconds_with_a_client_connected() -> 
     (["--webhook-allow", "http://127.0.0.1:9000"], "argument --webhook-allow: a webhook destination is HOST or "
                                                    "HOST:PORT (a port from 1 to 65535), such as 127.0.0.1:9000"),
     (["--webhook-allow", "127.0.0.1:99999"], "got '127.0.0.1:99999'"),
+    (["--webhook-allow", "127.0.0.1:"], "got '127.0.0.1:'"),  # read as every port of the host
+    (["--port", "\u0668\u0660\u0668\u0660"], "expected a port from 0 (a free one) to 65535"),  # read as 8080
     # named as serve's own argument, like the others (it read "fake-leaf: error: --rate-limit-per-minute ...")
     (["--rate-limit-per-minute", "0"], "fake-leaf serve: error: argument --rate-limit-per-minute: must be more than 0"),
 ])
@@ -250,6 +252,24 @@ def test_a_test_server_refuses_a_port_or_destination_it_cannot_use_before_it_lis
         leaf.server(webhook_allow=["http://x"])
     with leaf.server(webhook_allow=["[::1]:8080", "localhost", "::1", "hooks.test:443"]) as server:
         assert requests.get(f"{server.url}/_fake-leaf/clock", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("entry", [
+    "127.0.0.1:", "[::1]:",  # a colon and no port read as every port
+    "127.0.0.1 :9000", "hooks internal",  # a host with a space never matches the one a webhook names
+    "[::1]9000", "[::1",  # an IPv6 address not closed by ']' or ']:PORT'
+    "hooks.test:\u00b2", "hooks.test:\u0669\u0660\u0660\u0660",  # digits, but not 0-9: int() failed, or read 9000
+])
+def test_a_webhook_destination_that_is_not_host_or_host_port_is_refused(entry: str) -> None:
+    leaf = fake_leaf.FakeLeaf()
+    with pytest.raises(ValueError, match=r"a webhook destination is HOST or HOST:PORT"):
+        leaf.server(webhook_allow=[entry])
+
+
+def test_a_webhook_allow_given_as_one_string_is_refused_not_read_letter_by_letter() -> None:
+    # webhook_allow="hooks.test" allowed the hosts 'h', 'o', 'k', ... and refused every delivery to hooks.test
+    with pytest.raises(TypeError, match=r"webhook_allow is a list of destinations.*got 'hooks\.test'"):
+        fake_leaf.FakeLeaf().server(webhook_allow="hooks.test")
 
 
 def test_serve_on_a_port_in_use_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -282,14 +282,18 @@ class DeliveryPolicy:
 
 def _host_port(entry: str) -> tuple[str, int | None]:
     """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; anything else (a URL, a bad port) is a ValueError saying so."""
-    text = entry.strip()
-    host, port = text, ""
-    if text.startswith("["):  # [::1]:8080
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else rest
+    text = entry.strip() if isinstance(entry, str) else ""
+    host, colon, port = text, "", ""
+    bracketed = text.startswith("[")
+    if bracketed:  # [::1]:8080
+        host, bracket, rest = text[1:].partition("]")
+        colon, port = rest[:1], rest[1:]
+        bracketed = bool(bracket) and rest[:1] in ("", ":")
     elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    if not host or "/" in text or (port and not (port.isdigit() and 1 <= int(port) <= 65535)):
+        host, colon, port = text.partition(":")
+    # 'HOST:' with no port would allow every port; a host with spaces, or a port in other digits than 0-9, is a typo
+    if (not host or "/" in text or any(c.isspace() for c in host) or (text.startswith("[") and not bracketed)
+            or (colon and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535))):
         raise ValueError(f"a webhook destination is HOST or HOST:PORT (a port from 1 to 65535), such as "
                          f"127.0.0.1:9000 or hooks.internal, got {entry!r}")
     return host.lower(), int(port) if port else None

@@ -275,6 +275,8 @@ class LeafApp:
         else:
             try:
                 response = self._dispatch(request, path, template, params)
+            except Warning as e:  # the test's warning filters made one of the fake's warnings an error
+                response = problems.warning_as_error(f"{type(e).__name__}: {e}", path)
             except Exception as e:  # never let a bug of the fake crash the user's test: a 500 that says so
                 response = problems.internal_error(f"{type(e).__name__}: {e}", path)
             later = None if faults is None else faults.firing(method, template, after=True)

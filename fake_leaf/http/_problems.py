@@ -216,3 +216,8 @@ def _per(window: datetime.timedelta) -> str:
 def internal_error(reason: str, path: str) -> HttpResponse:
     return problem(500, f"fake-leaf failed on this request (a bug in fake-leaf, please report it): {reason}",
                    path)
+
+
+def warning_as_error(reason: str, path: str) -> HttpResponse:
+    return problem(500, f"fake-leaf's warning was raised as an error by the test's warning filters (such as -W error "
+                        f"or filterwarnings = error): {reason}", path)

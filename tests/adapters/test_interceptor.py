@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from fake_leaf import FakeLeaf, RateLimit
+from fake_leaf import FakeLeaf, ManualClock, RateLimit
 
 JD_TOKEN_URL = "https://signin.johndeere.com/oauth2/aus78tnlaysMraFhC1t7/v1/token"
 
@@ -192,6 +192,7 @@ def test_a_base_url_that_is_not_a_string_is_refused_saying_so(base_url: object) 
     ({"rate_limit": 1000}, r"rate_limit must be a RateLimit, e\.g\. RateLimit\(1000\).*got 1000"),
     ({"check_interval": 6}, r"check_interval must be a datetime\.timedelta.*got 6"),
     ({"clock": "now"}, r"clock must be a callable.*got 'now'"),
+    ({"clock": ManualClock}, r"clock must be a clock, not its class: give ManualClock\(\)"),
     ({"faults": ["http_error"]}, r"faults must be Fault values.*got 'http_error'"),
 ])
 def test_an_option_of_the_wrong_type_is_refused_naming_it(options: dict[str, object], message: str) -> None:

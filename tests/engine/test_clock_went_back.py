@@ -52,3 +52,15 @@ def test_the_warning_names_the_tests_own_line(through: str) -> None:
             leaf.get_user(user.id)
     [warning] = [w for w in caught if w.category is ClockWentBackWarning]
     assert (warning.filename, warning.lineno) == (__file__, line)
+
+
+def test_the_warning_made_an_error_by_the_tests_filters_is_named_so_not_as_a_bug_of_the_fake() -> None:
+    # with filterwarnings = error the request answered a 500 saying "a bug in fake-leaf, please report it"
+    leaf = FakeLeaf()
+    user = leaf.create_user(name="Ada")
+    url, headers = f"{leaf.user_management_url}/users/{user.id}", leaf.headers
+    with leaf, freeze_time("2026-03-01"), warnings.catch_warnings():
+        warnings.simplefilter("error", ClockWentBackWarning)
+        answer = requests.get(url, headers=headers)
+    detail = answer.json()["detail"]
+    assert "ClockWentBackWarning" in detail and "warning filters" in detail and "bug in fake-leaf" not in detail

@@ -662,3 +662,14 @@ def test_a_session_of_servers_and_receivers_keeps_no_thread_socket_or_fake(pytes
         pytest.skip("open files are counted in /proc")
     result = pytester.runpytest("-p", "no:randomly", "-p", "no:xdist")
     result.assert_outcomes(passed=12)
+
+
+@pytest.mark.parametrize("hours", ["inf", "1e20"])
+def test_a_check_interval_too_large_to_be_a_duration_fails_naming_the_option(pytester: pytest.Pytester,
+                                                                             hours: str) -> None:
+    # timedelta(hours=inf) raises OverflowError, which the plugin did not read as an unreadable value
+    pytester.makeini(f"[pytest]\nfake_leaf_check_interval_hours = {hours}\n")
+    pytester.makepyfile(test_ini="def test_it(fake_leaf):\n    pass\n")
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*ini option fake_leaf_check_interval_hours = '{hours}' cannot be read:*"])
