@@ -20,6 +20,11 @@ class RateLimit:
     retry_after: bool = False
 
     def __post_init__(self) -> None:
+        # a whole number of requests in a timedelta: RateLimit(1.5) or window=60 would be taken, or fail later
+        if isinstance(self.requests, bool) or not isinstance(self.requests, int) or \
+                not isinstance(self.window, _dt.timedelta) or not isinstance(self.retry_after, bool):
+            raise TypeError(f"a rate limit is a whole number of requests in a timedelta window, e.g. "
+                            f"RateLimit(1000, window=timedelta(minutes=1)), got {self}")
         if self.requests < 1 or self.window <= _dt.timedelta(0):
             raise ValueError(f"a rate limit needs requests >= 1 and a positive window, got {self}")
 

@@ -272,3 +272,17 @@ def test_setting_the_rate_limit_applies_from_the_next_request_and_none_lifts_it(
     assert [http.get(users).status_code for _ in range(2)] == [200, 429]
     leaf.rate_limit = None
     assert http.get(users).status_code == 200
+
+
+@pytest.mark.parametrize("make, error", [
+    (lambda: RateLimit(1.5), TypeError),  # type: ignore[arg-type]
+    (lambda: RateLimit(True), TypeError),
+    (lambda: RateLimit(10, window=60), TypeError),  # type: ignore[arg-type]
+    (lambda: RateLimit(10, retry_after="yes"), TypeError),  # type: ignore[arg-type]
+    (lambda: RateLimit(0), ValueError),
+    (lambda: RateLimit(10, window=dt.timedelta(0)), ValueError),
+])
+def test_a_rate_limit_that_cannot_be_meant_is_refused_when_made(make: typing.Callable[[], RateLimit],
+                                                                 error: type[Exception]) -> None:
+    with pytest.raises(error, match="rate limit"):
+        make()
