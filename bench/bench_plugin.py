@@ -174,17 +174,27 @@ def _httpx_mock_tests(i: int) -> tuple[str, str]:
             f"    assert CLIENT.get('https://api.withleaf.io/x').json() == {{'id': '{i}'}}\n\n")
 
 
-def _test_source(with_httpx: bool) -> str:
+_PASS = "    pass\n"
+
+
+def _rounds(tests: list[tuple[str, str, str]], *, httpx_mock: bool = False) -> str:
+    """A test module of TESTS rounds, each an empty test, then one test per ``(kind, fixtures, body)``, in order (then
+    the round's two ``httpx_mock`` tests): ``test_{kind}_{round}``."""
     parts = [_CLIENTS]
     for i in range(TESTS):
-        parts.append(f"def test_empty_{i}():\n    pass\n\n")
-        parts.append(f"def test_fake_{i}({FIXTURES}):\n    pass\n\n")
-        parts.append(f"def test_trivial_{i}(trivial_fake, trivial_user, trivial_credentials):\n    pass\n\n")
-        parts.append(f"def test_fakeget_{i}({FIXTURES}):\n{_ONE_GET_FAKE}\n")
-        if with_httpx:  # one response, registered and not requested (pytest-httpx would fail the test)
-            parts.append(f"def test_fakehttpxget_{i}({FIXTURES}):\n{_ONE_GET_FAKE_HTTPX}\n")
+        parts.append(f"def test_empty_{i}():\n{_PASS}\n")
+        parts.extend(f"def test_{kind}_{i}({fixtures}):\n{body}\n" for kind, fixtures, body in tests)
+        if httpx_mock:
             parts.extend(_httpx_mock_tests(i))
     return "".join(parts)
+
+
+def _test_source(with_httpx: bool) -> str:
+    tests = [("fake", FIXTURES, _PASS), ("trivial", "trivial_fake, trivial_user, trivial_credentials", _PASS),
+             ("fakeget", FIXTURES, _ONE_GET_FAKE)]
+    if with_httpx:
+        tests.append(("fakehttpxget", FIXTURES, _ONE_GET_FAKE_HTTPX))
+    return _rounds(tests, httpx_mock=with_httpx)
 
 
 _FAKE_ALONE_GET = """    url = f"{fake_leaf.user_management_url}/users"
@@ -195,15 +205,8 @@ _FAKE_ALONE_GET = """    url = f"{fake_leaf.user_management_url}/users"
 def _floor_source() -> str:
     """The steps under the three fixtures, each its own kind of test: the fake alone, with a Leaf user, with the
     credentials; the fake alone making one GET (an empty list of users); ``httpx_mock`` with and without its GET."""
-    parts = [_CLIENTS]
-    for i in range(TESTS):
-        parts.append(f"def test_empty_{i}():\n    pass\n\n")
-        parts.append(f"def test_fakealone_{i}(fake_leaf):\n    pass\n\n")
-        parts.append(f"def test_fakeuser_{i}(fake_leaf, leaf_user):\n    pass\n\n")
-        parts.append(f"def test_fake_{i}({FIXTURES}):\n    pass\n\n")
-        parts.append(f"def test_fakealoneget_{i}(fake_leaf):\n{_FAKE_ALONE_GET}\n")
-        parts.extend(_httpx_mock_tests(i))
-    return "".join(parts)
+    return _rounds([("fakealone", "fake_leaf", _PASS), ("fakeuser", "fake_leaf, leaf_user", _PASS),
+                    ("fake", FIXTURES, _PASS), ("fakealoneget", "fake_leaf", _FAKE_ALONE_GET)], httpx_mock=True)
 
 
 def _session_extra(name: str, source: str, kinds: list[str], only_these_plugins: bool) -> dict[str, Extra]:
@@ -256,13 +259,8 @@ def floor_extra() -> dict[str, Extra]:
 
 
 def _client_source() -> str:
-    parts = [_CLIENTS]
-    for i in range(TESTS):
-        parts.append(f"def test_empty_{i}():\n    pass\n\n")
-        parts.append(f"def test_fakealone_{i}(fake_leaf):\n    pass\n\n")
-        parts.append(f"def test_httpxclient_{i}(leaf_httpx_client):\n    pass\n\n")
-        parts.append(f"def test_asyncclient_{i}(leaf_async_client):\n    pass\n\n")
-    return "".join(parts)
+    return _rounds([("fakealone", "fake_leaf", _PASS), ("httpxclient", "leaf_httpx_client", _PASS),
+                    ("asyncclient", "leaf_async_client", _PASS)])
 
 
 def _print_clients() -> None:
